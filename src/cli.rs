@@ -1,0 +1,55 @@
+//! The command line (clap derive). Doc comments here are the `--help` text.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  all good
+  1  the phase found a problem (lint errors, failing tests, ...)
+  2  the tool could not do its job (bad config, unreadable input, bad usage)";
+
+/// CI for PyTorch -> CoreML model ports: lint, test, parity, benchmark and publish,
+/// with annotations, step summaries and reports that fit where it runs.
+#[derive(Debug, Parser)]
+#[command(name = "htdemucs-devops", version, after_help = EXIT_CODES_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every phase understands.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: <root>/.github/htdemucs-devops.yml, defaults if absent]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "HTDEMUCS_DEVOPS_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+    /// Folder for the phase reports (JSON) and other outputs
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = ".htdemucs-devops"
+    )]
+    pub out_dir: PathBuf,
+    /// Workspace root that paths are made relative to [default: $GITHUB_WORKSPACE or the current folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the configured linters (or ingest their reports) and report diagnostics
+    #[command(after_help = EXIT_CODES_HELP)]
+    Lint(crate::phases::lint::LintArgs),
+    /// Run the configured test commands (or ingest JUnit/xUnit files) and report results
+    #[command(after_help = EXIT_CODES_HELP)]
+    Test(crate::phases::test::TestArgs),
+}

@@ -1,0 +1,183 @@
+//! `.github/htdemucs-devops.yml`: one section per phase, strict (unknown keys and wrong
+//! types are errors naming the file, line and key), with defaults for a Swift + Python
+//! CoreML port when there is no file at all.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where the config lives when `--config` is not given, relative to the root.
+pub const DEFAULT_CONFIG_PATH: &str = ".github/htdemucs-devops.yml";
+
+/// The whole configuration. Every section has defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub lint: LintConfig,
+    pub test: TestConfig,
+}
+
+/// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)
+/// bring their own command and parser; any other name needs `command` and `format`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LintTool {
+    pub name: String,
+    /// Fail the phase (exit 2) when the tool is not installed, instead of a notice.
+    pub required: bool,
+    /// Overrides the built-in command line.
+    pub command: Option<Vec<String>>,
+    /// Overrides the built-in fix command line (used by `lint --fix`).
+    pub fix_command: Option<Vec<String>>,
+    /// Parser for the tool's output: `ruff-json`, `ruff-format`, `swiftlint-json`,
+    /// `swiftformat`, `generic` (`file:line:col: severity: message`).
+    pub format: Option<String>,
+    /// Folder to run in, relative to the root.
+    pub working_directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LintConfig {
+    /// The linters to run; when absent, the four defaults.
+    pub tools: Option<Vec<LintTool>>,
+    /// Warnings fail the phase too.
+    pub fail_on_warnings: bool,
+}
+
+/// One test command and the result files it writes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestCommand {
+    pub name: String,
+    pub command: Vec<String>,
+    /// JUnit/xUnit files (or globs) the command writes, relative to its folder.
+    pub junit: Vec<String>,
+    /// Fail (exit 2) when the program is not installed, instead of a notice.
+    pub required: bool,
+    pub working_directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestConfig {
+    /// The test commands to run; when absent, `swift test` and `pytest` defaults.
+    pub commands: Option<Vec<TestCommand>>,
+    /// Exit 1 when no test ran at all.
+    pub fail_if_no_tests: bool,
+    /// How many of the slowest tests to list.
+    pub slowest: usize,
+}
+
+impl Default for TestConfig {
+    fn default() -> Self {
+        TestConfig {
+            commands: None,
+            fail_if_no_tests: true,
+            slowest: 5,
+        }
+    }
+}
+
+/// A loaded config and where it came from (for error messages and the report).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// `None` when no file existed and defaults are used.
+    pub path: Option<PathBuf>,
+}
+
+/// Loads the config: `explicit` must exist; otherwise `<root>/.github/htdemucs-devops.yml`
+/// is used when present, else defaults.
+pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Loaded> {
+    let (path, must_exist) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => (root.join(DEFAULT_CONFIG_PATH), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+            return Ok(Loaded {
+                config: Config::default(),
+                path: None,
+            });
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot read the config file {} (check the --config path)",
+                    path.display()
+                )
+            })
+        }
+    };
+    let config = parse(&text, &path)?;
+    Ok(Loaded {
+        config,
+        path: Some(path),
+    })
+}
+
+/// Parses config text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Config> {
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    match serde_yaml_ng::from_str::<Config>(text) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            let place = match e.location() {
+                Some(loc) => format!("{}:{}:{}", path.display(), loc.line(), loc.column()),
+                None => path.display().to_string(),
+            };
+            // serde_yaml_ng prefixes the key path ("lint.tools[0]: unknown field ...") and
+            // appends "at line L column C"; the position is already in `place`.
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            bail!("{place}: {msg}\n  fix the key or value (the README's Configuration section lists every key)")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_missing_give_defaults() {
+        let c = parse("", Path::new("c.yml")).unwrap_or_default();
+        assert!(c.test.fail_if_no_tests);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let l = load(None, dir.path()).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(l.path.is_none());
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let err = load(Some(Path::new("/nonexistent/x.yml")), Path::new("."))
+            .err()
+            .map(|e| format!("{e:#}"));
+        assert!(err.unwrap_or_default().contains("/nonexistent/x.yml"));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = "lint:\n  fail_on_warnings: true\n  colour: red\n";
+        let err = parse(text, Path::new(".github/htdemucs-devops.yml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with(".github/htdemucs-devops.yml:3:"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = parse("test:\n  slowest: many\n", Path::new("c.yml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("c.yml:2:"), "{err}");
+        assert!(err.contains("slowest"), "{err}");
+    }
+}

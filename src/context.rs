@@ -1,0 +1,33 @@
+//! What every phase gets: the console, the validated config, and the resolved folders.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::console::Console;
+
+pub struct Ctx<'a> {
+    pub console: &'a Console,
+    pub config: Config,
+    /// The config file in use, `None` for built-in defaults.
+    pub config_path: Option<PathBuf>,
+    /// Absolute workspace root.
+    pub root: PathBuf,
+    /// Output folder for phase reports (absolute).
+    pub out_dir: PathBuf,
+}
+
+impl Ctx<'_> {
+    /// Resolves `p` against the root unless it is absolute.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    /// Makes a path that a tool printed relative to the root (see [`crate::paths`]).
+    pub fn relative(&self, path: &str, ran_in: &Path) -> String {
+        crate::paths::relativize(path, ran_in, &self.root)
+    }
+}

@@ -1,0 +1,86 @@
+//! htdemucs-devops: the library behind the `htdemucs-devops` binary. Data flows one way:
+//! config -> collect (tools, files) -> a phase report (pure model) -> render -> effects.
+
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod context;
+pub mod exit;
+pub mod github;
+pub mod paths;
+pub mod phases;
+pub mod process;
+pub mod report;
+
+use anyhow::{Context as _, Result};
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::console::Console;
+use crate::context::Ctx;
+use crate::exit::{Outcome, TOOL_ERROR};
+use crate::github::env::RunEnv;
+use crate::report::Level;
+
+/// Parses the command line, runs the phase and returns the process exit code.
+pub fn run_cli() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are successes; usage errors are "could not do its job".
+            let _ = e.print();
+            return if e.use_stderr() { TOOL_ERROR } else { 0 };
+        }
+    };
+    let console = Console::new(RunEnv::from_process());
+    match run(cli, &console) {
+        Ok(outcome) => outcome.code(),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            if console.env().host.speaks_workflow_commands() {
+                console.say(Level::Error, &msg);
+            } else {
+                eprintln!(
+                    "{} {}",
+                    console.style().red("error:"),
+                    crate::report::terminal::sanitize(&msg)
+                );
+            }
+            TOOL_ERROR
+        }
+    }
+}
+
+fn run(cli: Cli, console: &Console) -> Result<Outcome> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let root = cli
+        .global
+        .root
+        .clone()
+        .or_else(|| console.env().workspace.clone())
+        .map(|r| if r.is_absolute() { r } else { cwd.join(r) })
+        .unwrap_or_else(|| cwd.clone());
+    if !root.is_dir() {
+        anyhow::bail!(
+            "the workspace root {} is not a folder (check --root or GITHUB_WORKSPACE)",
+            root.display()
+        );
+    }
+    let loaded = config::load(cli.global.config.as_deref(), &root)?;
+    let out_dir = if cli.global.out_dir.is_absolute() {
+        cli.global.out_dir.clone()
+    } else {
+        cwd.join(&cli.global.out_dir)
+    };
+    let ctx = Ctx {
+        console,
+        config: loaded.config,
+        config_path: loaded.path,
+        root,
+        out_dir,
+    };
+    match &cli.command {
+        Command::Lint(args) => phases::lint::run(&ctx, args),
+        Command::Test(args) => phases::test::run(&ctx, args),
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per phase. Each turns config + inputs into its own report type and hands
+//! it to the shared output layer (`report::emit`).
+
+pub mod lint;
+pub mod test;

@@ -1,0 +1,141 @@
+//! Markdown building blocks for the step summary and the PR comment. Everything that
+//! came from outside (test names, lint messages, paths) goes through [`escape`].
+
+/// Escapes untrusted text for inline use in GitHub-flavoured Markdown, including table
+/// cells: HTML metacharacters become entities, other Markdown punctuation is
+/// backslash-escaped, line breaks become spaces and `@` cannot mention anyone.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\r' | '\n' => out.push(' '),
+            // A zero-width space after @ stops GitHub from turning it into a mention.
+            '@' => out.push_str("@\u{200B}"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '!'
+            | '|' | '~' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inline code with escaped content (GitHub renders `<code>` and escapes still apply).
+pub fn code(s: &str) -> String {
+    format!("<code>{}</code>", escape(s))
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside `text`, so
+/// the text cannot close it. Used for raw tool output.
+pub fn fenced(text: &str, lang: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body = text.trim_end_matches('\n');
+    format!("{fence}{lang}\n{body}\n{fence}\n")
+}
+
+/// A `<details>` block: the summary line is escaped, the body is trusted Markdown.
+pub fn details(summary: &str, body: &str) -> String {
+    format!(
+        "<details><summary>{}</summary>\n\n{}\n</details>\n",
+        escape(summary),
+        body.trim_end()
+    )
+}
+
+/// Column alignment for [`Table`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+    Center,
+}
+
+/// A GFM table. Cells are Markdown the caller has already escaped.
+#[derive(Debug, Clone)]
+pub struct Table {
+    headers: Vec<String>,
+    align: Vec<Align>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Self {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            align: vec![Align::Left; headers.len()],
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn align(mut self, align: &[Align]) -> Self {
+        for (slot, a) in self.align.iter_mut().zip(align) {
+            *slot = *a;
+        }
+        self
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!("| {} |\n|", self.headers.join(" | "));
+        for a in &self.align {
+            out.push_str(match a {
+                Align::Left => " --- |",
+                Align::Right => " ---: |",
+                Align::Center => " :---: |",
+            });
+        }
+        out.push('\n');
+        for row in &self.rows {
+            let mut cells = row.clone();
+            cells.resize(self.headers.len(), String::new());
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_html_and_markdown() {
+        assert_eq!(
+            escape("<script>a|b</script> *x* @team\nnext"),
+            "&lt;script&gt;a\\|b&lt;/script&gt; \\*x\\* @\u{200B}team next"
+        );
+    }
+
+    #[test]
+    fn fence_outgrows_content() {
+        let f = fenced("a ```` b", "");
+        assert!(f.starts_with("`````\n"));
+        assert!(f.ends_with("\n`````\n"));
+        assert_eq!(fenced("plain", "text"), "```text\nplain\n```\n");
+    }
+
+    #[test]
+    fn table_renders_alignment_and_pads_rows() {
+        let mut t = Table::new(&["a", "b"]).align(&[Align::Left, Align::Right]);
+        t.row(vec!["1".into()]);
+        assert_eq!(t.render(), "| a | b |\n| --- | ---: |\n| 1 |  |\n");
+    }
+}
