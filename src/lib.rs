@@ -10,6 +10,7 @@ pub mod github;
 pub mod paths;
 pub mod phases;
 pub mod process;
+pub mod render;
 pub mod report;
 
 use anyhow::{Context as _, Result};

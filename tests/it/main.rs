@@ -1,0 +1,5 @@
+//! The one integration-test binary: every scenario runs the real `htdemucs-devops`
+//! binary the way a user or a workflow does. One module per area.
+
+mod common;
+mod core;
