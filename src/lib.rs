@@ -7,6 +7,7 @@ pub mod console;
 pub mod context;
 pub mod exit;
 pub mod github;
+pub mod ingest;
 pub mod paths;
 pub mod phases;
 pub mod process;
