@@ -167,9 +167,12 @@ pub struct FormatError {
     pub hint: &'static str,
 }
 
+/// A place as tools print it: file, line and (optionally) column.
+pub type Loc<'a> = (&'a str, u32, Option<u32>);
+
 /// Splits `file:line[:col]` from the right, so that Windows drive letters and colons in
 /// file names stay in the file part. Returns `None` unless `line` is a number.
-pub fn split_location(loc: &str) -> Option<(&str, u32, Option<u32>)> {
+pub fn split_location(loc: &str) -> Option<Loc<'_>> {
     let (rest, last) = loc.rsplit_once(':')?;
     let last_n: u32 = last.trim().parse().ok()?;
     match rest.rsplit_once(':') {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::diagnostic::{split_location, Diagnostic, FormatError, Severity};
+use super::diagnostic::{split_location, Diagnostic, FormatError, Loc, Severity};
 
 const JSON_HINT: &str = "produce it with `ruff check --output-format json`";
 
@@ -116,7 +116,7 @@ fn unformatted(tool: &str, file: &str, line: Option<u32>, col: Option<u32>) -> D
     d
 }
 
-fn syntax_error(tool: &str, rule: &str, loc: (&str, u32, Option<u32>), msg: &str) -> Diagnostic {
+fn syntax_error(tool: &str, rule: &str, loc: Loc, msg: &str) -> Diagnostic {
     let mut d = Diagnostic::new(tool, Severity::Error, msg.trim());
     d.rule = Some(rule.to_string());
     d.file = Some(loc.0.to_string());
@@ -141,7 +141,11 @@ pub fn parse_format_check(tool: &str, text: &str) -> Vec<Diagnostic> {
             if let Some((loc, msg)) = split_loc_message(rest) {
                 out.push(syntax_error(tool, "syntax-error", loc, msg));
             }
-        } else if let Some(loc) = line.strip_prefix(" --> ") {
+        } else if let Some(loc) = line
+            .strip_prefix(' ')
+            .and_then(|l| l.trim_start().strip_prefix("--> "))
+        {
+            // Indented by the width of the line numbers in the snippet that follows.
             if let (Some((code, msg)), Some(loc)) = (header.take(), split_location(loc.trim())) {
                 out.push(block(tool, code, msg, loc));
             }
@@ -160,7 +164,7 @@ pub fn parse_format_check(tool: &str, text: &str) -> Vec<Diagnostic> {
     out
 }
 
-fn block(tool: &str, code: &str, msg: &str, loc: (&str, u32, Option<u32>)) -> Diagnostic {
+fn block(tool: &str, code: &str, msg: &str, loc: Loc) -> Diagnostic {
     if code == "unformatted" {
         unformatted(tool, loc.0, Some(loc.1), loc.2)
     } else {
@@ -181,7 +185,7 @@ fn header_of(line: &str) -> Option<(&str, &str)> {
 }
 
 /// `path:line[:col]: message` -> location and message.
-fn split_loc_message(s: &str) -> Option<((&str, u32, Option<u32>), &str)> {
+fn split_loc_message(s: &str) -> Option<(Loc<'_>, &str)> {
     // The message starts after the first ": " that follows a numeric location.
     let mut search = 0;
     while let Some(i) = s[search..].find(": ") {
@@ -266,7 +270,7 @@ mod tests {
 
     #[test]
     fn new_and_concise_format_check_output() {
-        let text = "unformatted: File would be reformatted\n --> a.py:2:1\n  |\n\
+        let text = "unformatted: File would be reformatted\n  --> a.py:2:1\n  |\n\
                     1 | import os\n  - x=1\n\ninvalid-syntax: Expected `)`\n --> b.py:1:12\n\
                     c.py:3:1: unformatted: File would be reformatted\n\
                     warning: No Python files found\n2 files would be reformatted\n";

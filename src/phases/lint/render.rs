@@ -112,8 +112,8 @@ pub fn terminal(r: &LintReport, style: Style) -> String {
         let more = r.diagnostics.len().saturating_sub(TERMINAL_LIMIT);
         if more > 0 {
             out.push_str(&format!(
-                "\n… and {more} more findings in the JSON report ({})\n",
-                plural(r.diagnostics.len(), "finding")
+                "\n… {more} more not shown here; all {} are in the JSON report\n",
+                r.diagnostics.len()
             ));
         }
     }
@@ -262,9 +262,11 @@ pub fn markdown(r: &LintReport) -> String {
         }
         let n = r.diagnostics.len();
         let summary = if n > MARKDOWN_LIMIT {
-            format!("All {n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)")
+            format!(
+                "{n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)"
+            )
         } else {
-            format!("All {}", plural(n, "finding"))
+            plural(n, "finding")
         };
         out.push('\n');
         out.push_str(&details(&summary, &list.render()));
