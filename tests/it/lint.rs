@@ -572,3 +572,19 @@ fn fix_runs_the_fixers_then_lints_what_is_left() {
     assert_eq!(ds.len(), 1, "{ds:?}");
     assert_eq!(ds[0]["rule"], "F821");
 }
+
+#[test]
+fn real_ruff_failing_on_its_config_exits_2() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(&root.join("a.py"), "x = 1\n");
+    write(&root.join("ruff.toml"), "line-length = \"long\"\n");
+    let out = lint(bin().env("PATH", hermetic_path()), root, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ruff-check (ruff check --output-format json .) failed with exit code 2"),
+        "{err}"
+    );
+    assert!(!root.join("out/lint.json").exists());
+}

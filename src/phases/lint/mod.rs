@@ -168,8 +168,12 @@ fn run_tools(
                 ctx.console.say(
                     Level::Notice,
                     &format!(
-                        "{} skipped: `{prog}` is not installed (install it, or list only the linters you use under lint.tools in .github/htdemucs-devops.yml)",
-                        spec.name
+                        "{} skipped: `{prog}` is not installed (install it, or list only the linters you use under lint.tools in {})",
+                        spec.name,
+                        ctx.config_path.as_ref().map_or_else(
+                            || crate::config::DEFAULT_CONFIG_PATH.to_string(),
+                            |p| p.display().to_string()
+                        )
                     ),
                 );
                 results.push(ToolResult {
@@ -199,20 +203,24 @@ fn run_tools(
     Ok((results, all))
 }
 
-/// The last lines of a tool's stderr (or stdout), for error messages.
+/// The last few non-empty lines of a tool's stderr (or stdout) on one line, for error
+/// messages (the whole output is echoed in the tool's log group just before).
 fn tail(run: &ToolRun) -> String {
     let text = if run.stderr.trim().is_empty() {
         &run.stdout
     } else {
         &run.stderr
     };
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    let start = lines.len().saturating_sub(12);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     if lines.is_empty() {
-        "(it printed nothing)".to_string()
-    } else {
-        lines[start..].join("\n")
+        return "it printed nothing".to_string();
     }
+    let start = lines.len().saturating_sub(3);
+    format!("“{}”", lines[start..].join(" / "))
 }
 
 /// Reads a finished tool's output. Findings with a non-zero exit are the normal case
@@ -234,13 +242,14 @@ fn interpret(spec: &ToolSpec, run: &ToolRun) -> Result<Vec<Diagnostic>> {
     match spec.format.parse(&spec.name, &text) {
         Ok(diags) if code == 0 || !diags.is_empty() => Ok(diags),
         Ok(_) => bail!(
-            "{} ({cmd}) exited with {code} but reported no findings in the {} format; its output ends with:\n{}",
+            "{} ({cmd}) exited with {code} but reported no findings in the {} format; its output (shown above) ends with {}",
             spec.name,
             spec.format.name(),
             tail(run)
         ),
-        Err(e) if code != 0 => bail!(
-            "{} ({cmd}) failed with exit code {code}; its output ends with:\n{}\n(its output was {e})",
+        // A non-zero exit with unreadable output: the tool's own words say why.
+        Err(_) if code != 0 => bail!(
+            "{} ({cmd}) failed with exit code {code}; its output (shown above) ends with {}",
             spec.name,
             tail(run)
         ),
