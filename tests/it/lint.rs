@@ -588,3 +588,20 @@ fn real_ruff_failing_on_its_config_exits_2() {
     );
     assert!(!root.join("out/lint.json").exists());
 }
+
+#[test]
+fn fix_uses_the_configured_fix_command_in_the_tool_folder() {
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.path().join("ios")).unwrap_or_else(|e| panic!("{e}"));
+    config(
+        dir.path(),
+        "lint:\n  tools:\n    - name: swift-tidy\n      command: [sh, -c, \"test -f fixed.marker || echo 'A.swift:1:1: error: untidy'\"]\n      fix_command: [sh, -c, \"touch fixed.marker\"]\n      format: generic\n      working_directory: ios\n",
+    );
+    let out = lint(&mut bin(), dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(diags(&report(dir.path()))[0]["file"], "ios/A.swift");
+    let out = lint(&mut bin(), dir.path(), &["--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("ios/fixed.marker").is_file());
+    assert_eq!(report(dir.path())["totals"]["errors"], 0);
+}
