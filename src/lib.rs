@@ -42,11 +42,11 @@ pub fn run_cli() -> i32 {
             if console.env().host.speaks_workflow_commands() {
                 console.say(Level::Error, &msg);
             } else {
-                eprintln!(
-                    "{} {}",
-                    console.style().red("error:"),
-                    crate::report::terminal::sanitize(&msg)
-                );
+                // Sanitise line by line: our own messages may span lines, tool text may not
+                // move the cursor.
+                let clean: Vec<String> =
+                    msg.lines().map(crate::report::terminal::sanitize).collect();
+                eprintln!("{} {}", console.style().red("error:"), clean.join("\n"));
             }
             TOOL_ERROR
         }

@@ -242,9 +242,14 @@ fn generic_fixture_from_gcc() {
         (6.into(), 9.into())
     );
     assert_eq!(unused["message"], "unused variable 'unused_channels'");
-    // Local runs print compiler-style lines on stderr and the summary on stdout.
+    // Local runs list findings once, grouped by file, in the summary on stdout.
+    let text = stdout(&out);
     assert!(
-        stderr(&out).contains("native/resample.c:6:9: error: "),
+        text.contains("• native/resample.c") && text.contains("6:9  error"),
+        "{text}"
+    );
+    assert!(
+        !stderr(&out).contains("native/resample.c:6:9: error: "),
         "{}",
         stderr(&out)
     );
