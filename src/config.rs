@@ -46,17 +46,23 @@ pub struct LintConfig {
     pub fail_on_warnings: bool,
 }
 
-/// One test command and the result files it writes.
+/// One test command and the result files it writes. In `command` and `junit`,
+/// `{out_dir}` stands for the output folder (absolute).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TestCommand {
+    /// Shown in the report; defaults to the program name.
     pub name: String,
     pub command: Vec<String>,
     /// JUnit/xUnit files (or globs) the command writes, relative to its folder.
     pub junit: Vec<String>,
-    /// Fail (exit 2) when the program is not installed, instead of a notice.
+    /// Fail (exit 2) when the program is not installed or there is nothing to test,
+    /// instead of a notice.
     pub required: bool,
     pub working_directory: Option<PathBuf>,
+    /// Globs (relative to the command's folder, `**` allowed); when given, the command
+    /// runs only if one matches: "is there anything for it to test?"
+    pub if_present: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod generic;
+pub mod junit;
 pub mod ruff;
 pub mod swiftformat;
 pub mod swiftlint;

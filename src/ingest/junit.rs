@@ -1,0 +1,636 @@
+//! Streaming reader for JUnit/xUnit XML as pytest (`--junitxml`), cargo-nextest and
+//! SwiftPM (`swift test --xunit-output`, XCTest and Swift Testing) write it.
+//!
+//! One pass over the file with `quick-xml`, no DOM: memory stays bounded by the test
+//! cases kept (text of failures and captured output is capped per test case).
+
+use serde::{Deserialize, Serialize};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+/// What a test case ended as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    Passed,
+    Failed,
+    Errored,
+    Skipped,
+}
+
+/// A child element of `<testcase>` that says something went wrong (or was skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssueKind {
+    Failure,
+    Error,
+    Skipped,
+    /// nextest / Surefire: an attempt that failed before a retry passed.
+    FlakyFailure,
+    FlakyError,
+    /// nextest / Surefire: a retry that failed again (the test still failed).
+    RerunFailure,
+    RerunError,
+}
+
+impl IssueKind {
+    fn from_tag(tag: &[u8]) -> Option<IssueKind> {
+        Some(match tag {
+            b"failure" => IssueKind::Failure,
+            b"error" => IssueKind::Error,
+            b"skipped" => IssueKind::Skipped,
+            b"flakyFailure" => IssueKind::FlakyFailure,
+            b"flakyError" => IssueKind::FlakyError,
+            b"rerunFailure" => IssueKind::RerunFailure,
+            b"rerunError" => IssueKind::RerunError,
+            _ => return None,
+        })
+    }
+}
+
+/// One `<failure>`, `<error>`, `<skipped>`, ... element.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    pub kind: IssueKind,
+    /// The `message` attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The `type` attribute (`pytest.skip`, `test failure with exit code 101`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind_name: Option<String>,
+    /// The element's text (a traceback, a panic message), capped.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+}
+
+/// One `<testcase>`, as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TestCase {
+    /// Names of the enclosing `<testsuite>` elements, outermost first.
+    pub suite: Vec<String>,
+    pub classname: String,
+    pub name: String,
+    /// Seconds, from the `time` attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+    /// `file` / `line` attributes, when the producer writes them (pytest xunit1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub issues: Vec<Issue>,
+    /// `<system-out>` / `<system-err>` of the test case itself (not of its retries).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system_out: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system_err: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<(String, String)>,
+}
+
+impl TestCase {
+    /// A failure beats an error beats a skip; a test whose only problems are flaky
+    /// attempts passed.
+    pub fn status(&self) -> TestStatus {
+        let has = |k: IssueKind| self.issues.iter().any(|i| i.kind == k);
+        if has(IssueKind::Failure) {
+            TestStatus::Failed
+        } else if has(IssueKind::Error) {
+            TestStatus::Errored
+        } else if has(IssueKind::Skipped) {
+            TestStatus::Skipped
+        } else if has(IssueKind::RerunFailure) || has(IssueKind::RerunError) {
+            // Some writers record the final failure only as a rerun: still a failure.
+            TestStatus::Failed
+        } else {
+            TestStatus::Passed
+        }
+    }
+
+    /// Failed attempts before the final (passing) one.
+    pub fn flaky_attempts(&self) -> usize {
+        self.issues
+            .iter()
+            .filter(|i| matches!(i.kind, IssueKind::FlakyFailure | IssueKind::FlakyError))
+            .count()
+    }
+}
+
+/// Which tool wrote the file, guessed from the suite names each one uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Producer {
+    Pytest,
+    Nextest,
+    /// SwiftPM's XCTest writer or Swift Testing (both name their suite `TestResults`).
+    Swift,
+    Unknown,
+}
+
+/// Everything read from one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JunitFile {
+    pub path: PathBuf,
+    pub producer: Producer,
+    pub cases: Vec<TestCase>,
+    /// `<property>` elements of the suites (e.g. SwiftPM's `package`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<(String, String)>,
+}
+
+/// Why a file could not be read as JUnit XML. Messages name the file and the place.
+#[derive(Debug, thiserror::Error)]
+pub enum JunitError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {problem}; this is not a complete JUnit/xUnit XML file (was the test run interrupted? re-run the tests, or check the path)")]
+    Malformed {
+        path: String,
+        line: usize,
+        column: usize,
+        problem: String,
+    },
+    #[error("{path}: the root element is <{root}>, not <testsuites> or <testsuite>; pass a JUnit/xUnit XML result file")]
+    NotJunit { path: String, root: String },
+}
+
+/// Captured text kept per issue: the head and the tail (where pytest puts the
+/// location and Python the exception) survive, the middle of huge output is cut.
+const ISSUE_HEAD: usize = 16 * 1024;
+const ISSUE_TAIL: usize = 16 * 1024;
+/// Captured stdout/stderr is context only: keep less.
+const OUTPUT_HEAD: usize = 2 * 1024;
+const OUTPUT_TAIL: usize = 6 * 1024;
+
+/// A string that keeps at most `head + tail` bytes (plus a marker) however much is pushed.
+struct Capped {
+    head: String,
+    tail: String,
+    cut: usize,
+    head_cap: usize,
+    tail_cap: usize,
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl Capped {
+    fn new(head_cap: usize, tail_cap: usize) -> Self {
+        Capped {
+            head: String::new(),
+            tail: String::new(),
+            cut: 0,
+            head_cap,
+            tail_cap,
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        let mut rest = s;
+        if self.tail.is_empty() && self.cut == 0 && self.head.len() < self.head_cap {
+            let room = floor_boundary(rest, (self.head_cap - self.head.len()).min(rest.len()));
+            self.head.push_str(&rest[..room]);
+            rest = &rest[room..];
+        }
+        self.tail.push_str(rest);
+        if self.tail.len() > 2 * self.tail_cap {
+            let start = floor_boundary(&self.tail, self.tail.len() - self.tail_cap);
+            self.cut += start;
+            self.tail.drain(..start);
+        }
+    }
+
+    fn finish(self) -> String {
+        let Capped {
+            mut head,
+            tail,
+            mut cut,
+            tail_cap,
+            ..
+        } = self;
+        let tail = if tail.len() > tail_cap {
+            let start = floor_boundary(&tail, tail.len() - tail_cap);
+            cut += start;
+            &tail[start..]
+        } else {
+            &tail[..]
+        };
+        if cut > 0 {
+            head.push_str(&format!("\n[... {cut} bytes cut ...]\n"));
+        }
+        head.push_str(tail);
+        head
+    }
+}
+
+/// Where text events currently go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Elem {
+    Suites,
+    Suite,
+    Case,
+    Issue,
+    SystemOut,
+    SystemErr,
+    Properties,
+    Property,
+    Other,
+}
+
+/// Reads one JUnit/xUnit file.
+pub fn parse_file(path: &Path) -> Result<JunitFile, JunitError> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| JunitError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    parse_reader(reader, path).map_err(|e| match e {
+        Raw::Io(source) => JunitError::Io {
+            path: shown.clone(),
+            source,
+        },
+        Raw::NotJunit(root) => JunitError::NotJunit {
+            path: shown.clone(),
+            root,
+        },
+        Raw::At(offset, problem) => {
+            // Only on the error path: read the prefix again to turn the byte offset
+            // into a line and column a person can jump to.
+            let (line, column) = std::fs::read(path)
+                .map(|bytes| line_col(&bytes, offset))
+                .unwrap_or((0, 0));
+            JunitError::Malformed {
+                path: shown.clone(),
+                line,
+                column,
+                problem,
+            }
+        }
+    })
+}
+
+/// Parses JUnit XML from memory (tests, and files already read).
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<JunitFile, JunitError> {
+    let shown = path.display().to_string();
+    parse_reader(bytes, path).map_err(|e| match e {
+        Raw::Io(source) => JunitError::Io {
+            path: shown.clone(),
+            source,
+        },
+        Raw::NotJunit(root) => JunitError::NotJunit {
+            path: shown.clone(),
+            root,
+        },
+        Raw::At(offset, problem) => {
+            let (line, column) = line_col(bytes, offset);
+            JunitError::Malformed {
+                path: shown.clone(),
+                line,
+                column,
+                problem,
+            }
+        }
+    })
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+fn line_col(bytes: &[u8], offset: u64) -> (usize, usize) {
+    let end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let prefix = &bytes[..end];
+    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = prefix
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&prefix[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Internal error before the file name and position are attached.
+enum Raw {
+    Io(std::io::Error),
+    NotJunit(String),
+    At(u64, String),
+}
+
+/// The parser's state while streaming.
+struct State {
+    stack: Vec<Elem>,
+    suites: Vec<String>,
+    case: Option<TestCase>,
+    issue_text: Option<Capped>,
+    out: Option<Capped>,
+    cases: Vec<TestCase>,
+    properties: Vec<(String, String)>,
+    producer: Producer,
+    seen_root: bool,
+}
+
+fn parse_reader<R: BufRead>(input: R, path: &Path) -> Result<JunitFile, Raw> {
+    let mut reader = Reader::from_reader(input);
+    // Mismatched end tags are reported by quick-xml; we need empty elements as such.
+    reader.config_mut().check_end_names = true;
+    let mut st = State {
+        stack: Vec::new(),
+        suites: Vec::new(),
+        case: None,
+        issue_text: None,
+        out: None,
+        cases: Vec::new(),
+        properties: Vec::new(),
+        producer: Producer::Unknown,
+        seen_root: false,
+    };
+    let mut buf = Vec::with_capacity(8 * 1024);
+    loop {
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(ev) => ev,
+            Err(quick_xml::Error::Io(e)) => {
+                return Err(Raw::Io(std::io::Error::new(e.kind(), e.to_string())))
+            }
+            Err(e) => return Err(Raw::At(reader.error_position(), e.to_string())),
+        };
+        let at = reader.buffer_position();
+        match event {
+            Event::Start(e) => {
+                let elem = st.open(&e, at)?;
+                st.stack.push(elem);
+            }
+            Event::Empty(e) => {
+                let elem = st.open(&e, at)?;
+                st.stack.push(elem);
+                st.close(at)?;
+            }
+            Event::End(_) => st.close(at)?,
+            Event::Text(t) => {
+                let text = t
+                    .xml_content()
+                    .map_err(|e| Raw::At(at, format!("text is not UTF-8: {e}")))?;
+                st.text(&text);
+            }
+            Event::CData(t) => {
+                let text = t
+                    .decode()
+                    .map_err(|e| Raw::At(at, format!("CDATA is not UTF-8: {e}")))?;
+                st.text(&text);
+            }
+            Event::GeneralRef(r) => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    st.text(c.encode_utf8(&mut [0u8; 4]));
+                } else {
+                    let name = String::from_utf8_lossy(&r).into_owned();
+                    match quick_xml::escape::resolve_predefined_entity(&name) {
+                        Some(s) => st.text(s),
+                        // An undeclared entity: keep it visible rather than fail the file.
+                        None => st.text(&format!("&{name};")),
+                    }
+                }
+            }
+            Event::Eof => {
+                if !st.seen_root {
+                    return Err(Raw::At(at, "the file has no XML element (empty?)".into()));
+                }
+                if !st.stack.is_empty() {
+                    return Err(Raw::At(
+                        at,
+                        format!(
+                            "the file ends inside <{}> ({} element(s) left open)",
+                            open_name(st.stack.last().copied()),
+                            st.stack.len()
+                        ),
+                    ));
+                }
+                break;
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+        }
+        buf.clear();
+    }
+    Ok(JunitFile {
+        path: path.to_path_buf(),
+        producer: st.producer,
+        cases: st.cases,
+        properties: st.properties,
+    })
+}
+
+fn open_name(e: Option<Elem>) -> &'static str {
+    match e {
+        Some(Elem::Suites) => "testsuites",
+        Some(Elem::Suite) => "testsuite",
+        Some(Elem::Case) => "testcase",
+        Some(Elem::Issue) => "failure/error/skipped",
+        Some(Elem::SystemOut) => "system-out",
+        Some(Elem::SystemErr) => "system-err",
+        Some(Elem::Properties) => "properties",
+        Some(Elem::Property) => "property",
+        Some(Elem::Other) | None => "an element",
+    }
+}
+
+/// Attribute values, unescaped; a value with an unknown entity is kept raw.
+fn attrs(e: &BytesStart, at: u64) -> Result<Vec<(Vec<u8>, String)>, Raw> {
+    let mut out = Vec::new();
+    for a in e.attributes() {
+        let a = a.map_err(|err| Raw::At(at, format!("bad attribute: {err}")))?;
+        let value = match a.unescape_value() {
+            Ok(v) => v.into_owned(),
+            Err(_) => String::from_utf8_lossy(&a.value).into_owned(),
+        };
+        out.push((a.key.as_ref().to_vec(), value));
+    }
+    Ok(out)
+}
+
+fn get(attrs: &[(Vec<u8>, String)], key: &[u8]) -> Option<String> {
+    attrs
+        .iter()
+        .find(|(k, _)| k.as_slice() == key)
+        .map(|(_, v)| v.clone())
+}
+
+/// `time="1,234.5"` (some writers group digits) or `time="1.2e-05"` (Swift).
+fn parse_time(s: &str) -> Option<f64> {
+    let t: f64 = s.trim().replace(',', "").parse().ok()?;
+    (t.is_finite() && t >= 0.0).then_some(t)
+}
+
+impl State {
+    fn parent(&self) -> Option<Elem> {
+        self.stack.last().copied()
+    }
+
+    fn open(&mut self, e: &BytesStart, at: u64) -> Result<Elem, Raw> {
+        let tag = e.local_name();
+        let tag = tag.as_ref();
+        if !self.seen_root {
+            self.seen_root = true;
+            if tag != b"testsuites" && tag != b"testsuite" {
+                return Err(Raw::NotJunit(String::from_utf8_lossy(tag).into_owned()));
+            }
+        }
+        let parent = self.parent();
+        let in_case = parent == Some(Elem::Case);
+        let elem = match tag {
+            b"testsuites" => {
+                let a = attrs(e, at)?;
+                match get(&a, b"name").as_deref() {
+                    Some("nextest-run") => self.producer = Producer::Nextest,
+                    Some("pytest tests") => self.producer = Producer::Pytest,
+                    _ => {}
+                }
+                Elem::Suites
+            }
+            b"testsuite" if self.case.is_none() => {
+                let a = attrs(e, at)?;
+                let name = get(&a, b"name").unwrap_or_default();
+                if self.producer == Producer::Unknown {
+                    self.producer = match name.as_str() {
+                        "pytest" => Producer::Pytest,
+                        "TestResults" => Producer::Swift,
+                        _ => Producer::Unknown,
+                    };
+                }
+                self.suites.push(name);
+                Elem::Suite
+            }
+            b"testcase" if self.case.is_none() => {
+                let a = attrs(e, at)?;
+                self.case = Some(TestCase {
+                    suite: self.suites.clone(),
+                    classname: get(&a, b"classname").unwrap_or_default(),
+                    name: get(&a, b"name").unwrap_or_default(),
+                    time: get(&a, b"time").as_deref().and_then(parse_time),
+                    file: get(&a, b"file").filter(|f| !f.is_empty()),
+                    line: get(&a, b"line").and_then(|l| l.trim().parse().ok()),
+                    ..TestCase::default()
+                });
+                Elem::Case
+            }
+            _ if in_case => {
+                if let Some(kind) = IssueKind::from_tag(tag) {
+                    let a = attrs(e, at)?;
+                    if let Some(case) = self.case.as_mut() {
+                        case.issues.push(Issue {
+                            kind,
+                            message: get(&a, b"message"),
+                            kind_name: get(&a, b"type"),
+                            text: String::new(),
+                        });
+                    }
+                    self.issue_text = Some(Capped::new(ISSUE_HEAD, ISSUE_TAIL));
+                    Elem::Issue
+                } else {
+                    match tag {
+                        b"system-out" => {
+                            self.out = Some(Capped::new(OUTPUT_HEAD, OUTPUT_TAIL));
+                            Elem::SystemOut
+                        }
+                        b"system-err" => {
+                            self.out = Some(Capped::new(OUTPUT_HEAD, OUTPUT_TAIL));
+                            Elem::SystemErr
+                        }
+                        b"properties" => Elem::Properties,
+                        _ => Elem::Other,
+                    }
+                }
+            }
+            b"properties" => Elem::Properties,
+            b"property" if parent == Some(Elem::Properties) => {
+                let a = attrs(e, at)?;
+                let pair = (
+                    get(&a, b"name").unwrap_or_default(),
+                    get(&a, b"value").unwrap_or_default(),
+                );
+                // Case properties sit two levels under the case: case > properties > property.
+                let depth = self.stack.len();
+                let owner_is_case = depth >= 2 && self.stack[depth - 2] == Elem::Case;
+                match self.case.as_mut() {
+                    Some(case) if owner_is_case => case.properties.push(pair),
+                    _ => {
+                        if !self.properties.contains(&pair) {
+                            self.properties.push(pair);
+                        }
+                    }
+                }
+                Elem::Property
+            }
+            _ => Elem::Other,
+        };
+        Ok(elem)
+    }
+
+    fn close(&mut self, at: u64) -> Result<(), Raw> {
+        let Some(elem) = self.stack.pop() else {
+            return Err(Raw::At(at, "a closing tag without an opening one".into()));
+        };
+        let owner_is_case = self.parent() == Some(Elem::Case);
+        match elem {
+            Elem::Suite => {
+                self.suites.pop();
+            }
+            Elem::Case => {
+                if let Some(case) = self.case.take() {
+                    self.cases.push(case);
+                }
+            }
+            Elem::Issue => {
+                let text = self.issue_text.take().map(Capped::finish);
+                if let (Some(case), Some(text)) = (self.case.as_mut(), text) {
+                    if let Some(issue) = case.issues.last_mut() {
+                        issue.text = text;
+                    }
+                }
+            }
+            Elem::SystemOut | Elem::SystemErr if owner_is_case => {
+                let text = self.out.take().map(Capped::finish).unwrap_or_default();
+                if let Some(case) = self.case.as_mut() {
+                    let slot = if elem == Elem::SystemOut {
+                        &mut case.system_out
+                    } else {
+                        &mut case.system_err
+                    };
+                    slot.push_str(&text);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, s: &str) {
+        match self.parent() {
+            Some(Elem::Issue) => {
+                if let Some(t) = self.issue_text.as_mut() {
+                    t.push(s);
+                }
+            }
+            Some(Elem::SystemOut | Elem::SystemErr) => {
+                if let Some(t) = self.out.as_mut() {
+                    t.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
