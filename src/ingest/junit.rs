@@ -360,6 +360,7 @@ fn parse_reader<R: BufRead>(input: R, path: &Path) -> Result<JunitFile, Raw> {
     };
     let mut buf = Vec::with_capacity(8 * 1024);
     loop {
+        let start = reader.buffer_position();
         let event = match reader.read_event_into(&mut buf) {
             Ok(ev) => ev,
             Err(quick_xml::Error::Io(e)) => {
@@ -383,6 +384,15 @@ fn parse_reader<R: BufRead>(input: R, path: &Path) -> Result<JunitFile, Raw> {
                 let text = t
                     .xml_content()
                     .map_err(|e| Raw::At(at, format!("text is not UTF-8: {e}")))?;
+                if !st.seen_root && !text.trim().is_empty() {
+                    // JSON, a log or an HTML error page saved under the wrong name.
+                    let skipped = text.len() - text.trim_start().len();
+                    return Err(Raw::At(
+                        start + skipped as u64,
+                        "text where the XML root element should start: this is not an XML file"
+                            .into(),
+                    ));
+                }
                 st.text(&text);
             }
             Event::CData(t) => {

@@ -4,3 +4,4 @@
 mod common;
 mod core;
 mod lint;
+mod test_phase;

@@ -91,6 +91,16 @@ pub fn error_line(line: &str) -> Option<&str> {
     Some(msg.trim())
 }
 
+/// A Python traceback frame: `File "tests/x.py", line 33, in test_y`.
+fn python_frame(line: &str) -> Option<(&str, u32)> {
+    let rest = line.strip_prefix("File \"")?;
+    let (path, rest) = rest.split_once('"')?;
+    let rest = rest.strip_prefix(", line ")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let n: u32 = rest[..digits].parse().ok()?;
+    (plausible_path(path) && n > 0).then_some((path, n))
+}
+
 /// Every location in `text`, in order.
 fn scan(text: &str, out: &mut Vec<Found>) {
     for raw in text.lines() {
@@ -104,6 +114,14 @@ fn scan(text: &str, out: &mut Vec<Found>) {
                 });
                 continue;
             }
+        }
+        if let Some((p, n)) = python_frame(line) {
+            out.push(Found {
+                path: p.to_string(),
+                line: n,
+                kind: Kind::Plain,
+            });
+            continue;
         }
         if let Some((p, n, rest)) = parse_loc(line) {
             let kind = if rest
@@ -267,6 +285,16 @@ mod tests {
         assert_eq!(
             loc(&c, Producer::Unknown),
             Some(("tests/t.py".into(), Some(15)))
+        );
+    }
+
+    #[test]
+    fn python_traceback_frames_count() {
+        let text = "Traceback (most recent call last):\n  File \"tests/p/test_s.py\", line 33, in t\n  File \"/usr/lib/python3.12/json.py\", line 5, in x\nAssertionError";
+        let c = case(text, Some("tests/p/test_s.py"), Some(30));
+        assert_eq!(
+            loc(&c, Producer::Unknown),
+            Some(("tests/p/test_s.py".into(), Some(33)))
         );
     }
 

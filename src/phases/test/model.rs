@@ -155,7 +155,13 @@ fn summary(message: Option<&str>, text: &str) -> String {
     let lines = message.lines().chain(text.lines().filter(|_| vague));
     for l in lines {
         if let Some(rest) = error_line(l) {
-            return rest.to_string();
+            // XCTest repeats the test's name first: `-[Mod.Class testX] : XCTAssert...`
+            // on macOS, `Class.testX : XCTAssert...` on Linux.
+            let rest = match rest.split_once(" : ") {
+                Some((who, msg)) if who.starts_with("-[") || !who.contains(' ') => msg,
+                _ => rest,
+            };
+            return rest.trim().to_string();
         }
     }
     if !message.is_empty() && message.contains("panicked at ") {
@@ -217,7 +223,8 @@ impl Collector {
                 TestStatus::Skipped => t.skipped += 1,
             }
             let name = display_name(case);
-            if let Some(time) = case.time {
+            // Skipped tests did not run: their time says nothing about speed.
+            if let Some(time) = case.time.filter(|_| status != TestStatus::Skipped) {
                 self.timed.push(SlowTest {
                     name: name.clone(),
                     status,

@@ -58,6 +58,26 @@ fn excerpt(s: &str) -> String {
     out
 }
 
+/// Untrusted multi-line text as a `<pre>` block. GitHub does not read Markdown inside
+/// `<pre>` and the block can only end at `</pre>`, which escaping makes impossible, so
+/// tracebacks show verbatim and nothing in them renders as HTML.
+fn pre(text: &str) -> String {
+    let mut out = String::from("<pre>");
+    for c in text.trim_end().chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            // As in `markdown::escape`: no @-mention from a traceback.
+            '@' => out.push_str("@\u{200B}"),
+            _ => out.push(c),
+        }
+    }
+    out.push_str("</pre>\n");
+    out
+}
+
 fn status_word(s: TestStatus) -> &'static str {
     match s {
         TestStatus::Passed => "passed",
@@ -273,7 +293,7 @@ impl PhaseOutput for TestRun {
                     if !output_tail.trim().is_empty() {
                         md.push_str(&markdown::details(
                             &format!("output of {}", c.name),
-                            &markdown::fenced(&excerpt(output_tail), "text"),
+                            &pre(&excerpt(output_tail)),
                         ));
                         md.push('\n');
                     }
@@ -420,10 +440,10 @@ fn failure_markdown(f: &FailedTest) -> String {
     } else {
         f.details.clone()
     };
-    body.push_str(&markdown::fenced(&excerpt(&text), "text"));
+    body.push_str(&pre(&excerpt(&text)));
     if !f.output.trim().is_empty() {
         body.push('\n');
-        body.push_str(&markdown::fenced(&excerpt(&f.output), "text"));
+        body.push_str(&pre(&excerpt(&f.output)));
     }
     markdown::details(&summary, &body)
 }
