@@ -4,142 +4,17 @@
 //! One pass over the file with `quick-xml`, no DOM: memory stays bounded by the test
 //! cases kept (text of failures and captured output is capped per test case).
 
-use serde::{Deserialize, Serialize};
+mod capped;
+mod types;
+
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use capped::{Capped, ISSUE_HEAD, ISSUE_TAIL, OUTPUT_HEAD, OUTPUT_TAIL};
+pub use types::{Issue, IssueKind, JunitFile, Producer, TestCase, TestStatus};
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-
-/// What a test case ended as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestStatus {
-    Passed,
-    Failed,
-    Errored,
-    Skipped,
-}
-
-/// A child element of `<testcase>` that says something went wrong (or was skipped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IssueKind {
-    Failure,
-    Error,
-    Skipped,
-    /// nextest / Surefire: an attempt that failed before a retry passed.
-    FlakyFailure,
-    FlakyError,
-    /// nextest / Surefire: a retry that failed again (the test still failed).
-    RerunFailure,
-    RerunError,
-}
-
-impl IssueKind {
-    fn from_tag(tag: &[u8]) -> Option<IssueKind> {
-        Some(match tag {
-            b"failure" => IssueKind::Failure,
-            b"error" => IssueKind::Error,
-            b"skipped" => IssueKind::Skipped,
-            b"flakyFailure" => IssueKind::FlakyFailure,
-            b"flakyError" => IssueKind::FlakyError,
-            b"rerunFailure" => IssueKind::RerunFailure,
-            b"rerunError" => IssueKind::RerunError,
-            _ => return None,
-        })
-    }
-}
-
-/// One `<failure>`, `<error>`, `<skipped>`, ... element.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Issue {
-    pub kind: IssueKind,
-    /// The `message` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The `type` attribute (`pytest.skip`, `test failure with exit code 101`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
-    pub kind_name: Option<String>,
-    /// The element's text (a traceback, a panic message), capped.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub text: String,
-}
-
-/// One `<testcase>`, as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TestCase {
-    /// Names of the enclosing `<testsuite>` elements, outermost first.
-    pub suite: Vec<String>,
-    pub classname: String,
-    pub name: String,
-    /// Seconds, from the `time` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<f64>,
-    /// `file` / `line` attributes, when the producer writes them (pytest xunit1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    pub issues: Vec<Issue>,
-    /// `<system-out>` / `<system-err>` of the test case itself (not of its retries).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub system_out: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub system_err: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub properties: Vec<(String, String)>,
-}
-
-impl TestCase {
-    /// A failure beats an error beats a skip; a test whose only problems are flaky
-    /// attempts passed.
-    pub fn status(&self) -> TestStatus {
-        let has = |k: IssueKind| self.issues.iter().any(|i| i.kind == k);
-        if has(IssueKind::Failure) {
-            TestStatus::Failed
-        } else if has(IssueKind::Error) {
-            TestStatus::Errored
-        } else if has(IssueKind::Skipped) {
-            TestStatus::Skipped
-        } else if has(IssueKind::RerunFailure) || has(IssueKind::RerunError) {
-            // Some writers record the final failure only as a rerun: still a failure.
-            TestStatus::Failed
-        } else {
-            TestStatus::Passed
-        }
-    }
-
-    /// Failed attempts before the final (passing) one.
-    pub fn flaky_attempts(&self) -> usize {
-        self.issues
-            .iter()
-            .filter(|i| matches!(i.kind, IssueKind::FlakyFailure | IssueKind::FlakyError))
-            .count()
-    }
-}
-
-/// Which tool wrote the file, guessed from the suite names each one uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Producer {
-    Pytest,
-    Nextest,
-    /// SwiftPM's XCTest writer or Swift Testing (both name their suite `TestResults`).
-    Swift,
-    Unknown,
-}
-
-/// Everything read from one file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JunitFile {
-    pub path: PathBuf,
-    pub producer: Producer,
-    pub cases: Vec<TestCase>,
-    /// `<property>` elements of the suites (e.g. SwiftPM's `package`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub properties: Vec<(String, String)>,
-}
 
 /// Why a file could not be read as JUnit XML. Messages name the file and the place.
 #[derive(Debug, thiserror::Error)]
@@ -159,79 +34,6 @@ pub enum JunitError {
     },
     #[error("{path}: the root element is <{root}>, not <testsuites> or <testsuite>; pass a JUnit/xUnit XML result file")]
     NotJunit { path: String, root: String },
-}
-
-/// Captured text kept per issue: the head and the tail (where pytest puts the
-/// location and Python the exception) survive, the middle of huge output is cut.
-const ISSUE_HEAD: usize = 16 * 1024;
-const ISSUE_TAIL: usize = 16 * 1024;
-/// Captured stdout/stderr is context only: keep less.
-const OUTPUT_HEAD: usize = 2 * 1024;
-const OUTPUT_TAIL: usize = 6 * 1024;
-
-/// A string that keeps at most `head + tail` bytes (plus a marker) however much is pushed.
-struct Capped {
-    head: String,
-    tail: String,
-    cut: usize,
-    head_cap: usize,
-    tail_cap: usize,
-}
-
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-impl Capped {
-    fn new(head_cap: usize, tail_cap: usize) -> Self {
-        Capped {
-            head: String::new(),
-            tail: String::new(),
-            cut: 0,
-            head_cap,
-            tail_cap,
-        }
-    }
-
-    fn push(&mut self, s: &str) {
-        let mut rest = s;
-        if self.tail.is_empty() && self.cut == 0 && self.head.len() < self.head_cap {
-            let room = floor_boundary(rest, (self.head_cap - self.head.len()).min(rest.len()));
-            self.head.push_str(&rest[..room]);
-            rest = &rest[room..];
-        }
-        self.tail.push_str(rest);
-        if self.tail.len() > 2 * self.tail_cap {
-            let start = floor_boundary(&self.tail, self.tail.len() - self.tail_cap);
-            self.cut += start;
-            self.tail.drain(..start);
-        }
-    }
-
-    fn finish(self) -> String {
-        let Capped {
-            mut head,
-            tail,
-            mut cut,
-            tail_cap,
-            ..
-        } = self;
-        let tail = if tail.len() > tail_cap {
-            let start = floor_boundary(&tail, tail.len() - tail_cap);
-            cut += start;
-            &tail[start..]
-        } else {
-            &tail[..]
-        };
-        if cut > 0 {
-            head.push_str(&format!("\n[... {cut} bytes cut ...]\n"));
-        }
-        head.push_str(tail);
-        head
-    }
 }
 
 /// Where text events currently go.

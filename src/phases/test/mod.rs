@@ -3,6 +3,7 @@
 
 mod commands;
 mod location;
+mod markdown;
 pub mod model;
 mod render;
 
