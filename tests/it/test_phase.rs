@@ -440,6 +440,8 @@ fn no_tests_fails_unless_configured() {
 /// or PATH.
 fn pytest_dir() -> PathBuf {
     let candidates = [
+        // `make test` exports the venv it made.
+        PathBuf::from(std::env::var("HTDEMUCS_VENV").unwrap_or_default()).join("bin"),
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin"),
         PathBuf::from("/work/venv/bin"),
     ];
