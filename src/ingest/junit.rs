@@ -1,8 +1,9 @@
 //! Streaming reader for JUnit/xUnit XML as pytest (`--junitxml`), cargo-nextest and
 //! SwiftPM (`swift test --xunit-output`, XCTest and Swift Testing) write it.
 //!
-//! One pass over the file with `quick-xml`, no DOM: memory stays bounded by the test
-//! cases kept (text of failures and captured output is capped per test case).
+//! One pass over the file with `quick-xml`, no DOM: [`stream_file`] hands each test case
+//! to a callback as soon as it is complete, and failure text and captured output are
+//! capped per test case, so memory does not grow with the file.
 
 mod capped;
 mod types;
@@ -50,15 +51,27 @@ enum Elem {
     Other,
 }
 
-/// Reads one JUnit/xUnit file.
+/// Reads one JUnit/xUnit file into memory (all its test cases).
 pub fn parse_file(path: &Path) -> Result<JunitFile, JunitError> {
+    let mut cases = Vec::new();
+    let mut file = stream_file(path, &mut |case, _| cases.push(case))?;
+    file.cases = cases;
+    Ok(file)
+}
+
+/// Streams one JUnit/xUnit file: `sink` gets each test case (with the producer guessed
+/// so far) as soon as its element closes. The returned file has no `cases`.
+pub fn stream_file(
+    path: &Path,
+    sink: &mut dyn FnMut(TestCase, Producer),
+) -> Result<JunitFile, JunitError> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| JunitError::Io {
         path: shown.clone(),
         source,
     })?;
     let reader = std::io::BufReader::with_capacity(64 * 1024, file);
-    parse_reader(reader, path).map_err(|e| match e {
+    parse_reader(reader, path, sink).map_err(|e| match e {
         Raw::Io(source) => JunitError::Io {
             path: shown.clone(),
             source,
@@ -86,25 +99,32 @@ pub fn parse_file(path: &Path) -> Result<JunitFile, JunitError> {
 /// Parses JUnit XML from memory (tests, and files already read).
 pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<JunitFile, JunitError> {
     let shown = path.display().to_string();
-    parse_reader(bytes, path).map_err(|e| match e {
-        Raw::Io(source) => JunitError::Io {
-            path: shown.clone(),
-            source,
-        },
-        Raw::NotJunit(root) => JunitError::NotJunit {
-            path: shown.clone(),
-            root,
-        },
-        Raw::At(offset, problem) => {
-            let (line, column) = line_col(bytes, offset);
-            JunitError::Malformed {
+    let mut cases = Vec::new();
+    let parsed = parse_reader(bytes, path, &mut |case, _| cases.push(case));
+    parsed
+        .map(|mut f| {
+            f.cases = cases;
+            f
+        })
+        .map_err(|e| match e {
+            Raw::Io(source) => JunitError::Io {
                 path: shown.clone(),
-                line,
-                column,
-                problem,
+                source,
+            },
+            Raw::NotJunit(root) => JunitError::NotJunit {
+                path: shown.clone(),
+                root,
+            },
+            Raw::At(offset, problem) => {
+                let (line, column) = line_col(bytes, offset);
+                JunitError::Malformed {
+                    path: shown.clone(),
+                    line,
+                    column,
+                    problem,
+                }
             }
-        }
-    })
+        })
 }
 
 /// 1-based line and column (in characters) of byte `offset`.
@@ -133,19 +153,23 @@ enum Raw {
 }
 
 /// The parser's state while streaming.
-struct State {
+struct State<'s> {
     stack: Vec<Elem>,
     suites: Vec<String>,
     case: Option<TestCase>,
     issue_text: Option<Capped>,
     out: Option<Capped>,
-    cases: Vec<TestCase>,
+    sink: &'s mut dyn FnMut(TestCase, Producer),
     properties: Vec<(String, String)>,
     producer: Producer,
     seen_root: bool,
 }
 
-fn parse_reader<R: BufRead>(input: R, path: &Path) -> Result<JunitFile, Raw> {
+fn parse_reader<R: BufRead>(
+    input: R,
+    path: &Path,
+    sink: &mut dyn FnMut(TestCase, Producer),
+) -> Result<JunitFile, Raw> {
     let mut reader = Reader::from_reader(input);
     // Mismatched end tags are reported by quick-xml; we need empty elements as such.
     reader.config_mut().check_end_names = true;
@@ -155,7 +179,7 @@ fn parse_reader<R: BufRead>(input: R, path: &Path) -> Result<JunitFile, Raw> {
         case: None,
         issue_text: None,
         out: None,
-        cases: Vec::new(),
+        sink,
         properties: Vec::new(),
         producer: Producer::Unknown,
         seen_root: false,
@@ -238,7 +262,7 @@ fn parse_reader<R: BufRead>(input: R, path: &Path) -> Result<JunitFile, Raw> {
     Ok(JunitFile {
         path: path.to_path_buf(),
         producer: st.producer,
-        cases: st.cases,
+        cases: Vec::new(),
         properties: st.properties,
     })
 }
@@ -284,7 +308,7 @@ fn parse_time(s: &str) -> Option<f64> {
     (t.is_finite() && t >= 0.0).then_some(t)
 }
 
-impl State {
+impl State<'_> {
     fn parent(&self) -> Option<Elem> {
         self.stack.last().copied()
     }
@@ -400,7 +424,7 @@ impl State {
             }
             Elem::Case => {
                 if let Some(case) = self.case.take() {
-                    self.cases.push(case);
+                    (self.sink)(case, self.producer);
                 }
             }
             Elem::Issue => {

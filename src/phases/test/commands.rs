@@ -10,7 +10,6 @@ use std::time::SystemTime;
 use super::model::{Collector, CommandRun, CommandState};
 use crate::config::TestCommand;
 use crate::context::Ctx;
-use crate::ingest::junit;
 use crate::process::{run_tool, shell_words, Launch};
 
 /// Folders never searched for `if_present`: dependencies, build output, VCS data.
@@ -200,10 +199,11 @@ pub fn run_one(ctx: &Ctx, cmd: &TestCommand, collector: &mut Collector) -> Resul
     };
 
     if !cmd.if_present.is_empty() && !anything_present(&cwd, &cmd.if_present)? {
+        let folder = crate::paths::relativize(&cwd.to_string_lossy(), &ctx.root, &ctx.root);
         let reason = format!(
             "nothing to test: no file matching {} in {}",
             cmd.if_present.join(", "),
-            crate::paths::relativize(&cwd.to_string_lossy(), &ctx.root, &ctx.root)
+            if folder.is_empty() { "." } else { &folder }
         );
         if cmd.required {
             bail!("test command {name:?} is required but there is {reason}");
@@ -266,9 +266,8 @@ pub fn run_one(ctx: &Ctx, cmd: &TestCommand, collector: &mut Collector) -> Resul
     let mut bad = 0;
     let mut shown_files = Vec::new();
     for f in &fresh {
-        let parsed = junit::parse_file(f)?;
         let shown_file = crate::paths::relativize(&f.to_string_lossy(), &ctx.root, &ctx.root);
-        let t = collector.add(&parsed, &shown_file, &cwd, &ctx.root);
+        let t = collector.ingest(f, &shown_file, &cwd, &ctx.root)?;
         tests += t.tests;
         bad += t.failed + t.errored;
         shown_files.push(shown_file);

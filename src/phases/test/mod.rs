@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
-use crate::ingest::junit;
 use model::Collector;
 
 #[derive(Debug, Args)]
@@ -59,7 +58,7 @@ fn expand(patterns: &[String]) -> Result<Vec<PathBuf>> {
 
 pub fn run(ctx: &Ctx, args: &TestArgs) -> Result<Outcome> {
     let cfg = &ctx.config.test;
-    let mut collector = Collector::default();
+    let mut collector = Collector::new(cfg.slowest);
     if args.junit.is_empty() {
         let commands = cfg.commands.clone().unwrap_or_else(commands::defaults);
         for cmd in &commands {
@@ -67,11 +66,10 @@ pub fn run(ctx: &Ctx, args: &TestArgs) -> Result<Outcome> {
         }
     } else {
         for file in expand(&args.junit)? {
-            let parsed = junit::parse_file(&file)?;
             let shown = file.display().to_string();
-            collector.add(&parsed, &shown, &ctx.root, &ctx.root);
+            collector.ingest(&file, &shown, &ctx.root, &ctx.root)?;
         }
     }
-    let report = collector.finish(cfg.slowest, cfg.fail_if_no_tests);
+    let report = collector.finish(cfg.fail_if_no_tests);
     crate::report::emit(ctx.console, &ctx.out_dir, &report)
 }

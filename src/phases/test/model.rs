@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use super::location::{error_line, locate};
-use crate::ingest::junit::{IssueKind, JunitFile, Producer, TestCase, TestStatus};
+use crate::ingest::junit::{self, IssueKind, JunitError, Producer, TestCase, TestStatus};
 
 /// Counts over every test case read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,6 +53,9 @@ pub struct FailedTest {
     pub time_seconds: Option<f64>,
     /// The result file it came from.
     pub source: String,
+    /// True for failures after the first 100: details and output were dropped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub details_omitted: bool,
 }
 
 impl FailedTest {
@@ -197,69 +200,52 @@ fn tail(s: &str, max: usize) -> String {
     format!("[...]\n{}", &s[start..])
 }
 
-/// Accumulates parsed files into a [`TestRun`].
-#[derive(Debug, Default)]
+/// Failures beyond this many keep their messages and location but not their
+/// tracebacks and output, so a run with thousands of failures stays small.
+const DETAILED_FAILURES: usize = 100;
+const SHORT_MESSAGE: usize = 1000;
+
+/// Accumulates streamed test cases into a [`TestRun`].
+#[derive(Debug)]
 pub struct Collector {
     totals: Totals,
     failures: Vec<FailedTest>,
+    /// The slowest tests so far, trimmed now and then to `slowest`.
     timed: Vec<SlowTest>,
+    slowest: usize,
     flaky: Vec<FlakyTest>,
     sources: Vec<Source>,
     pub commands: Vec<CommandRun>,
 }
 
 impl Collector {
-    /// Adds one parsed file; `base` is the folder its producer ran in.
-    pub fn add(&mut self, file: &JunitFile, shown_path: &str, base: &Path, root: &Path) -> Totals {
-        let mut t = Totals::default();
-        for case in &file.cases {
-            let status = case.status();
-            t.tests += 1;
-            t.time_seconds += case.time.unwrap_or(0.0);
-            match status {
-                TestStatus::Passed => t.passed += 1,
-                TestStatus::Failed => t.failed += 1,
-                TestStatus::Errored => t.errored += 1,
-                TestStatus::Skipped => t.skipped += 1,
-            }
-            let name = display_name(case);
-            // Skipped tests did not run: their time says nothing about speed.
-            if let Some(time) = case.time.filter(|_| status != TestStatus::Skipped) {
-                self.timed.push(SlowTest {
-                    name: name.clone(),
-                    status,
-                    time_seconds: time,
-                });
-            }
-            let attempts = case.flaky_attempts();
-            if status == TestStatus::Passed && attempts > 0 {
-                t.flaky += 1;
-                let first = case
-                    .issues
-                    .iter()
-                    .find(|i| matches!(i.kind, IssueKind::FlakyFailure | IssueKind::FlakyError));
-                self.flaky.push(FlakyTest {
-                    name: name.clone(),
-                    failed_attempts: attempts,
-                    message: first
-                        .map(|i| summary(i.message.as_deref(), &i.text))
-                        .unwrap_or_default(),
-                });
-            }
-            if matches!(status, TestStatus::Failed | TestStatus::Errored) {
-                self.failures.push(failed_test(
-                    case,
-                    status,
-                    name,
-                    file.producer,
-                    shown_path,
-                    base,
-                    root,
-                ));
-            }
+    pub fn new(slowest: usize) -> Self {
+        Collector {
+            totals: Totals::default(),
+            failures: Vec::new(),
+            timed: Vec::new(),
+            slowest,
+            flaky: Vec::new(),
+            sources: Vec::new(),
+            commands: Vec::new(),
         }
+    }
+
+    /// Streams one result file in; `base` is the folder its producer ran in, `shown`
+    /// how the file is named in the report.
+    pub fn ingest(
+        &mut self,
+        path: &Path,
+        shown: &str,
+        base: &Path,
+        root: &Path,
+    ) -> Result<Totals, JunitError> {
+        let mut t = Totals::default();
+        let file = junit::stream_file(path, &mut |case, producer| {
+            self.add_case(&mut t, &case, producer, shown, base, root)
+        })?;
         self.sources.push(Source {
-            path: shown_path.to_string(),
+            path: shown.to_string(),
             producer: file.producer,
             totals: t.clone(),
         });
@@ -271,14 +257,84 @@ impl Collector {
         all.skipped += t.skipped;
         all.flaky += t.flaky;
         all.time_seconds += t.time_seconds;
-        t
+        Ok(t)
     }
 
-    pub fn finish(mut self, slowest: usize, fail_if_no_tests: bool) -> TestRun {
-        // Slowest first; equal times keep reading order, so output is stable.
+    fn add_case(
+        &mut self,
+        t: &mut Totals,
+        case: &TestCase,
+        producer: Producer,
+        source: &str,
+        base: &Path,
+        root: &Path,
+    ) {
+        let status = case.status();
+        t.tests += 1;
+        t.time_seconds += case.time.unwrap_or(0.0);
+        match status {
+            TestStatus::Passed => t.passed += 1,
+            TestStatus::Failed => t.failed += 1,
+            TestStatus::Errored => t.errored += 1,
+            TestStatus::Skipped => t.skipped += 1,
+        }
+        let name = display_name(case);
+        // Skipped tests did not run: their time says nothing about speed.
+        if let Some(time) = case.time.filter(|_| status != TestStatus::Skipped) {
+            self.timed.push(SlowTest {
+                name: name.clone(),
+                status,
+                time_seconds: time,
+            });
+            if self.timed.len() > 2 * self.slowest + 256 {
+                self.trim_slowest();
+            }
+        }
+        let attempts = case.flaky_attempts();
+        if status == TestStatus::Passed && attempts > 0 {
+            t.flaky += 1;
+            let first = case
+                .issues
+                .iter()
+                .find(|i| matches!(i.kind, IssueKind::FlakyFailure | IssueKind::FlakyError));
+            self.flaky.push(FlakyTest {
+                name: name.clone(),
+                failed_attempts: attempts,
+                message: first
+                    .map(|i| summary(i.message.as_deref(), &i.text))
+                    .unwrap_or_default(),
+            });
+        }
+        if matches!(status, TestStatus::Failed | TestStatus::Errored) {
+            let mut f = failed_test(case, status, name, producer, source, base, root);
+            if self.failures.len() >= DETAILED_FAILURES {
+                f.details = String::new();
+                f.output = String::new();
+                f.details_omitted = true;
+                for m in &mut f.messages {
+                    if m.len() > SHORT_MESSAGE {
+                        let mut end = SHORT_MESSAGE;
+                        while !m.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        m.truncate(end);
+                        m.push('…');
+                    }
+                }
+            }
+            self.failures.push(f);
+        }
+    }
+
+    /// Slowest first; equal times keep reading order (the sort is stable).
+    fn trim_slowest(&mut self) {
         self.timed
             .sort_by(|a, b| b.time_seconds.total_cmp(&a.time_seconds));
-        self.timed.truncate(slowest);
+        self.timed.truncate(self.slowest);
+    }
+
+    pub fn finish(mut self, fail_if_no_tests: bool) -> TestRun {
+        self.trim_slowest();
         TestRun {
             totals: self.totals,
             failures: self.failures,
@@ -344,5 +400,6 @@ fn failed_test(
         output,
         time_seconds: case.time,
         source: source.to_string(),
+        details_omitted: false,
     }
 }
