@@ -618,3 +618,81 @@ fn a_required_missing_program_exits_2() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_command_exiting_non_zero_with_green_results_is_broken() {
+    let dir = tempdir();
+    config(
+        dir.path(),
+        "test:\n  commands:\n    - name: crashy\n      command: [sh, -c, 'echo \"<testsuite><testcase name=\\\"ok\\\"/></testsuite>\" > \"$0\"; echo segfault >&2; exit 139', '{out_dir}/r.xml']\n      junit: ['{out_dir}/r.xml']\n",
+    );
+    let out = test_in(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let data = report(dir.path());
+    assert_eq!(totals(&data), [1, 1, 0, 0, 0]);
+    assert_eq!(data["commands"][0]["state"], "broken");
+    assert!(data["commands"][0]["problem"]
+        .as_str()
+        .unwrap_or("")
+        .contains("exited with 139 although its results show no failing test"));
+}
+
+#[test]
+fn many_failures_are_capped_in_actions_and_all_counted() {
+    let dir = tempdir();
+    let mut xml = String::from("<testsuites><testsuite name=\"many\">");
+    for i in 0..25 {
+        xml.push_str(&format!(
+            "<testcase classname=\"m\" name=\"t{i}\" time=\"0.{i:02}\"><failure message=\"bad {i}\"/></testcase>"
+        ));
+    }
+    xml.push_str("</testsuite></testsuites>");
+    let file = dir.path().join("many.xml");
+    write(&file, &xml);
+    let out = run(bin_in_actions(dir.path())
+        .args(["test", "--junit"])
+        .arg(&file)
+        .current_dir(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let errors = workflow_commands(&text)
+        .into_iter()
+        .filter(|c| c.starts_with("::error"))
+        .count();
+    assert_eq!(errors, 10, "{text}");
+    assert!(text.contains("15 more errors"), "{text}");
+    let summary =
+        std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        summary.contains("### ❌ Tests: 25 failed, 0 passed"),
+        "{summary}"
+    );
+    assert!(summary.contains("| 0 | 25 | 0 | 0 | 0 |"), "{summary}");
+    assert!(summary.contains("#### Failures (25)"), "{summary}");
+    assert_eq!(summary.matches("<details>").count(), 25);
+    assert!(summary.contains("#### Slowest tests"), "{summary}");
+    assert!(
+        summary.contains("| <code>m::t24</code> | failed | 0.24 s |"),
+        "{summary}"
+    );
+    let outputs =
+        std::fs::read_to_string(dir.path().join("output.txt")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(outputs.contains("tests-failed<<"), "{outputs}");
+    let failed_value = outputs
+        .lines()
+        .skip_while(|l| !l.starts_with("tests-failed<<"))
+        .nth(1);
+    assert_eq!(failed_value, Some("25"));
+}
+
+#[test]
+fn required_command_with_nothing_to_test_exits_2() {
+    let dir = tempdir();
+    config(
+        dir.path(),
+        "test:\n  commands:\n    - name: swift\n      command: [swift, test]\n      junit: [x.xml]\n      if_present: [Package.swift]\n      required: true\n",
+    );
+    let out = test_in(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nothing to test"), "{}", stderr(&out));
+}
