@@ -6,36 +6,19 @@
 //! capped per test case, so memory does not grow with the file.
 
 mod capped;
+mod error;
 mod types;
 
 use std::io::BufRead;
 use std::path::Path;
 
 use capped::{Capped, ISSUE_HEAD, ISSUE_TAIL, OUTPUT_HEAD, OUTPUT_TAIL};
+pub use error::JunitError;
+use error::{line_col, Raw};
 pub use types::{Issue, IssueKind, JunitFile, Producer, TestCase, TestStatus};
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-
-/// Why a file could not be read as JUnit XML. Messages name the file and the place.
-#[derive(Debug, thiserror::Error)]
-pub enum JunitError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {problem}; this is not a complete JUnit/xUnit XML file (was the test run interrupted? re-run the tests, or check the path)")]
-    Malformed {
-        path: String,
-        line: usize,
-        column: usize,
-        problem: String,
-    },
-    #[error("{path}: the root element is <{root}>, not <testsuites> or <testsuite>; pass a JUnit/xUnit XML result file")]
-    NotJunit { path: String, root: String },
-}
 
 /// Where text events currently go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,28 +54,14 @@ pub fn stream_file(
         source,
     })?;
     let reader = std::io::BufReader::with_capacity(64 * 1024, file);
-    parse_reader(reader, path, sink).map_err(|e| match e {
-        Raw::Io(source) => JunitError::Io {
-            path: shown.clone(),
-            source,
-        },
-        Raw::NotJunit(root) => JunitError::NotJunit {
-            path: shown.clone(),
-            root,
-        },
-        Raw::At(offset, problem) => {
+    parse_reader(reader, path, sink).map_err(|e| {
+        e.attach(&shown, |offset| {
             // Only on the error path: read the prefix again to turn the byte offset
             // into a line and column a person can jump to.
-            let (line, column) = std::fs::read(path)
+            std::fs::read(path)
                 .map(|bytes| line_col(&bytes, offset))
-                .unwrap_or((0, 0));
-            JunitError::Malformed {
-                path: shown.clone(),
-                line,
-                column,
-                problem,
-            }
-        }
+                .unwrap_or((0, 0))
+        })
     })
 }
 
@@ -100,56 +69,10 @@ pub fn stream_file(
 pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<JunitFile, JunitError> {
     let shown = path.display().to_string();
     let mut cases = Vec::new();
-    let parsed = parse_reader(bytes, path, &mut |case, _| cases.push(case));
-    parsed
-        .map(|mut f| {
-            f.cases = cases;
-            f
-        })
-        .map_err(|e| match e {
-            Raw::Io(source) => JunitError::Io {
-                path: shown.clone(),
-                source,
-            },
-            Raw::NotJunit(root) => JunitError::NotJunit {
-                path: shown.clone(),
-                root,
-            },
-            Raw::At(offset, problem) => {
-                let (line, column) = line_col(bytes, offset);
-                JunitError::Malformed {
-                    path: shown.clone(),
-                    line,
-                    column,
-                    problem,
-                }
-            }
-        })
-}
-
-/// 1-based line and column (in characters) of byte `offset`.
-fn line_col(bytes: &[u8], offset: u64) -> (usize, usize) {
-    let end = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    let prefix = &bytes[..end];
-    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = prefix
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&prefix[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, column)
-}
-
-/// Internal error before the file name and position are attached.
-enum Raw {
-    Io(std::io::Error),
-    NotJunit(String),
-    At(u64, String),
+    let mut file = parse_reader(bytes, path, &mut |case, _| cases.push(case))
+        .map_err(|e| e.attach(&shown, |offset| line_col(bytes, offset)))?;
+    file.cases = cases;
+    Ok(file)
 }
 
 /// The parser's state while streaming.
