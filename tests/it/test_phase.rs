@@ -268,6 +268,11 @@ fn swift_testing_and_glob_ingest_add_up() {
     let data = report(dir.path());
     assert_eq!(totals(&data), [8, 4, 3, 0, 1]);
     assert_eq!(data["sources"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        data["sources"][0]["path"],
+        "results/swift-xunit-swift-testing.xml"
+    );
+    assert_eq!(data["sources"][0]["producer"], "swift");
     let f = failures(&data);
     let st = f
         .iter()

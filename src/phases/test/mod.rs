@@ -65,8 +65,9 @@ pub fn run(ctx: &Ctx, args: &TestArgs) -> Result<Outcome> {
             commands::run_one(ctx, cmd, &mut collector)?;
         }
     } else {
+        let cwd = std::env::current_dir().context("cannot read the current folder")?;
         for file in expand(&args.junit)? {
-            let shown = file.display().to_string();
+            let shown = crate::paths::relativize(&file.to_string_lossy(), &cwd, &ctx.root);
             collector.ingest(&file, &shown, &ctx.root, &ctx.root)?;
         }
     }
