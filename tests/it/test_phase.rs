@@ -377,8 +377,7 @@ fn forged_workflow_commands_and_html_are_escaped_in_actions() {
         summary.matches("</details>").count(),
         summary.matches("<details>").count()
     );
-    assert!(summary.contains("cc @\u{200B}here"), "{summary}");
-    assert!(!summary.contains("@here"), "{summary}");
+    assert!(summary.contains("<pre>Traceback (cc @here)"), "{summary}");
     let outputs =
         std::fs::read_to_string(dir.path().join("output.txt")).unwrap_or_else(|e| panic!("{e}"));
     assert!(outputs.contains("tests-failed<<"), "{outputs}");
@@ -700,4 +699,24 @@ fn required_command_with_nothing_to_test_exits_2() {
     let out = test_in(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nothing to test"), "{}", stderr(&out));
+}
+
+#[test]
+fn pytest_fixture_renders_in_actions() {
+    // One combined snapshot: the log a workflow shows and the step summary.
+    let dir = tempdir();
+    let file = dir.path().join("pytest-junit.xml");
+    std::fs::copy(fixture("pytest/pytest-xunit2.xml"), &file).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(bin_in_actions(dir.path())
+        .args(["test", "--junit", "pytest-junit.xml"])
+        .current_dir(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    let summary =
+        std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_else(|e| panic!("{e}"));
+    let combined = format!(
+        "--- log ---\n{}\n--- step summary ---\n{summary}",
+        stdout(&out)
+    )
+    .replace(&dir.path().to_string_lossy().into_owned(), "[ROOT]");
+    insta::assert_snapshot!("pytest_fixture_in_actions", combined);
 }

@@ -30,7 +30,8 @@ fn excerpt(s: &str) -> String {
 
 /// Untrusted multi-line text as a `<pre>` block. GitHub does not read Markdown inside
 /// `<pre>` and the block can only end at `</pre>`, which escaping makes impossible, so
-/// tracebacks show verbatim and nothing in them renders as HTML.
+/// tracebacks show verbatim and nothing in them renders as HTML. (`@name` needs no
+/// care here: GitHub makes no mentions inside `<pre>`, and decorators stay copyable.)
 fn pre(text: &str) -> String {
     let mut out = String::from("<pre>");
     for c in text.trim_end().chars() {
@@ -39,8 +40,6 @@ fn pre(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            // As in `markdown::escape`: no @-mention from a traceback.
-            '@' => out.push_str("@\u{200B}"),
             _ => out.push(c),
         }
     }
