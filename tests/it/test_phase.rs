@@ -717,6 +717,15 @@ fn pytest_fixture_renders_in_actions() {
         "--- log ---\n{}\n--- step summary ---\n{summary}",
         stdout(&out)
     )
+    // The binary prints its current folder, which may be the canonical form (macOS).
+    .replace(
+        &dir.path()
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_string_lossy()
+            .into_owned(),
+        "[ROOT]",
+    )
     .replace(&dir.path().to_string_lossy().into_owned(), "[ROOT]");
     insta::assert_snapshot!("pytest_fixture_in_actions", combined);
 }
