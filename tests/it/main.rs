@@ -4,3 +4,5 @@
 mod common;
 mod core;
 mod lint;
+mod report;
+mod report_server;
