@@ -18,6 +18,8 @@ pub struct Target {
     pub read_only: Option<&'static str>,
     /// `workflow_run`: the PR number must come from the first workflow's artifact.
     pub via_workflow_run: bool,
+    /// `workflow_run`: the run whose results these are (linked instead of ours).
+    pub source_run_url: Option<String>,
 }
 
 /// Reads `GITHUB_EVENT_PATH` (when set) into a [`Target`].
@@ -87,6 +89,7 @@ pub fn from_payload(
             if let Some(head) = str_at(run, "/head_sha") {
                 t.head_sha = Some(head);
             }
+            t.source_run_url = str_at(run, "/html_url");
             // Filled for pull requests from the same repository only.
             t.pr = run
                 .pointer("/pull_requests/0/number")

@@ -474,44 +474,78 @@ fn dependabot_is_treated_as_read_only() {
 }
 
 #[test]
-fn workflow_run_comments_on_the_pr_from_the_artifact_after_checking_it() {
+fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
     let dir = tempdir();
     let gh = FakeGitHub::start();
-    // The first workflow's artifact: phase reports plus pull-request.json.
-    let reports = dir.path().join("artifacts");
-    for f in ["lint.json", "test.json", "parity.json", "benchmark.json"] {
-        write(
-            &reports.join("phase-reports").join(f),
-            &std::fs::read_to_string(ok_reports().join(f)).unwrap_or_default(),
-        );
+    // Workflow 1 (pull_request from a fork): artifacts downloaded into the output
+    // folder, one folder per artifact, as actions/download-artifact does.
+    let out_dir = dir.path().join("out");
+    for f in ["lint", "test", "parity", "benchmark"] {
+        let text = std::fs::read_to_string(ok_reports().join(format!("{f}.json"))).unwrap_or_default();
+        write(&out_dir.join(format!("phase-{f}/{f}.json")), &text);
     }
-    write(
-        &reports.join("phase-reports/pull-request.json"),
-        r#"{"number": 1, "head_sha": "feedface"}"#,
-    );
+    let mut first = report_cmd(dir.path(), &gh, &out_dir);
+    first.env("GITHUB_EVENT_PATH", pr_event(dir.path(), "someone/r"));
+    let out = run(&mut first);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(gh.log().is_empty());
+    assert!(out_dir.join("pull-request.json").is_file());
+
+    // Workflow 2 (workflow_run, base repository, may write): the same folder.
     let event = dir.path().join("wr.json");
     write(
         &event,
-        r#"{"workflow_run": {"head_sha": "feedface", "pull_requests": []}}"#,
+        r#"{"workflow_run": {"head_sha": "feedface", "pull_requests": [], "html_url": "https://github.com/o/r/actions/runs/41"}}"#,
     );
-    let mut cmd = report_cmd(dir.path(), &gh, &reports);
-    cmd.env("GITHUB_EVENT_NAME", "workflow_run")
-        .env("GITHUB_EVENT_PATH", &event);
-    let out = run(&mut cmd);
+    let mut second = report_cmd(dir.path(), &gh, &out_dir);
+    second.env("GITHUB_EVENT_NAME", "workflow_run").env("GITHUB_EVENT_PATH", &event);
+    let out = run(&mut second);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_one_latest(&gh, dir.path());
+    assert_no_token(&out);
+    let body = assert_one_latest(&gh, dir.path());
     assert_eq!(gh.count("GET /repos/o/r/pulls/1"), 1);
+    // Links point at the CI run that produced the results.
+    assert!(body.contains("(https://github.com/o/r/actions/runs/41)"), "{body}");
+    assert_eq!(gh.with(|s| s.check_runs.len()), 4);
 
     // An artifact naming a PR whose head is another commit is not trusted.
     let gh2 = FakeGitHub::start();
     gh2.with(|s| s.pr_head_sha = "0ther".into());
-    let mut cmd = report_cmd(dir.path(), &gh2, &reports);
-    cmd.env("GITHUB_EVENT_NAME", "workflow_run")
-        .env("GITHUB_EVENT_PATH", &event);
+    let mut cmd = report_cmd(dir.path(), &gh2, &out_dir);
+    cmd.env("GITHUB_EVENT_NAME", "workflow_run").env("GITHUB_EVENT_PATH", &event);
     let out = run(&mut cmd);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(gh2.marked(MARKER).len(), 0);
     assert!(stdout(&out).contains("not commenting"), "{}", stdout(&out));
+}
+
+#[test]
+fn example_workflows_use_the_safe_two_workflow_pattern() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/workflows");
+    let load = |name: &str| -> (String, Value) {
+        let text = std::fs::read_to_string(root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let yaml: Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        (text, yaml)
+    };
+    let (ci_text, ci) = load("ci.yml");
+    let (pc_text, pc) = load("pr-comment.yml");
+    for (name, text) in [("ci.yml", &ci_text), ("pr-comment.yml", &pc_text)] {
+        let code: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+        assert!(!code.contains("pull_request_target"), "{name} must not use pull_request_target");
+    }
+    assert_eq!(pc["on"]["workflow_run"]["workflows"], json!([ci["name"].clone()]));
+    let job = &pc["jobs"]["comment"];
+    assert_eq!(job["permissions"]["pull-requests"], "write");
+    assert_eq!(job["permissions"]["checks"], "write");
+    let steps = job["steps"].as_array().cloned().unwrap_or_default();
+    assert!(steps.iter().all(|s| !s["uses"].as_str().unwrap_or("").starts_with("actions/checkout")),
+        "the privileged workflow must not check out the PR's code");
+    let download = &steps[0]["with"];
+    assert_eq!(download["run-id"], "${{ github.event.workflow_run.id }}");
+    // The artifact CI uploads is the one the comment workflow downloads.
+    let ci_steps = ci["jobs"]["report"]["steps"].as_array().cloned().unwrap_or_default();
+    assert!(ci_steps.iter().any(|s| s["with"]["name"] == download["name"]));
+    assert_eq!(ci["permissions"], json!({"contents": "read"}));
 }
 
 #[test]

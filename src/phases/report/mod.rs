@@ -133,7 +133,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         }
     }
     let links = body::Links {
-        run_url: env.run_url(),
+        run_url: target.source_run_url.clone().or_else(|| env.run_url()),
         site_url: site_url(ctx),
         sha: target.head_sha.clone(),
     };
