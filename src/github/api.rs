@@ -14,8 +14,8 @@ use super::retry::{decide, next_link, Decision, Hints, RetryPolicy};
 use super::token::Token;
 use crate::console::Console;
 
-/// The whole-request deadline; the connector also has connect/read timeouts.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default whole-request deadline; the connector also has connect/read timeouts.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The permission a call needs, named in the error when GitHub answers 403.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +125,7 @@ pub struct Api<'a> {
     octo: Octocrab,
     token: Token,
     policy: RetryPolicy,
+    timeout: Duration,
     console: &'a Console,
 }
 
@@ -139,8 +140,14 @@ impl std::fmt::Debug for Api<'_> {
 }
 
 impl<'a> Api<'a> {
-    /// Builds the client for `env.api_url`. Must run inside a Tokio runtime.
-    pub fn new(env: &RunEnv, token: Token, console: &'a Console) -> anyhow::Result<Self> {
+    /// Builds the client for `env.api_url`, with `timeout` for each request. Must run
+    /// inside a Tokio runtime.
+    pub fn new(
+        env: &RunEnv,
+        token: Token,
+        timeout: Duration,
+        console: &'a Console,
+    ) -> anyhow::Result<Self> {
         if !token.is_header_safe() {
             anyhow::bail!(
                 "GITHUB_TOKEN contains spaces or control characters (a pasted newline?); set it to the bare token"
@@ -154,8 +161,8 @@ impl<'a> Api<'a> {
             })?
             .personal_token(token.expose().to_string())
             .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(REQUEST_TIMEOUT))
-            .set_write_timeout(Some(REQUEST_TIMEOUT))
+            .set_read_timeout(Some(timeout))
+            .set_write_timeout(Some(timeout))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot set up the GitHub client: {}", token.redact(&e.to_string())))?;
         let policy = env
@@ -166,6 +173,7 @@ impl<'a> Api<'a> {
             octo,
             token,
             policy,
+            timeout,
             console,
         })
     }
@@ -214,9 +222,9 @@ impl<'a> Api<'a> {
                 text,
             })
         };
-        match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
+        match tokio::time::timeout(self.timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(format!("timed out after {} s", REQUEST_TIMEOUT.as_secs())),
+            Err(_) => Err(format!("timed out after {} ms", self.timeout.as_millis())),
         }
     }
 

@@ -299,6 +299,68 @@ fn another_job_creating_the_comment_meanwhile_is_found_on_recheck() {
 }
 
 #[test]
+fn a_create_racing_another_job_keeps_only_the_oldest_comment() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start();
+    gh.with(|s| s.race_on_create = Some(format!("{MARKER}\nfrom the other job")));
+    let out = run(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_one_latest(&gh, dir.path());
+    // Ours was created, then the older one took our content and ours was deleted.
+    assert_eq!(gh.count("POST /repos/o/r/issues/1/comments"), 1);
+    assert_eq!(gh.count("PATCH /repos/o/r/issues/comments/1001"), 1);
+    assert_eq!(gh.count("DELETE /repos/o/r/issues/comments/1002"), 1);
+    let url = output_value(dir.path(), "comment-url").unwrap_or_default();
+    assert!(url.ends_with("#issuecomment-1001"), "{url}");
+}
+
+#[test]
+fn a_request_that_hangs_times_out_and_is_retried() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start();
+    gh.add_comment(&format!("{MARKER}\nold"), BOT);
+    let mut slow = Fault::new("GET", "/issues/1/comments", 0, "");
+    slow.delay_ms = 1500;
+    gh.with(|s| s.faults.push_back(slow));
+    write(
+        &dir.path().join(".github/htdemucs-devops.yml"),
+        "report:\n  request_timeout_secs: 0.5\n",
+    );
+    let out = run(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_one_latest(&gh, dir.path());
+    assert!(
+        stdout(&out).contains("timed out after 500 ms; retrying"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_push_gets_check_runs_but_no_comment() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start();
+    let mut cmd = report_cmd(dir.path(), &gh, &ok_reports());
+    cmd.env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_EVENT_PATH", dir.path().join("push.json"));
+    write(
+        &dir.path().join("push.json"),
+        r#"{"ref": "refs/heads/main"}"#,
+    );
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        !gh.log().iter().any(|l| l.contains("/comments")),
+        "{:#?}",
+        gh.log()
+    );
+    let runs = gh.with(|s| s.check_runs.clone());
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r["head_sha"] == "mergesha"));
+    assert!(stdout(&out).contains("no pull request for this event"));
+}
+
+#[test]
 fn a_create_answered_502_is_checked_not_repeated() {
     let dir = tempdir();
     let gh = FakeGitHub::start();
@@ -481,7 +543,8 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
     // folder, one folder per artifact, as actions/download-artifact does.
     let out_dir = dir.path().join("out");
     for f in ["lint", "test", "parity", "benchmark"] {
-        let text = std::fs::read_to_string(ok_reports().join(format!("{f}.json"))).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(ok_reports().join(format!("{f}.json"))).unwrap_or_default();
         write(&out_dir.join(format!("phase-{f}/{f}.json")), &text);
     }
     let mut first = report_cmd(dir.path(), &gh, &out_dir);
@@ -498,21 +561,27 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
         r#"{"workflow_run": {"head_sha": "feedface", "pull_requests": [], "html_url": "https://github.com/o/r/actions/runs/41"}}"#,
     );
     let mut second = report_cmd(dir.path(), &gh, &out_dir);
-    second.env("GITHUB_EVENT_NAME", "workflow_run").env("GITHUB_EVENT_PATH", &event);
+    second
+        .env("GITHUB_EVENT_NAME", "workflow_run")
+        .env("GITHUB_EVENT_PATH", &event);
     let out = run(&mut second);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_no_token(&out);
     let body = assert_one_latest(&gh, dir.path());
     assert_eq!(gh.count("GET /repos/o/r/pulls/1"), 1);
     // Links point at the CI run that produced the results.
-    assert!(body.contains("(https://github.com/o/r/actions/runs/41)"), "{body}");
+    assert!(
+        body.contains("(https://github.com/o/r/actions/runs/41)"),
+        "{body}"
+    );
     assert_eq!(gh.with(|s| s.check_runs.len()), 4);
 
     // An artifact naming a PR whose head is another commit is not trusted.
     let gh2 = FakeGitHub::start();
     gh2.with(|s| s.pr_head_sha = "0ther".into());
     let mut cmd = report_cmd(dir.path(), &gh2, &out_dir);
-    cmd.env("GITHUB_EVENT_NAME", "workflow_run").env("GITHUB_EVENT_PATH", &event);
+    cmd.env("GITHUB_EVENT_NAME", "workflow_run")
+        .env("GITHUB_EVENT_PATH", &event);
     let out = run(&mut cmd);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(gh2.marked(MARKER).len(), 0);
@@ -523,28 +592,48 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
 fn example_workflows_use_the_safe_two_workflow_pattern() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/workflows");
     let load = |name: &str| -> (String, Value) {
-        let text = std::fs::read_to_string(root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text =
+            std::fs::read_to_string(root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let yaml: Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         (text, yaml)
     };
     let (ci_text, ci) = load("ci.yml");
     let (pc_text, pc) = load("pr-comment.yml");
     for (name, text) in [("ci.yml", &ci_text), ("pr-comment.yml", &pc_text)] {
-        let code: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
-        assert!(!code.contains("pull_request_target"), "{name} must not use pull_request_target");
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect();
+        assert!(
+            !code.contains("pull_request_target"),
+            "{name} must not use pull_request_target"
+        );
     }
-    assert_eq!(pc["on"]["workflow_run"]["workflows"], json!([ci["name"].clone()]));
+    assert_eq!(
+        pc["on"]["workflow_run"]["workflows"],
+        json!([ci["name"].clone()])
+    );
     let job = &pc["jobs"]["comment"];
     assert_eq!(job["permissions"]["pull-requests"], "write");
     assert_eq!(job["permissions"]["checks"], "write");
     let steps = job["steps"].as_array().cloned().unwrap_or_default();
-    assert!(steps.iter().all(|s| !s["uses"].as_str().unwrap_or("").starts_with("actions/checkout")),
-        "the privileged workflow must not check out the PR's code");
+    assert!(
+        steps.iter().all(|s| !s["uses"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("actions/checkout")),
+        "the privileged workflow must not check out the PR's code"
+    );
     let download = &steps[0]["with"];
     assert_eq!(download["run-id"], "${{ github.event.workflow_run.id }}");
     // The artifact CI uploads is the one the comment workflow downloads.
-    let ci_steps = ci["jobs"]["report"]["steps"].as_array().cloned().unwrap_or_default();
-    assert!(ci_steps.iter().any(|s| s["with"]["name"] == download["name"]));
+    let ci_steps = ci["jobs"]["report"]["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(ci_steps
+        .iter()
+        .any(|s| s["with"]["name"] == download["name"]));
     assert_eq!(ci["permissions"], json!({"contents": "read"}));
 }
 

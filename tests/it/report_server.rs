@@ -35,6 +35,8 @@ pub struct Fault {
     /// Carry out the request anyway, then answer with the fault (a 502 from a proxy
     /// after GitHub did the work).
     pub apply_first: bool,
+    /// Sleep this long before answering normally (status 0) or with the fault.
+    pub delay_ms: u64,
 }
 
 impl Fault {
@@ -47,6 +49,7 @@ impl Fault {
             body: body.into(),
             times: 1,
             apply_first: false,
+            delay_ms: 0,
         }
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
@@ -75,6 +78,8 @@ pub struct State {
     pub checks_forbidden: bool,
     /// A comment another job creates right after our first listing.
     pub race_comment: Option<String>,
+    /// A comment another job creates just before our create lands (the tight race).
+    pub race_on_create: Option<String>,
     pub pr_head_sha: String,
     /// Requests without the right token.
     pub unauthorized: usize,
@@ -225,9 +230,14 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str) {
         if s.faults[i].times == 0 {
             s.faults.remove(i);
         }
-        if f.apply_first {
+        if f.delay_ms > 0 {
+            drop(s);
+            std::thread::sleep(Duration::from_millis(f.delay_ms));
+            s = state.lock().unwrap_or_else(|e| e.into_inner());
+        }
+        if f.apply_first || f.status == 0 {
             f.times = 0;
-            deferred = Some(f);
+            deferred = Some(f).filter(|f| f.status != 0);
         } else {
             return respond(req, f.status, &f.headers, &f.body);
         }
@@ -280,6 +290,15 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str) {
         } else if s.body_limit_bytes.is_some_and(|l| text.len() > l) {
             (422, vec![], too_long())
         } else {
+            if let Some(other) = s.race_on_create.take() {
+                s.next_id += 1;
+                let id = s.next_id;
+                s.comments.push(Comment {
+                    id,
+                    body: other,
+                    user: BOT.into(),
+                });
+            }
             s.next_id += 1;
             let c = Comment {
                 id: s.next_id,

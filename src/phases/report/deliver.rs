@@ -29,6 +29,7 @@ pub struct Plan<'a> {
     pub check_runs: bool,
     pub out_dir: &'a Path,
     pub comment_path: &'a Path,
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Default)]
@@ -151,7 +152,7 @@ async fn online(
     runs: &[CheckRun],
 ) -> Result<Delivered> {
     let env = console.env();
-    let api = Api::new(env, token, console)?;
+    let api = Api::new(env, token, plan.timeout, console)?;
     let repo = env
         .repository
         .clone()

@@ -43,6 +43,8 @@ pub struct ReportConfig {
     pub check_runs: bool,
     /// Separates sticky comments when several workflows comment on one PR.
     pub comment_key: String,
+    /// Deadline for each GitHub API request, in seconds.
+    pub request_timeout_secs: f64,
 }
 
 impl Default for ReportConfig {
@@ -52,6 +54,7 @@ impl Default for ReportConfig {
             comment: true,
             check_runs: true,
             comment_key: "report".into(),
+            request_timeout_secs: 30.0,
         }
     }
 }
@@ -171,6 +174,15 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         check_runs: cfg.check_runs,
         out_dir: &ctx.out_dir,
         comment_path: &comment_path,
+        timeout: std::time::Duration::try_from_secs_f64(cfg.request_timeout_secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .with_context(|| {
+                format!(
+                    "report.request_timeout_secs must be a positive number of seconds, not {}",
+                    cfg.request_timeout_secs
+                )
+            })?,
     };
     let delivered = deliver::deliver(console, &plan)?;
 
@@ -204,6 +216,31 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         Status::Failed => Outcome::Problem,
         Status::Passed | Status::Warned => Outcome::Ok,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_section_parses_strictly() {
+        let c = crate::config::parse(
+            "report:\n  site_url: https://x.org/\n  comment: false\n  request_timeout_secs: 2.5\n",
+            Path::new("c.yml"),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(c.report.site_url.as_deref(), Some("https://x.org/"));
+        assert!(!c.report.comment && c.report.check_runs);
+        assert_eq!(c.report.comment_key, "report");
+        let err = crate::config::parse("report:\n  coment: false\n", Path::new("c.yml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("c.yml:2:") && err.contains("coment"),
+            "{err}"
+        );
+    }
 }
 
 fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> String {
