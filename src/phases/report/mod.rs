@@ -218,6 +218,24 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
     })
 }
 
+fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> String {
+    let mut out = format!("{}\n", style.bold(&merge::verdict_line(found)));
+    for f in found {
+        let word = merge::status_word(f.report.status);
+        let word = match f.report.status {
+            Status::Passed => style.green(word),
+            Status::Warned => style.yellow(word),
+            Status::Failed => style.red(word),
+        };
+        out.push_str(&format!(
+            "  {:<12} {word:<8} {}\n",
+            crate::report::terminal::sanitize(&f.label),
+            crate::report::terminal::sanitize(&f.report.headline)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,22 +259,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> String {
-    let mut out = format!("{}\n", style.bold(&merge::verdict_line(found)));
-    for f in found {
-        let word = merge::status_word(f.report.status);
-        let word = match f.report.status {
-            Status::Passed => style.green(word),
-            Status::Warned => style.yellow(word),
-            Status::Failed => style.red(word),
-        };
-        out.push_str(&format!(
-            "  {:<12} {word:<8} {}\n",
-            crate::report::terminal::sanitize(&f.label),
-            crate::report::terminal::sanitize(&f.report.headline)
-        ));
-    }
-    out
 }
