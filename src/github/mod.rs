@@ -5,6 +5,7 @@ pub mod checks;
 pub mod commands;
 pub mod comment;
 pub mod env;
+pub mod error;
 pub mod event;
 pub mod files;
 pub mod retry;

@@ -5,4 +5,6 @@ mod common;
 mod core;
 mod lint;
 mod report;
+mod report_helpers;
+mod report_modes;
 mod report_server;
