@@ -104,3 +104,10 @@ pub fn output_value(dir: &Path, name: &str) -> Option<String> {
     }
     None
 }
+
+/// Runs the binary and checks that the token is nowhere in its output.
+pub fn run_report(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert_no_token(&out);
+    out
+}

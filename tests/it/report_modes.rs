@@ -13,9 +13,8 @@ fn missing_checks_permission_falls_back_to_log_annotations() {
     let dir = tempdir();
     let gh = FakeGitHub::start();
     gh.with(|s| s.checks_forbidden = true);
-    let out = run(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &ok_reports()));
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_no_token(&out);
     assert_one_latest(&gh, dir.path());
     let cmds = workflow_commands(&stdout(&out));
     assert!(
@@ -42,9 +41,8 @@ fn missing_pull_requests_permission_warns_and_does_not_fail() {
     let dir = tempdir();
     let gh = FakeGitHub::start();
     gh.with(|s| s.comments_forbidden = true);
-    let out = run(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &ok_reports()));
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_no_token(&out);
     let cmds = workflow_commands(&stdout(&out));
     assert!(
         cmds.iter()
@@ -61,9 +59,8 @@ fn fork_pull_request_posts_nothing_and_leaves_the_pr_number() {
     let gh = FakeGitHub::start();
     let mut cmd = report_cmd(dir.path(), &gh, &ok_reports());
     cmd.env("GITHUB_EVENT_PATH", pr_event(dir.path(), "someone/r"));
-    let out = run(&mut cmd);
+    let out = run_report(&mut cmd);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_no_token(&out);
     assert!(gh.log().is_empty(), "{:#?}", gh.log());
     let cmds = workflow_commands(&stdout(&out));
     assert!(
@@ -107,7 +104,7 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
     }
     let mut first = report_cmd(dir.path(), &gh, &out_dir);
     first.env("GITHUB_EVENT_PATH", pr_event(dir.path(), "someone/r"));
-    let out = run(&mut first);
+    let out = run_report(&mut first);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(gh.log().is_empty());
     assert!(out_dir.join("pull-request.json").is_file());
@@ -122,9 +119,8 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
     second
         .env("GITHUB_EVENT_NAME", "workflow_run")
         .env("GITHUB_EVENT_PATH", &event);
-    let out = run(&mut second);
+    let out = run_report(&mut second);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_no_token(&out);
     let body = assert_one_latest(&gh, dir.path());
     assert_eq!(gh.count("GET /repos/o/r/pulls/1"), 1);
     // Links point at the CI run that produced the results.
@@ -140,7 +136,7 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
     let mut cmd = report_cmd(dir.path(), &gh2, &out_dir);
     cmd.env("GITHUB_EVENT_NAME", "workflow_run")
         .env("GITHUB_EVENT_PATH", &event);
-    let out = run(&mut cmd);
+    let out = run_report(&mut cmd);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(gh2.marked(MARKER).len(), 0);
     assert!(stdout(&out).contains("not commenting"), "{}", stdout(&out));
@@ -199,9 +195,8 @@ fn example_workflows_use_the_safe_two_workflow_pattern() {
 fn under_act_everything_goes_to_files() {
     let dir = tempdir();
     let gh = FakeGitHub::start();
-    let out = run(report_cmd(dir.path(), &gh, &ok_reports()).env("ACT", "true"));
+    let out = run_report(report_cmd(dir.path(), &gh, &ok_reports()).env("ACT", "true"));
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_no_token(&out);
     assert!(gh.log().is_empty());
     let comment = dir.path().join("out/comment.md");
     assert!(std::fs::read_to_string(&comment)
@@ -225,12 +220,14 @@ fn under_act_everything_goes_to_files() {
 #[test]
 fn without_a_token_locally_the_paths_are_printed() {
     let dir = tempdir();
-    let out = run(bin()
-        .args(["report", "--reports"])
-        .arg(ok_reports())
-        .arg("--out-dir")
-        .arg(dir.path().join("out"))
-        .current_dir(dir.path()));
+    let out = run_report(
+        bin()
+            .args(["report", "--reports"])
+            .arg(ok_reports())
+            .arg("--out-dir")
+            .arg(dir.path().join("out"))
+            .current_dir(dir.path()),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("4 phases passed, with warnings in lint, benchmark"));
     assert!(stderr(&out).contains("no GITHUB_TOKEN"), "{}", stderr(&out));
@@ -251,10 +248,9 @@ fn a_server_echoing_the_token_cannot_leak_it() {
         f.times = 50;
         s.faults.push_back(f);
     });
-    let out = run(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &ok_reports()));
     // GitHub stayed broken: the tool could not do its job.
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert_no_token(&out);
     let so = stdout(&out);
     assert!(so.contains("Bearer ***"), "{so}");
     assert_eq!(
@@ -273,18 +269,22 @@ fn a_server_echoing_the_token_cannot_leak_it() {
 #[test]
 fn bad_reports_folder_is_a_clear_error() {
     let dir = tempdir();
-    let out = run(bin()
-        .args(["report", "--reports"])
-        .arg(dir.path().join("nope"))
-        .current_dir(dir.path()));
+    let out = run_report(
+        bin()
+            .args(["report", "--reports"])
+            .arg(dir.path().join("nope"))
+            .current_dir(dir.path()),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 
     write(&dir.path().join("r/other.json"), "{}");
-    let out = run(bin()
-        .args(["report", "--reports"])
-        .arg(dir.path().join("r"))
-        .current_dir(dir.path()));
+    let out = run_report(
+        bin()
+            .args(["report", "--reports"])
+            .arg(dir.path().join("r"))
+            .current_dir(dir.path()),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no phase reports in"),
@@ -296,10 +296,12 @@ fn bad_reports_folder_is_a_clear_error() {
         &dir.path().join("r/lint.json"),
         r#"{"schema": "htdemucs-devops/phase-report/v1", "phase": 3}"#,
     );
-    let out = run(bin()
-        .args(["report", "--reports"])
-        .arg(dir.path().join("r"))
-        .current_dir(dir.path()));
+    let out = run_report(
+        bin()
+            .args(["report", "--reports"])
+            .arg(dir.path().join("r"))
+            .current_dir(dir.path()),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("lint.json is not a phase report"),

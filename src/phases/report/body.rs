@@ -86,6 +86,21 @@ fn head(found: &[Found], marker: &str, links: &Links) -> String {
     out
 }
 
+/// Phase Markdown may come from another run (a fork's artifact in the `workflow_run`
+/// pattern): no `@name` in it may ping anyone. A zero-width space after `@` keeps the
+/// text readable and stops the mention.
+fn defuse_mentions(md: &str) -> String {
+    let mut out = String::with_capacity(md.len());
+    let mut chars = md.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '@' && chars.peek().is_some_and(|n| n.is_ascii_alphanumeric()) {
+            out.push('\u{200B}');
+        }
+    }
+    out
+}
+
 /// One phase's section, folded when long (open when the phase failed).
 fn section(f: &Found) -> String {
     // Our heading replaces the phase's own top heading, if it starts with one.
@@ -95,6 +110,7 @@ fn section(f: &Found) -> String {
         None if md.starts_with('#') => "",
         _ => md,
     };
+    let md = &defuse_mentions(md);
     let title = format!(
         "{} {}: {}",
         f.report.status.symbol(),
@@ -228,6 +244,14 @@ mod tests {
         assert!(!cut.contains("line 3"), "{cut}");
         assert!(cut.trim_end().ends_with("</details>"), "{cut}");
         assert_eq!(cut.matches("```").count(), 2, "{cut}");
+    }
+
+    #[test]
+    fn mentions_are_defused() {
+        assert_eq!(
+            defuse_mentions("ping @team and a@b, @ alone"),
+            "ping @\u{200B}team and a@\u{200B}b, @ alone"
+        );
     }
 
     #[test]
