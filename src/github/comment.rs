@@ -35,6 +35,7 @@ struct Ours {
     id: u64,
     url: String,
     author: Option<String>,
+    by_bot: bool,
 }
 
 fn ours(comments: &[Value], marker: &str) -> Vec<Ours> {
@@ -57,10 +58,13 @@ fn ours(comments: &[Value], marker: &str) -> Vec<Ours> {
                     .pointer("/user/login")
                     .and_then(Value::as_str)
                     .map(str::to_string),
+                by_bot: c.pointer("/user/type").and_then(Value::as_str) == Some("Bot"),
             })
         })
         .collect();
-    found.sort_by_key(|c| c.id);
+    // The oldest comment posted by a bot (the Actions token posts as one) comes first; a
+    // person who typed the marker into an earlier comment does not get it overwritten.
+    found.sort_by_key(|c| (!c.by_bot, c.id));
     found
 }
 
@@ -286,6 +290,11 @@ mod tests {
         ];
         let found = ours(&comments, &m);
         assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3, 9]);
+        let mixed = vec![
+            json!({"id": 2, "body": m.clone(), "user": {"login": "alice", "type": "User"}}),
+            json!({"id": 7, "body": m.clone(), "user": {"login": "github-actions[bot]", "type": "Bot"}}),
+        ];
+        assert_eq!(ours(&mixed, &m)[0].id, 7);
     }
 
     #[test]

@@ -218,6 +218,27 @@ fn a_create_racing_another_job_keeps_only_the_oldest_comment() {
 }
 
 #[test]
+fn duplicates_from_an_old_race_are_removed_and_a_typed_marker_is_left_alone() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start();
+    let typed = gh.add_comment(&format!("{MARKER}\nI pasted this by hand"), "alice");
+    let keep = gh.add_comment(&format!("{MARKER}\nold"), BOT);
+    let dup = gh.add_comment(&format!("{MARKER}\nold duplicate"), BOT);
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let comments = gh.with(|s| s.comments.clone());
+    let ids: Vec<u64> = comments.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![typed, keep], "{:#?}", gh.log());
+    assert!(comments[0].body.ends_with("by hand"));
+    let expected = std::fs::read_to_string(dir.path().join("out/comment.md")).unwrap_or_default();
+    assert!(comments[1].body == expected);
+    assert_eq!(
+        gh.count(&format!("DELETE /repos/o/r/issues/comments/{dup}")),
+        1
+    );
+}
+
+#[test]
 fn a_request_that_hangs_times_out_and_is_retried() {
     let dir = tempdir();
     let gh = FakeGitHub::start();
