@@ -309,3 +309,56 @@ fn bad_reports_folder_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_real_lint_report_becomes_a_section_and_a_check_run() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start();
+    let f = fixtures();
+    let reports = dir.path().join("phase-lint");
+    let lint = run(bin()
+        .arg("lint")
+        .arg("--root")
+        .arg(f.join("ruff/project"))
+        .arg(format!(
+            "--report=ruff={}",
+            f.join("ruff/check.json").display()
+        ))
+        .arg(format!(
+            "--report=swiftlint={}",
+            f.join("swiftlint/swiftlint.json").display()
+        ))
+        .arg("--out-dir")
+        .arg(&reports));
+    assert_eq!(lint.status.code(), Some(1), "{}", stderr(&lint));
+    let envelope: Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.join("lint.json")).unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let placed = envelope["annotations"]
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|x| x.get("file").is_some()).count());
+    assert!(placed > 0);
+
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &reports));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let ours = gh.marked(MARKER);
+    assert_eq!(ours.len(), 1);
+    assert!(ours[0].body.contains("❌ 1 of 1 phase failed: lint"));
+    // The phase's own Markdown (below its top heading, which ours replaces) is there.
+    let md = envelope["markdown"].as_str().unwrap_or_default();
+    let first = md
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .find(|l| !l.starts_with('#'))
+        .unwrap_or("?");
+    assert!(ours[0].body.contains(first), "{first}");
+    let runs = gh.with(|s| s.check_runs.clone());
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["conclusion"], "failure");
+    assert_eq!(gh.with(|s| s.annotation_batches.clone()), vec![placed]);
+    assert_eq!(
+        output_value(dir.path(), "verdict").as_deref(),
+        Some("failed")
+    );
+}
