@@ -120,6 +120,11 @@ pub fn decide(
                 why,
             }
         }
+        // GitHub's advice for a rate limit without headers: wait at least a minute.
+        None if matches!(status, 403 | 429) => Decision::Retry {
+            wait: policy.max_wait,
+            why,
+        },
         None => Decision::Retry {
             wait: policy.backoff(attempt),
             why,
@@ -228,6 +233,19 @@ mod tests {
         // Remaining quota left: a 403 is about permissions, not limits.
         let left = hints(None, Some("12"), Some("5000"));
         assert_eq!(decide(403, &left, "", 1, &p, 1000), Decision::Accept);
+    }
+
+    #[test]
+    fn rate_limits_without_headers_wait_the_longest() {
+        let p = policy();
+        assert!(matches!(
+            decide(429, &Hints::default(), "", 1, &p, 0),
+            Decision::Retry { wait, .. } if wait == p.max_wait
+        ));
+        assert!(matches!(
+            decide(403, &Hints::default(), "You have exceeded a secondary rate limit", 1, &p, 0),
+            Decision::Retry { wait, .. } if wait == p.max_wait
+        ));
     }
 
     #[test]
