@@ -68,6 +68,23 @@ fn marker_on_page_three_is_found_and_edited() {
 }
 
 #[test]
+fn github_enterprise_api_prefix_is_kept_for_every_request_and_page() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start_at("/api/v3");
+    gh.with(|s| s.page_cap = 2);
+    for i in 0..5 {
+        gh.add_comment(&format!("comment {i}"), "alice");
+    }
+    gh.add_comment(&format!("{MARKER}\nold"), BOT);
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_one_latest(&gh, dir.path());
+    let log = gh.log();
+    assert!(!log.iter().any(|l| l.contains("outside")), "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("page=3")), "{log:#?}");
+}
+
+#[test]
 fn comment_has_verdict_sections_in_order_and_links() {
     let dir = tempdir();
     let gh = FakeGitHub::start();

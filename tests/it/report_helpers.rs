@@ -80,6 +80,7 @@ pub fn assert_one_latest(gh: &FakeGitHub, dir: &Path) -> String {
         "not the latest content"
     );
     assert_eq!(gh.count("GET /user"), 0, "must not depend on GET /user");
+    assert_no_token_in_files(dir);
     assert_eq!(gh.with(|s| s.unauthorized), 0);
     ours[0].body.clone()
 }
@@ -110,4 +111,16 @@ pub fn run_report(cmd: &mut Command) -> Output {
     let out = run(cmd);
     assert_no_token(&out);
     out
+}
+
+/// No file the step wrote (outputs, summary, reports) holds the token.
+pub fn assert_no_token_in_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            assert_no_token_in_files(&path);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            assert!(!text.contains(TOKEN), "token in {}", path.display());
+        }
+    }
 }

@@ -103,12 +103,18 @@ impl Drop for FakeGitHub {
 
 impl FakeGitHub {
     pub fn start() -> Self {
+        Self::start_at("")
+    }
+
+    /// A server whose API lives under `prefix`, like GitHub Enterprise's `/api/v3`.
+    pub fn start_at(prefix: &str) -> Self {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
         let addr = server
             .server_addr()
             .to_ip()
             .unwrap_or_else(|| panic!("no ip"));
-        let url = format!("http://{addr}");
+        let url = format!("http://{addr}{prefix}");
+        let prefix = prefix.to_string();
         let state = Arc::new(Mutex::new(State {
             next_id: 1000,
             page_cap: 100,
@@ -120,7 +126,7 @@ impl FakeGitHub {
         let handle = std::thread::spawn(move || {
             while !sp.load(Ordering::SeqCst) {
                 match server.recv_timeout(Duration::from_millis(20)) {
-                    Ok(Some(req)) => handle(req, &st, &base),
+                    Ok(Some(req)) => handle(req, &st, &base, &prefix),
                     Ok(None) => {}
                     Err(_) => break,
                 }
@@ -200,9 +206,15 @@ fn comment_json(base: &str, c: &Comment) -> Value {
     })
 }
 
-fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str) {
+fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str, prefix: &str) {
     let method = req.method().as_str().to_string();
-    let url = req.url().to_string();
+    let Some(url) = req.url().strip_prefix(prefix).map(str::to_string) else {
+        let raw = req.url().to_string();
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.log.push(format!("{method} {raw} (outside {prefix})"));
+        drop(s);
+        return respond(req, 404, &[], r#"{"message":"Not Found"}"#);
+    };
     let path = url.split('?').next().unwrap_or_default().to_string();
     let auth = req
         .headers()
