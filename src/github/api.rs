@@ -59,6 +59,8 @@ struct Raw {
 pub struct Api<'a> {
     octo: Octocrab,
     token: Token,
+    /// `GITHUB_API_URL` without a trailing slash; pages are only followed within it.
+    base: String,
     policy: RetryPolicy,
     timeout: Duration,
     console: &'a Console,
@@ -106,6 +108,7 @@ impl<'a> Api<'a> {
             .unwrap_or_default();
         Ok(Api {
             octo,
+            base,
             token,
             policy,
             timeout,
@@ -284,7 +287,22 @@ impl<'a> Api<'a> {
                     })
                 }
             }
-            next = reply.next;
+            // Only follow pages on the API we were pointed at.
+            next = match reply.next {
+                Some(n) if n.starts_with(&format!("{}/", self.base)) => Some(n),
+                Some(n) => {
+                    return Err(ApiError::Status {
+                        what: what.to_string(),
+                        status: reply.status,
+                        message: format!(
+                            "the next page {:?} is not under GITHUB_API_URL {:?}",
+                            self.redact(&n),
+                            self.base
+                        ),
+                    })
+                }
+                None => None,
+            };
         }
         Ok(items)
     }

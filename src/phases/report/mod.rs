@@ -54,7 +54,7 @@ impl Default for ReportConfig {
             comment: true,
             check_runs: true,
             comment_key: "report".into(),
-            request_timeout_secs: 30.0,
+            request_timeout_secs: crate::github::api::REQUEST_TIMEOUT.as_secs_f64(),
         }
     }
 }
