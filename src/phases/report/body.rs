@@ -246,6 +246,60 @@ mod tests {
         assert_eq!(cut.matches("```").count(), 2, "{cut}");
     }
 
+    fn found(phase: &str, md: String) -> Found {
+        Found {
+            report: crate::report::PhaseReport {
+                schema: crate::report::REPORT_SCHEMA.into(),
+                phase: phase.into(),
+                tool_version: "0".into(),
+                generated_at: String::new(),
+                status: Status::Failed,
+                headline: format!("{phase} headline"),
+                markdown: md,
+                annotations: Vec::new(),
+                outputs: Default::default(),
+                context: Default::default(),
+                data: serde_json::Value::Null,
+            },
+            path: std::path::PathBuf::from(format!("{phase}.json")),
+            label: phase.into(),
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the sections hold (tables, fences, details, multi-byte text), the
+        /// comment stays within the limit and every section keeps its heading.
+        #[test]
+        fn compose_respects_the_limit(
+            sizes in proptest::collection::vec(0usize..3000, 1..6),
+            limit in 4096usize..70_000,
+            fence_at in 0usize..50,
+        ) {
+            let phases = ["lint", "test", "parity", "benchmark", "extra", "more"];
+            let found: Vec<Found> = sizes.iter().enumerate().map(|(i, n)| {
+                let mut md = String::from("### Title\n\n| a | b |\n| --- | --- |\n");
+                for k in 0..*n {
+                    if k == fence_at { md.push_str("<details><summary>x</summary>\n\n```text\n"); }
+                    md.push_str(&format!("| ü{k} | é @x |\n"));
+                }
+                if fence_at < *n {
+                    md.push_str("```\n</details>\n");
+                }
+                found(phases[i], md)
+            }).collect();
+            let links = Links { run_url: Some("https://github.com/o/r/actions/runs/1".into()), ..Links::default() };
+            let body = compose(&found, "<!-- m -->", &links, Some(limit));
+            proptest::prop_assert!(body.chars().count() <= limit, "{} > {limit}", body.chars().count());
+            for f in &found {
+                let heading = format!("{} headline", f.label);
+                proptest::prop_assert!(body.contains(&heading));
+            }
+            // Fences are balanced: a cut never leaves one open.
+            proptest::prop_assert_eq!(body.matches("```").count() % 2, 0);
+            proptest::prop_assert_eq!(body.matches("<details").count(), body.matches("</details>").count());
+        }
+    }
+
     #[test]
     fn mentions_are_defused() {
         assert_eq!(
