@@ -52,4 +52,7 @@ pub enum Command {
     /// Run the configured test commands (or ingest JUnit/xUnit files) and report results
     #[command(after_help = EXIT_CODES_HELP)]
     Test(crate::phases::test::TestArgs),
+    /// Merge the phase reports into one sticky PR comment, check runs and the step summary
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(crate::phases::report::ReportArgs),
 }

@@ -15,6 +15,7 @@ pub const DEFAULT_CONFIG_PATH: &str = ".github/htdemucs-devops.yml";
 pub struct Config {
     pub lint: LintConfig,
     pub test: TestConfig,
+    pub report: crate::phases::report::ReportConfig,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

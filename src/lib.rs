@@ -84,5 +84,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
     match &cli.command {
         Command::Lint(args) => phases::lint::run(&ctx, args),
         Command::Test(args) => phases::test::run(&ctx, args),
+        Command::Report(args) => phases::report::run(&ctx, args),
     }
 }

@@ -43,6 +43,13 @@ pub struct RunEnv {
     pub api_url: String,
     pub run_id: Option<String>,
     pub run_attempt: Option<String>,
+    /// `GITHUB_ACTOR`: `dependabot[bot]` runs get a read-only token.
+    pub actor: Option<String>,
+    /// `GITHUB_TOKEN`, read here and nowhere else; its `Debug` prints `***`.
+    pub token: Option<super::token::Token>,
+    /// `HTDEMUCS_DEVOPS_RETRY_BASE_MS`: backoff base for GitHub API retries (tests make
+    /// it tiny); `None` for the default.
+    pub retry_base_ms: Option<u64>,
     pub runner_os: Option<String>,
     pub runner_arch: Option<String>,
     pub image_os: Option<String>,
@@ -94,6 +101,9 @@ impl RunEnv {
             api_url: get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
             run_id: get("GITHUB_RUN_ID"),
             run_attempt: get("GITHUB_RUN_ATTEMPT"),
+            actor: get("GITHUB_ACTOR"),
+            token: get("GITHUB_TOKEN").and_then(|t| super::token::Token::new(&t)),
+            retry_base_ms: get("HTDEMUCS_DEVOPS_RETRY_BASE_MS").and_then(|v| v.parse().ok()),
             runner_os: get("RUNNER_OS"),
             runner_arch: get("RUNNER_ARCH"),
             image_os: get("ImageOS"),

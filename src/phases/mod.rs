@@ -2,4 +2,5 @@
 //! it to the shared output layer (`report::emit`).
 
 pub mod lint;
+pub mod report;
 pub mod test;
