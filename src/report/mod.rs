@@ -110,7 +110,8 @@ pub trait PhaseOutput: Serialize {
     fn annotations(&self) -> Vec<Annotation> {
         Vec::new()
     }
-    /// Extra step outputs (`GITHUB_OUTPUT`); `status` and `report-path` are always set.
+    /// Extra step outputs (`GITHUB_OUTPUT`); `status`, `<phase>-status` and `report-path`
+    /// are always set.
     fn outputs(&self) -> Vec<(String, String)> {
         Vec::new()
     }
@@ -242,6 +243,12 @@ pub fn emit<R: PhaseOutput>(console: &Console, out_dir: &Path, report: &R) -> Re
     }
     if let Some(outputs) = &env.output_file {
         let mut pairs = vec![
+            // `status` for the action's pass-through output, `<phase>-status` so that
+            // several phases in one job keep theirs apart.
+            (
+                "status".to_string(),
+                status_word(envelope.status).to_string(),
+            ),
             (
                 format!("{}-status", envelope.phase),
                 status_word(envelope.status).to_string(),

@@ -4,8 +4,8 @@
 mod common;
 mod core;
 mod lint;
-mod test_phase;
 mod report;
 mod report_helpers;
 mod report_modes;
 mod report_server;
+mod test_phase;

@@ -382,6 +382,10 @@ fn forged_workflow_commands_and_html_are_escaped_in_actions() {
         std::fs::read_to_string(dir.path().join("output.txt")).unwrap_or_else(|e| panic!("{e}"));
     assert!(outputs.contains("tests-failed<<"), "{outputs}");
     assert!(outputs.contains("tests-passed<<"), "{outputs}");
+    assert!(
+        outputs.contains("\nstatus<<") || outputs.starts_with("status<<"),
+        "{outputs}"
+    );
 }
 
 #[test]
