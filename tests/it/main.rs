@@ -9,3 +9,4 @@ mod report_helpers;
 mod report_modes;
 mod report_server;
 mod test_phase;
+mod installer;

@@ -1,0 +1,399 @@
+//! `dist/install.sh` (with `dist/package.sh` and `dist/update-manifest.sh`, the release
+//! workflow's packaging steps) against a local HTTP server playing the release host.
+
+use crate::common::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The release target and `RUNNER_OS`/`RUNNER_ARCH` of the machine running the tests.
+pub fn host_platform() -> (&'static str, &'static str, &'static str) {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => ("x86_64-unknown-linux-gnu", "Linux", "X64"),
+        ("linux", "aarch64") => ("aarch64-unknown-linux-gnu", "Linux", "ARM64"),
+        ("macos", "aarch64") => ("aarch64-apple-darwin", "macOS", "ARM64"),
+        ("macos", "x86_64") => ("x86_64-apple-darwin", "macOS", "X64"),
+        other => panic!("no release target for the test host {other:?}"),
+    }
+}
+
+/// One canned HTTP answer.
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn ok(body: Vec<u8>) -> Self {
+        Reply { status: 200, body }
+    }
+    pub fn status(status: u16) -> Self {
+        Reply {
+            status,
+            body: format!("status {status}").into_bytes(),
+        }
+    }
+}
+
+/// A release host on 127.0.0.1: each path answers its replies in order (the last one
+/// repeats); unknown paths get 404. Every request path is recorded.
+pub struct ReleaseServer {
+    pub base: String,
+    pub requests: Arc<Mutex<Vec<String>>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReleaseServer {
+    pub fn start(routes: HashMap<String, Vec<Reply>>) -> Self {
+        let server = Arc::new(
+            tiny_http::Server::http("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}")),
+        );
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .unwrap_or_else(|| panic!("no ip address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (srv, log) = (Arc::clone(&server), Arc::clone(&requests));
+        let thread = std::thread::spawn(move || {
+            let mut routes = routes;
+            for req in srv.incoming_requests() {
+                let path = req.url().to_string();
+                log.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+                let reply = match routes.get_mut(&path) {
+                    Some(list) if list.len() > 1 => list.remove(0),
+                    Some(list) if !list.is_empty() => list[0].clone(),
+                    _ => Reply::status(404),
+                };
+                let resp = tiny_http::Response::from_data(reply.body)
+                    .with_status_code(tiny_http::StatusCode(reply.status));
+                let _ = req.respond(resp);
+            }
+        });
+        ReleaseServer {
+            base: format!("http://{addr}"),
+            requests,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl Drop for ReleaseServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A fake `htdemucs-devops` (a shell script) in `dir/bin`, printing `says` and its args.
+pub fn fake_binary(dir: &Path, says: &str) -> PathBuf {
+    let bin_dir = dir.join("bin");
+    let bin = bin_dir.join("htdemucs-devops");
+    write(&bin, &format!("#!/bin/sh\necho \"{says} $*\"\n"));
+    chmod_x(&bin);
+    bin_dir
+}
+
+pub fn chmod_x(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
+}
+
+fn sh(script: &str, args: &[&Path]) -> Output {
+    let out = run(Command::new("bash")
+        .arg(repo_root().join("dist").join(script))
+        .args(args));
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+/// A packaged release of `bin_dir` for `target` in `dir/out`, recorded as `version` in
+/// a copy of the committed manifest at `dir/manifest`. Returns the archive bytes.
+pub fn release(dir: &Path, bin_dir: &Path, target: &str, version: &str) -> Vec<u8> {
+    let out_dir = dir.join("out").join(version);
+    let t = PathBuf::from(target);
+    sh("package.sh", &[&t, bin_dir, &out_dir]);
+    let manifest = dir.join("manifest");
+    if !manifest.exists() {
+        std::fs::copy(repo_root().join("dist/manifest"), &manifest)
+            .unwrap_or_else(|e| panic!("copy manifest: {e}"));
+    }
+    sh("update-manifest.sh", &[Path::new(version), &out_dir, &manifest]);
+    let archive = out_dir.join(format!("htdemucs-devops-{target}.tar.xz"));
+    std::fs::read(&archive).unwrap_or_else(|e| panic!("read {}: {e}", archive.display()))
+}
+
+pub fn route(version: &str, target: &str) -> String {
+    format!("/{version}/htdemucs-devops-{target}.tar.xz")
+}
+
+/// `bash dist/install.sh` with a clean environment: a runner on this machine, with tool
+/// cache, temp, PATH and output files inside `dir`.
+pub fn installer(dir: &Path, base: &str) -> Command {
+    let (_, os, arch) = host_platform();
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("dist/install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("GITHUB_ACTIONS", "true")
+        .env("RUNNER_OS", os)
+        .env("RUNNER_ARCH", arch)
+        .env("RUNNER_TOOL_CACHE", dir.join("toolcache"))
+        .env("RUNNER_TEMP", dir.join("runner-temp"))
+        .env("GITHUB_PATH", dir.join("github_path"))
+        .env("GITHUB_OUTPUT", dir.join("github_output"))
+        .env("GITHUB_WORKSPACE", dir)
+        .env("HTDEMUCS_DEVOPS_MANIFEST", dir.join("manifest"))
+        .env("HTDEMUCS_DEVOPS_DOWNLOAD_BASE", base)
+        .env("HTDEMUCS_DEVOPS_RETRY_DELAY", "0");
+    cmd
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// The folder the installer added to PATH, after checking it was the only one.
+fn installed_dir(dir: &Path) -> PathBuf {
+    let text = read(&dir.join("github_path"));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "GITHUB_PATH: {text:?}");
+    PathBuf::from(lines[0])
+}
+
+#[test]
+fn good_archive_installs_runs_and_is_cached() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let bins = fake_binary(dir.path(), "fake htdemucs-devops 1.2.3");
+    let archive = release(dir.path(), &bins, target, "v1.2.3");
+    let server = ReleaseServer::start(HashMap::from([(
+        route("v1.2.3", target),
+        vec![Reply::ok(archive)],
+    )]));
+
+    // `uses: ...@v1`: a major tag, so the manifest's `current` decides.
+    let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_ACTION_REF", "v1"));
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let bin_dir = installed_dir(dir.path());
+    assert!(bin_dir.starts_with(dir.path().join("toolcache/htdemucs-devops/1.2.3")));
+    let ran = run(Command::new(bin_dir.join("htdemucs-devops")).arg("--version"));
+    assert_eq!(stdout(&ran).trim(), "fake htdemucs-devops 1.2.3 --version");
+    assert!(read(&dir.path().join("github_output")).contains("path="));
+    assert_eq!(server.request_count(), 1);
+
+    // A second job on the same runner finds it in the tool cache: no download.
+    std::fs::remove_file(dir.path().join("github_path")).unwrap_or_default();
+    let again = run(&mut installer(dir.path(), &server.base));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stdout(&again).contains("found in the tool cache"), "{}", stdout(&again));
+    assert_eq!(installed_dir(dir.path()), bin_dir);
+    assert_eq!(server.request_count(), 1);
+}
+
+#[test]
+fn tampered_archive_is_refused() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let good = fake_binary(dir.path(), "good");
+    let mut archive = release(dir.path(), &good, target, "v1.2.3");
+    // The mirror serves different bytes than the release recorded in the manifest.
+    let last = archive.len() - 1;
+    archive[last] ^= 0x01;
+    let server = ReleaseServer::start(HashMap::from([(
+        route("v1.2.3", target),
+        vec![Reply::ok(archive)],
+    )]));
+    let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_VERSION", "v1.2.3"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(err.contains("refusing to install"), "{err}");
+    let cmds = workflow_commands(&stdout(&out));
+    assert!(
+        cmds.iter().any(|c| c.starts_with("::error title=htdemucs-devops install::checksum mismatch")),
+        "{cmds:?}"
+    );
+    assert!(read(&dir.path().join("github_path")).is_empty());
+    assert!(!dir.path().join("toolcache/htdemucs-devops/1.2.3").join(target).exists());
+}
+
+#[test]
+fn version_missing_from_the_manifest_is_refused_without_downloading() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let bins = fake_binary(dir.path(), "x");
+    let archive = release(dir.path(), &bins, target, "v1.2.3");
+    let server = ReleaseServer::start(HashMap::from([(
+        route("v1.3.0", target),
+        vec![Reply::ok(archive)],
+    )]));
+    let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_VERSION", "1.3.0"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("has no entry for htdemucs-devops v1.3.0"), "{err}");
+    assert!(err.contains("current: v1.2.3"), "{err}");
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn unknown_platforms_are_refused() {
+    let dir = tempdir();
+    let server = ReleaseServer::start(HashMap::new());
+    // A Windows runner.
+    let out = run(installer(dir.path(), &server.base).env("RUNNER_OS", "Windows"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no prebuilt htdemucs-devops for Windows/"), "{err}");
+    assert!(err.contains("binary-path"), "{err}");
+
+    // A Linux machine whose CPU has no build: uname -m wins over what RUNNER_ARCH claims.
+    let fake = dir.path().join("fakebin");
+    write(&fake.join("uname"), "#!/bin/sh\n[ \"$1\" = -m ] && echo riscv64 || echo Linux\n");
+    chmod_x(&fake.join("uname"));
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
+    let out = run(installer(dir.path(), &server.base)
+        .env("PATH", path)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("for Linux/riscv64 (uname -m: riscv64)"), "{err}");
+    assert!(stdout(&out).contains("RUNNER_ARCH is X64 but this machine is riscv64"));
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn transient_failures_are_retried_and_a_404_is_not() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let bins = fake_binary(dir.path(), "retried");
+    let archive = release(dir.path(), &bins, target, "v2.0.0");
+    let server = ReleaseServer::start(HashMap::from([(
+        route("v2.0.0", target),
+        vec![Reply::status(503), Reply::status(429), Reply::ok(archive)],
+    )]));
+    let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_VERSION", "v2.0.0"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let so = stdout(&out);
+    assert!(so.contains("download attempt 1 of 4 failed (503)"), "{so}");
+    assert!(so.contains("download attempt 2 of 4 failed (429)"), "{so}");
+    assert_eq!(server.request_count(), 3);
+    let ran = run(&mut Command::new(installed_dir(dir.path()).join("htdemucs-devops")));
+    assert_eq!(stdout(&ran).trim(), "retried");
+
+    // A missing asset fails at once with a message saying so.
+    let other = tempdir();
+    std::fs::copy(dir.path().join("manifest"), other.path().join("manifest"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let empty = ReleaseServer::start(HashMap::new());
+    let out = run(installer(other.path(), &empty.base).env("HTDEMUCS_DEVOPS_VERSION", "v2.0.0"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("was not found (404)"), "{}", stderr(&out));
+    assert_eq!(empty.request_count(), 1);
+}
+
+#[test]
+fn retries_give_up_with_a_clear_message() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let bins = fake_binary(dir.path(), "x");
+    release(dir.path(), &bins, target, "v1.0.0");
+    let server = ReleaseServer::start(HashMap::from([(
+        route("v1.0.0", target),
+        vec![Reply::status(502)],
+    )]));
+    let out = run(installer(dir.path(), &server.base)
+        .env("HTDEMUCS_DEVOPS_VERSION", "v1.0.0")
+        .env("HTDEMUCS_DEVOPS_RETRIES", "3"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("failed 3 times (last: 502)"), "{}", stderr(&out));
+    assert_eq!(server.request_count(), 3);
+}
+
+#[test]
+fn pinned_older_version_verifies_against_its_own_entry() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let old = release(dir.path(), &fake_binary(&dir.path().join("old"), "old"), target, "v1.0.0");
+    let new = release(dir.path(), &fake_binary(&dir.path().join("new"), "new"), target, "v1.1.0");
+    let manifest = read(&dir.path().join("manifest"));
+    assert!(manifest.contains("\ncurrent v1.1.0\n"), "{manifest}");
+    let server = ReleaseServer::start(HashMap::from([
+        (route("v1.0.0", target), vec![Reply::ok(old)]),
+        (route("v1.1.0", target), vec![Reply::ok(new)]),
+    ]));
+    // `uses: ...@v1.0.0`: the action's own ref is a full version.
+    let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_ACTION_REF", "v1.0.0"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ran = run(&mut Command::new(installed_dir(dir.path()).join("htdemucs-devops")));
+    assert_eq!(stdout(&ran).trim(), "old");
+}
+
+#[test]
+fn binary_path_under_act_uses_the_local_binary_and_downloads_nothing() {
+    let dir = tempdir();
+    let server = ReleaseServer::start(HashMap::new());
+    let bins = fake_binary(dir.path(), "self-built");
+    // Relative to the workspace, as a workflow writes it; the file need not be named
+    // htdemucs-devops.
+    std::fs::rename(bins.join("htdemucs-devops"), bins.join("my-build"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = run(installer(dir.path(), &server.base)
+        .env("ACT", "true")
+        .env("RUNNER_OS", "Windows") // would be refused if it tried to download
+        .env("HTDEMUCS_DEVOPS_BINARY_PATH", "bin/my-build"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.request_count(), 0);
+    let ran = run(&mut Command::new(installed_dir(dir.path()).join("htdemucs-devops")));
+    assert_eq!(stdout(&ran).trim(), "self-built");
+
+    let out = run(installer(dir.path(), &server.base)
+        .env("ACT", "true")
+        .env("HTDEMUCS_DEVOPS_BINARY_PATH", "target/nope"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn manifest_update_rejects_a_checksum_file_that_does_not_match() {
+    let dir = tempdir();
+    let (target, _, _) = host_platform();
+    let bins = fake_binary(dir.path(), "x");
+    release(dir.path(), &bins, target, "v1.0.0");
+    let before = read(&dir.path().join("manifest"));
+    let out_dir = dir.path().join("out/v1.0.0");
+    write(
+        &out_dir.join(format!("htdemucs-devops-{target}.tar.xz.sha256")),
+        &format!("{}  htdemucs-devops-{target}.tar.xz\n", "0".repeat(64)),
+    );
+    let out = run(Command::new("bash")
+        .arg(repo_root().join("dist/update-manifest.sh"))
+        .arg("v1.0.1")
+        .arg(&out_dir)
+        .arg(dir.path().join("manifest")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("hashes to"), "{}", stderr(&out));
+    assert_eq!(read(&dir.path().join("manifest")), before);
+}
