@@ -10,3 +10,4 @@ mod report_modes;
 mod report_server;
 mod test_phase;
 mod installer;
+mod action;
