@@ -4,6 +4,8 @@
 #
 #   HTDEMUCS_DEVOPS_BINARY_PATH    use this binary instead of downloading (act, offline,
 #                                  self-built); relative paths are taken from GITHUB_WORKSPACE
+#   HTDEMUCS_DEVOPS_BINARY         the same, from the job's environment (`act --env ...`),
+#                                  used when the binary-path input is empty
 #   HTDEMUCS_DEVOPS_VERSION        release to install (v1.2.3); empty = the action's own ref
 #                                  when that is a full version, else the manifest's `current`;
 #                                  `source` builds from the action's checkout with cargo
@@ -285,6 +287,8 @@ install_release() {
 main() {
   if [[ -n "${HTDEMUCS_DEVOPS_BINARY_PATH:-}" ]]; then
     use_binary_path "$HTDEMUCS_DEVOPS_BINARY_PATH"
+  elif [[ -n "${HTDEMUCS_DEVOPS_BINARY:-}" ]]; then
+    use_binary_path "$HTDEMUCS_DEVOPS_BINARY"
   elif [[ "${HTDEMUCS_DEVOPS_VERSION:-}" == "source" ]]; then
     build_from_source
   else

@@ -55,4 +55,8 @@ pub enum Command {
     /// Merge the phase reports into one sticky PR comment, check runs and the step summary
     #[command(after_help = EXIT_CODES_HELP)]
     Report(crate::phases::report::ReportArgs),
+    /// Scaffold a consumer repository: Makefile, pre-commit hooks, Dependabot, config and
+    /// CI workflows (never overwrites without --force; --check reports drift)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Init(crate::phases::init::InitArgs),
 }

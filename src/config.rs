@@ -16,6 +16,8 @@ pub struct Config {
     pub lint: LintConfig,
     pub test: TestConfig,
     pub report: crate::phases::report::ReportConfig,
+    /// What `init` renders the scaffold from.
+    pub init: crate::phases::init::InitConfig,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

@@ -85,5 +85,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Lint(args) => phases::lint::run(&ctx, args),
         Command::Test(args) => phases::test::run(&ctx, args),
         Command::Report(args) => phases::report::run(&ctx, args),
+        Command::Init(args) => phases::init::run(&ctx, args),
     }
 }

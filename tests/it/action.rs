@@ -90,14 +90,27 @@ fn eval(text: &str, ctx: &HashMap<String, String>) -> String {
             .find("}}")
             .unwrap_or_else(|| panic!("unclosed expression in {text:?}"));
         let expr = rest[start + 3..start + end].trim();
-        let value = ctx
-            .get(expr)
-            .unwrap_or_else(|| panic!("unsupported expression `{expr}` in action.yml"));
-        out.push_str(value);
+        out.push_str(&lookup(expr, ctx));
         rest = &rest[start + end + 2..];
     }
     out.push_str(rest);
     out
+}
+
+/// One expression: a context value, or `a || b || ...` (the first non-empty). Step outputs
+/// that were never set are empty, as on a runner; anything else unknown panics.
+fn lookup(expr: &str, ctx: &HashMap<String, String>) -> String {
+    for part in expr.split("||").map(str::trim) {
+        let value = match ctx.get(part) {
+            Some(v) => v.clone(),
+            None if part.starts_with("steps.") => String::new(),
+            None => panic!("unsupported expression `{part}` in action.yml"),
+        };
+        if !value.is_empty() {
+            return value;
+        }
+    }
+    String::new()
 }
 
 /// Reads a `GITHUB_OUTPUT` file: `name=value` lines and `name<<DELIM` heredocs.
@@ -159,13 +172,19 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     let runner_temp = workspace.join(".runner-temp");
     std::fs::create_dir_all(&runner_temp).unwrap_or_else(|e| panic!("{e}"));
     let (mut all_out, mut all_err) = (String::new(), String::new());
-    let steps = a["runs"]["steps"].as_sequence().cloned().unwrap_or_default();
+    let steps = a["runs"]["steps"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
     for (i, step) in steps.iter().enumerate() {
         let id = step["id"].as_str().unwrap_or_default().to_string();
         let script = step["run"]
             .as_str()
             .unwrap_or_else(|| panic!("step {i} of action.yml has no run"));
-        assert!(!script.contains("${{"), "step {id}: an expression inside run: {script}");
+        assert!(
+            !script.contains("${{"),
+            "step {id}: an expression inside run: {script}"
+        );
         assert_eq!(step["shell"].as_str(), Some("bash"), "step {id}");
         let output_file = runner_temp.join(format!("output-{i}"));
         let (_, os, arch) = host_platform();
@@ -215,13 +234,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     for (name, spec) in a["outputs"].as_mapping().cloned().unwrap_or_default() {
         let name = name.as_str().unwrap_or_default().to_string();
         let expr = spec["value"].as_str().unwrap_or_default();
-        // An output a step did not set is empty, as on a runner.
-        let value = if let Some(inner) = expr.strip_prefix("${{").and_then(|e| e.strip_suffix("}}")) {
-            ctx.get(inner.trim()).cloned().unwrap_or_default()
-        } else {
-            eval(expr, &ctx)
-        };
-        outputs.insert(name, value);
+        outputs.insert(name, eval(expr, &ctx));
     }
     ActionRun {
         code: Some(0),
@@ -236,7 +249,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
 fn recording_binary(ws: &Path) {
     let script = r#"#!/bin/sh
 { for a in "$@"; do echo "arg:$a"; done; echo "pwd:$(pwd)"; echo "token:$GITHUB_TOKEN"; echo "config-env:${HTDEMUCS_DEVOPS_CONFIG_INPUT:-unset}"; } > "$GITHUB_WORKSPACE/record.txt"
-echo "status=warned" >> "$GITHUB_OUTPUT"
+echo "$1-status=warned" >> "$GITHUB_OUTPUT"
 echo "report-path=.htdemucs-devops/$1.json" >> "$GITHUB_OUTPUT"
 echo "regressions=2" >> "$GITHUB_OUTPUT"
 exit 1
@@ -268,7 +281,10 @@ fn inputs_reach_the_binary_through_the_environment_only() {
             ("config", "ci/devops.yml"),
             ("working-directory", "pkg"),
             // Shell syntax in an input stays text: nothing here may run.
-            ("args", "compare --format json $(touch pwned) `touch pwned2` ;touch pwned3 *"),
+            (
+                "args",
+                "compare --format json $(touch pwned) `touch pwned2` ;touch pwned3 *",
+            ),
         ],
         &[],
     );
@@ -279,12 +295,29 @@ fn inputs_reach_the_binary_through_the_environment_only() {
     assert_eq!(
         args,
         [
-            "benchmark", "--config", "ci/devops.yml", "compare", "--format", "json",
-            "$(touch", "pwned)", "`touch", "pwned2`", ";touch", "pwned3", "*"
+            "benchmark",
+            "--config",
+            "ci/devops.yml",
+            "compare",
+            "--format",
+            "json",
+            "$(touch",
+            "pwned)",
+            "`touch",
+            "pwned2`",
+            ";touch",
+            "pwned3",
+            "*"
         ]
     );
-    assert!(rec.contains(&format!("pwd:{}", ws.join("pkg").display())), "{rec:?}");
-    assert!(rec.contains(&"token:default-workflow-token".to_string()), "{rec:?}");
+    assert!(
+        rec.contains(&format!("pwd:{}", ws.join("pkg").display())),
+        "{rec:?}"
+    );
+    assert!(
+        rec.contains(&"token:default-workflow-token".to_string()),
+        "{rec:?}"
+    );
     assert!(rec.contains(&"config-env:unset".to_string()), "{rec:?}");
     // The phase's exit code is the action's; its outputs are passed through.
     assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
@@ -293,7 +326,10 @@ fn inputs_reach_the_binary_through_the_environment_only() {
     let ws = ok.path();
     recording_binary(ws);
     let script = std::fs::read_to_string(ws.join("tools/recorder")).unwrap_or_default();
-    write(&ws.join("tools/recorder"), &script.replace("exit 1", "exit 0"));
+    write(
+        &ws.join("tools/recorder"),
+        &script.replace("exit 1", "exit 0"),
+    );
     let r = run_action(
         ws,
         &[
@@ -313,7 +349,11 @@ fn inputs_reach_the_binary_through_the_environment_only() {
     assert_eq!(r.outputs["regressions"], "2");
     assert_eq!(r.outputs["report-path"], ".htdemucs-devops/report.json");
     assert_eq!(r.outputs["verdict"], "");
-    assert!(r.outputs["binary"].ends_with("/htdemucs-devops"), "{:?}", r.outputs);
+    assert!(
+        r.outputs["binary"].ends_with("/htdemucs-devops"),
+        "{:?}",
+        r.outputs
+    );
 }
 
 #[test]
@@ -321,18 +361,27 @@ fn unknown_phase_and_missing_folder_fail_with_an_annotation() {
     let dir = tempdir();
     let ws = dir.path();
     recording_binary(ws);
-    let r = run_action(ws, &[("phase", "deploy"), ("binary-path", "tools/recorder")], &[]);
+    let r = run_action(
+        ws,
+        &[("phase", "deploy"), ("binary-path", "tools/recorder")],
+        &[],
+    );
     assert_eq!(r.code, Some(2));
     let cmds = workflow_commands(&r.stdout);
     assert!(
-        cmds.iter().any(|c| c.starts_with("::error title=htdemucs-devops::unknown phase 'deploy'")),
+        cmds.iter()
+            .any(|c| c.starts_with("::error title=htdemucs-devops::unknown phase 'deploy'")),
         "{cmds:?}"
     );
     assert!(!ws.join("record.txt").exists());
 
     let r = run_action(
         ws,
-        &[("phase", "lint"), ("binary-path", "tools/recorder"), ("working-directory", "nope")],
+        &[
+            ("phase", "lint"),
+            ("binary-path", "tools/recorder"),
+            ("working-directory", "nope"),
+        ],
         &[],
     );
     assert_eq!(r.code, Some(2));
@@ -353,7 +402,11 @@ fn the_real_binary_runs_the_phase_as_its_subcommand() {
         &[("ACT", "true")],
     );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("Usage: htdemucs-devops lint"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Usage: htdemucs-devops lint"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -373,11 +426,18 @@ fn without_binary_path_the_action_installs_the_verified_release() {
         &[("phase", "parity"), ("args", "--shard 1/2")],
         &[
             ("HTDEMUCS_DEVOPS_DOWNLOAD_BASE", &server.base),
-            ("HTDEMUCS_DEVOPS_MANIFEST", manifest.to_str().unwrap_or_default()),
+            (
+                "HTDEMUCS_DEVOPS_MANIFEST",
+                manifest.to_str().unwrap_or_default(),
+            ),
         ],
     );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("released binary parity --shard 1/2"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("released binary parity --shard 1/2"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(server.request_count(), 1);
 }
 
@@ -394,7 +454,15 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
     assert!(a["branding"]["icon"].as_str().is_some());
     assert!(a["branding"]["color"].as_str().is_some());
     let inputs = declared_inputs();
-    let expected = ["phase", "config", "github-token", "version", "binary-path", "working-directory", "args"];
+    let expected = [
+        "phase",
+        "config",
+        "github-token",
+        "version",
+        "binary-path",
+        "working-directory",
+        "args",
+    ];
     assert_eq!(
         inputs.keys().map(String::as_str).collect::<BTreeSet<_>>(),
         expected.into_iter().collect::<BTreeSet<_>>()
@@ -413,10 +481,21 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
         .keys()
         .map(|k| k.as_str().unwrap_or_default().to_string())
         .collect();
-    for o in ["verdict", "regressions", "parity-passed", "comment-url", "report-path", "status"] {
+    for o in [
+        "verdict",
+        "regressions",
+        "parity-passed",
+        "comment-url",
+        "report-path",
+        "status",
+    ] {
         assert!(outputs.contains(o), "output {o} missing");
     }
-    for step in a["runs"]["steps"].as_sequence().cloned().unwrap_or_default() {
+    for step in a["runs"]["steps"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default()
+    {
         let script = step["run"].as_str().unwrap_or_default();
         assert!(!script.contains("${{"), "expression in run: {script}");
     }
@@ -440,7 +519,10 @@ fn this_repos_workflows_use_only_declared_inputs() {
         problems.extend(p);
     }
     assert!(files >= 2, "ci.yml and release.yml expected");
-    assert!(uses >= 1, "the end-to-end job should use the action (uses: ./)");
+    assert!(
+        uses >= 1,
+        "the end-to-end job should use the action (uses: ./)"
+    );
     assert!(problems.is_empty(), "{problems:#?}");
 }
 

@@ -66,7 +66,9 @@ impl ReleaseServer {
             let mut routes = routes;
             for req in srv.incoming_requests() {
                 let path = req.url().to_string();
-                log.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+                log.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(path.clone());
                 let reply = match routes.get_mut(&path) {
                     Some(list) if list.len() > 1 => list.remove(0),
                     Some(list) if !list.is_empty() => list[0].clone(),
@@ -86,7 +88,10 @@ impl ReleaseServer {
     }
 
     pub fn request_count(&self) -> usize {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 }
 
@@ -138,7 +143,10 @@ pub fn release(dir: &Path, bin_dir: &Path, target: &str, version: &str) -> Vec<u
         std::fs::copy(repo_root().join("dist/manifest"), &manifest)
             .unwrap_or_else(|e| panic!("copy manifest: {e}"));
     }
-    sh("update-manifest.sh", &[Path::new(version), &out_dir, &manifest]);
+    sh(
+        "update-manifest.sh",
+        &[Path::new(version), &out_dir, &manifest],
+    );
     let archive = out_dir.join(format!("htdemucs-devops-{target}.tar.xz"));
     std::fs::read(&archive).unwrap_or_else(|e| panic!("read {}: {e}", archive.display()))
 }
@@ -195,7 +203,13 @@ fn good_archive_installs_runs_and_is_cached() {
 
     // `uses: ...@v1`: a major tag, so the manifest's `current` decides.
     let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_ACTION_REF", "v1"));
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let bin_dir = installed_dir(dir.path());
     assert!(bin_dir.starts_with(dir.path().join("toolcache/htdemucs-devops/1.2.3")));
     let ran = run(Command::new(bin_dir.join("htdemucs-devops")).arg("--version"));
@@ -207,7 +221,11 @@ fn good_archive_installs_runs_and_is_cached() {
     std::fs::remove_file(dir.path().join("github_path")).unwrap_or_default();
     let again = run(&mut installer(dir.path(), &server.base));
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    assert!(stdout(&again).contains("found in the tool cache"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("found in the tool cache"),
+        "{}",
+        stdout(&again)
+    );
     assert_eq!(installed_dir(dir.path()), bin_dir);
     assert_eq!(server.request_count(), 1);
 }
@@ -232,11 +250,16 @@ fn tampered_archive_is_refused() {
     assert!(err.contains("refusing to install"), "{err}");
     let cmds = workflow_commands(&stdout(&out));
     assert!(
-        cmds.iter().any(|c| c.starts_with("::error title=htdemucs-devops install::checksum mismatch")),
+        cmds.iter()
+            .any(|c| c.starts_with("::error title=htdemucs-devops install::checksum mismatch")),
         "{cmds:?}"
     );
     assert!(read(&dir.path().join("github_path")).is_empty());
-    assert!(!dir.path().join("toolcache/htdemucs-devops/1.2.3").join(target).exists());
+    assert!(!dir
+        .path()
+        .join("toolcache/htdemucs-devops/1.2.3")
+        .join(target)
+        .exists());
 }
 
 #[test]
@@ -252,7 +275,10 @@ fn version_missing_from_the_manifest_is_refused_without_downloading() {
     let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_VERSION", "1.3.0"));
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("has no entry for htdemucs-devops v1.3.0"), "{err}");
+    assert!(
+        err.contains("has no entry for htdemucs-devops v1.3.0"),
+        "{err}"
+    );
     assert!(err.contains("current: v1.2.3"), "{err}");
     assert_eq!(server.request_count(), 0);
 }
@@ -265,21 +291,34 @@ fn unknown_platforms_are_refused() {
     let out = run(installer(dir.path(), &server.base).env("RUNNER_OS", "Windows"));
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("no prebuilt htdemucs-devops for Windows/"), "{err}");
+    assert!(
+        err.contains("no prebuilt htdemucs-devops for Windows/"),
+        "{err}"
+    );
     assert!(err.contains("binary-path"), "{err}");
 
     // A Linux machine whose CPU has no build: uname -m wins over what RUNNER_ARCH claims.
     let fake = dir.path().join("fakebin");
-    write(&fake.join("uname"), "#!/bin/sh\n[ \"$1\" = -m ] && echo riscv64 || echo Linux\n");
+    write(
+        &fake.join("uname"),
+        "#!/bin/sh\n[ \"$1\" = -m ] && echo riscv64 || echo Linux\n",
+    );
     chmod_x(&fake.join("uname"));
-    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = run(installer(dir.path(), &server.base)
         .env("PATH", path)
         .env("RUNNER_OS", "Linux")
         .env("RUNNER_ARCH", "X64"));
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("for Linux/riscv64 (uname -m: riscv64)"), "{err}");
+    assert!(
+        err.contains("for Linux/riscv64 (uname -m: riscv64)"),
+        "{err}"
+    );
     assert!(stdout(&out).contains("RUNNER_ARCH is X64 but this machine is riscv64"));
     assert_eq!(server.request_count(), 0);
 }
@@ -300,7 +339,9 @@ fn transient_failures_are_retried_and_a_404_is_not() {
     assert!(so.contains("download attempt 1 of 4 failed (503)"), "{so}");
     assert!(so.contains("download attempt 2 of 4 failed (429)"), "{so}");
     assert_eq!(server.request_count(), 3);
-    let ran = run(&mut Command::new(installed_dir(dir.path()).join("htdemucs-devops")));
+    let ran = run(&mut Command::new(
+        installed_dir(dir.path()).join("htdemucs-devops"),
+    ));
     assert_eq!(stdout(&ran).trim(), "retried");
 
     // A missing asset fails at once with a message saying so.
@@ -310,7 +351,11 @@ fn transient_failures_are_retried_and_a_404_is_not() {
     let empty = ReleaseServer::start(HashMap::new());
     let out = run(installer(other.path(), &empty.base).env("HTDEMUCS_DEVOPS_VERSION", "v2.0.0"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("was not found (404)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was not found (404)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(empty.request_count(), 1);
 }
 
@@ -328,7 +373,11 @@ fn retries_give_up_with_a_clear_message() {
         .env("HTDEMUCS_DEVOPS_VERSION", "v1.0.0")
         .env("HTDEMUCS_DEVOPS_RETRIES", "3"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("failed 3 times (last: 502)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("failed 3 times (last: 502)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(server.request_count(), 3);
 }
 
@@ -336,8 +385,18 @@ fn retries_give_up_with_a_clear_message() {
 fn pinned_older_version_verifies_against_its_own_entry() {
     let dir = tempdir();
     let (target, _, _) = host_platform();
-    let old = release(dir.path(), &fake_binary(&dir.path().join("old"), "old"), target, "v1.0.0");
-    let new = release(dir.path(), &fake_binary(&dir.path().join("new"), "new"), target, "v1.1.0");
+    let old = release(
+        dir.path(),
+        &fake_binary(&dir.path().join("old"), "old"),
+        target,
+        "v1.0.0",
+    );
+    let new = release(
+        dir.path(),
+        &fake_binary(&dir.path().join("new"), "new"),
+        target,
+        "v1.1.0",
+    );
     let manifest = read(&dir.path().join("manifest"));
     assert!(manifest.contains("\ncurrent v1.1.0\n"), "{manifest}");
     let server = ReleaseServer::start(HashMap::from([
@@ -347,7 +406,9 @@ fn pinned_older_version_verifies_against_its_own_entry() {
     // `uses: ...@v1.0.0`: the action's own ref is a full version.
     let out = run(installer(dir.path(), &server.base).env("HTDEMUCS_DEVOPS_ACTION_REF", "v1.0.0"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let ran = run(&mut Command::new(installed_dir(dir.path()).join("htdemucs-devops")));
+    let ran = run(&mut Command::new(
+        installed_dir(dir.path()).join("htdemucs-devops"),
+    ));
     assert_eq!(stdout(&ran).trim(), "old");
 }
 
@@ -366,7 +427,9 @@ fn binary_path_under_act_uses_the_local_binary_and_downloads_nothing() {
         .env("HTDEMUCS_DEVOPS_BINARY_PATH", "bin/my-build"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(server.request_count(), 0);
-    let ran = run(&mut Command::new(installed_dir(dir.path()).join("htdemucs-devops")));
+    let ran = run(&mut Command::new(
+        installed_dir(dir.path()).join("htdemucs-devops"),
+    ));
     assert_eq!(stdout(&ran).trim(), "self-built");
 
     let out = run(installer(dir.path(), &server.base)

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every scenario runs the real `htdemucs-devops`
 //! binary the way a user or a workflow does. One module per area.
 
+mod action;
 mod common;
 mod core;
 mod lint;
@@ -9,5 +10,5 @@ mod report_helpers;
 mod report_modes;
 mod report_server;
 mod test_phase;
+mod init;
 mod installer;
-mod action;
