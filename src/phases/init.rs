@@ -392,8 +392,10 @@ mod tests {
 
     #[test]
     fn every_file_renders_and_the_yaml_parses() {
-        let mut s = InitConfig::default();
-        s.cli_product = Some("htdemucs-cli".into());
+        let s = InitConfig {
+            cli_product: Some("htdemucs-cli".into()),
+            ..InitConfig::default()
+        };
         let files = render_all(&s).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(files.len(), FILES.len());
         for f in &files {

@@ -467,7 +467,7 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
         inputs.keys().map(String::as_str).collect::<BTreeSet<_>>(),
         expected.into_iter().collect::<BTreeSet<_>>()
     );
-    assert_eq!(inputs["phase"], true);
+    assert!(inputs["phase"], "phase must be required");
     for (name, spec) in a["inputs"].as_mapping().cloned().unwrap_or_default() {
         assert!(
             spec["description"].as_str().is_some_and(|d| !d.is_empty()),
