@@ -172,6 +172,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     let runner_temp = workspace.join(".runner-temp");
     std::fs::create_dir_all(&runner_temp).unwrap_or_else(|e| panic!("{e}"));
     let (mut all_out, mut all_err) = (String::new(), String::new());
+    let mut code = Some(0);
     let steps = a["runs"]["steps"]
         .as_sequence()
         .cloned()
@@ -222,12 +223,10 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
             ctx.insert(format!("steps.{id}.outputs.{k}"), v);
         }
         if !out.status.success() {
-            return ActionRun {
-                code: out.status.code(),
-                stdout: all_out,
-                stderr: all_err,
-                outputs: BTreeMap::new(),
-            };
+            // Later steps are skipped; the outputs set so far still reach the caller,
+            // as on a runner.
+            code = out.status.code();
+            break;
         }
     }
     let mut outputs = BTreeMap::new();
@@ -237,7 +236,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         outputs.insert(name, eval(expr, &ctx));
     }
     ActionRun {
-        code: Some(0),
+        code,
         stdout: all_out,
         stderr: all_err,
         outputs,
@@ -535,4 +534,71 @@ fn the_input_checker_catches_undeclared_and_missing_inputs() {
     assert!(problems[0].contains("`token` is not declared"));
     assert!(problems[1].contains("required input `phase` is missing"));
     assert!(problems[2].contains("phase `deploy` is not one of"));
+}
+
+#[test]
+fn under_act_a_real_phase_annotates_sets_outputs_and_calls_no_api() {
+    let dir = tempdir();
+    let ws = dir.path();
+    // Anything that reached "GitHub" would be recorded here.
+    let api = ReleaseServer::start(HashMap::new());
+    write(&ws.join("src/a.py"), "import os\n\n\nx = 1\n");
+    write(
+        &ws.join("reports/gen.txt"),
+        "src/a.py:3:1: error: bad thing %0A::set-output name=x::y ::error::forged\n",
+    );
+    let r = run_action(
+        ws,
+        &[
+            ("phase", "lint"),
+            ("binary-path", bin_path().to_str().unwrap_or_default()),
+            ("args", "--report generic=reports/gen.txt"),
+        ],
+        &[
+            ("ACT", "true"),
+            ("GITHUB_API_URL", &api.base),
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let cmds = workflow_commands(&r.stdout);
+    let errors: Vec<&String> = cmds.iter().filter(|c| c.starts_with("::error")).collect();
+    assert_eq!(errors.len(), 1, "{cmds:?}");
+    assert!(
+        errors[0].starts_with("::error file=src/a.py,line=3"),
+        "{errors:?}"
+    );
+    assert!(errors[0].contains("%250A::set-output"), "{errors:?}");
+    assert!(!cmds
+        .iter()
+        .any(|c| c.starts_with("::set-output") || c == "::error::forged"));
+    assert_eq!(api.request_count(), 0, "{:?}", api.requests);
+    // The phase's outputs come back out of the action.
+    let report = ws.join(".htdemucs-devops/lint.json");
+    assert!(report.is_file());
+    assert_eq!(r.outputs["status"], "failed", "{:?}", r.outputs);
+    assert_eq!(Path::new(&r.outputs["report-path"]), report);
+}
+
+#[test]
+fn the_readme_workflow_parses_and_uses_only_declared_inputs() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md"))
+        .unwrap_or_else(|e| panic!("README.md: {e}"));
+    let section = readme
+        .split("\n## Usage in a workflow\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has no `## Usage in a workflow` section"));
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .unwrap_or_else(|| panic!("no yaml block in the Usage section"));
+    let (uses, problems) = check_action_uses("README.md", block);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(uses, 6, "lint, test, parity, report, benchmark, publish");
+    let wf: Value = serde_yaml_ng::from_str(block).unwrap_or_else(|e| panic!("{e}"));
+    for job in ["lint", "test", "parity", "report", "benchmark"] {
+        assert!(wf["jobs"][job]["runs-on"].as_str().is_some(), "job {job}");
+    }
 }

@@ -460,3 +460,57 @@ fn manifest_update_rejects_a_checksum_file_that_does_not_match() {
     assert!(stderr(&out).contains("hashes to"), "{}", stderr(&out));
     assert_eq!(read(&dir.path().join("manifest")), before);
 }
+
+#[test]
+fn version_source_builds_with_cargo_only_when_asked() {
+    let dir = tempdir();
+    let server = ReleaseServer::start(HashMap::new());
+    // A stand-in cargo that records its arguments and "installs" a binary under --root.
+    let fake = dir.path().join("fakebin");
+    write(
+        &fake.join("cargo"),
+        r#"#!/bin/sh
+echo "$@" > "$HOME/cargo-args"
+while [ $# -gt 0 ]; do [ "$1" = --root ] && root=$2; shift; done
+mkdir -p "$root/bin" && printf '#!/bin/sh\necho built from source\n' > "$root/bin/htdemucs-devops"
+chmod +x "$root/bin/htdemucs-devops"
+"#,
+    );
+    chmod_x(&fake.join("cargo"));
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = run(installer(dir.path(), &server.base)
+        .env("PATH", &path)
+        .env("HTDEMUCS_DEVOPS_VERSION", "source"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let args = std::fs::read_to_string(dir.path().join("cargo-args")).unwrap_or_default();
+    assert!(
+        args.starts_with(&format!(
+            "install --locked --path {}",
+            repo_root().display()
+        )),
+        "{args}"
+    );
+    let ran = run(&mut Command::new(
+        installed_dir(dir.path()).join("htdemucs-devops"),
+    ));
+    assert_eq!(stdout(&ran).trim(), "built from source");
+    assert_eq!(server.request_count(), 0);
+
+    // Without cargo, a clear refusal.
+    let bare = tempdir();
+    let out = run(installer(bare.path(), &server.base)
+        .env("PATH", "/usr/bin:/bin")
+        .env("HTDEMUCS_DEVOPS_VERSION", "source"));
+    if !Path::new("/usr/bin/cargo").exists() && !Path::new("/bin/cargo").exists() {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("version: source needs cargo"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -12,3 +12,4 @@ mod report_server;
 mod test_phase;
 mod init;
 mod installer;
+mod lint;
