@@ -1,8 +1,8 @@
 //! `htdemucs-devops init`: scaffolding a consumer repository, drift checks, never
 //! overwriting without `--force`, and generated workflows that fit action.yml.
 
-use crate::action::check_action_uses;
 use crate::common::*;
+use crate::composite::check_action_uses;
 use serde_yaml_ng::Value;
 use std::path::Path;
 use std::process::Command;

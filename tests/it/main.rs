@@ -3,6 +3,7 @@
 
 mod action;
 mod common;
+mod composite;
 mod core;
 mod lint;
 mod report;
@@ -13,3 +14,4 @@ mod test_phase;
 mod init;
 mod installer;
 mod lint;
+mod release_host;
