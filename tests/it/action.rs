@@ -270,13 +270,22 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
 
 #[test]
 fn this_repos_workflows_use_only_declared_inputs() {
-    let dir = repo_root().join(".github/workflows");
     let mut uses = 0;
     let mut problems = Vec::new();
     let mut files = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yml") {
+    // The repo's own workflows, and any example workflows shipped for users to copy.
+    let mut paths = Vec::new();
+    for dir in [".github/workflows", "examples/workflows"] {
+        let Ok(entries) = std::fs::read_dir(repo_root().join(dir)) else {
+            continue;
+        };
+        paths.extend(entries.flatten().map(|e| e.path()));
+    }
+    for path in paths {
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        ) {
             continue;
         }
         files += 1;
