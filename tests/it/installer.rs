@@ -343,3 +343,137 @@ chmod +x "$root/bin/htdemucs-devops"
         );
     }
 }
+
+#[test]
+fn runner_platforms_map_to_release_targets() {
+    let dir = tempdir();
+    let targets = [
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+    ];
+    let bins = fake_binary(dir.path(), "any");
+    let mut routes = HashMap::new();
+    for t in targets {
+        routes.insert(
+            route("v1.0.0", t),
+            vec![Reply::ok(release(dir.path(), &bins, t, "v1.0.0"))],
+        );
+    }
+    let server = ReleaseServer::start(routes);
+    // uname and sysctl answer what the case says, as on that machine.
+    let fake = dir.path().join("fakebin");
+    write(
+        &fake.join("uname"),
+        "#!/bin/sh\ncase \"$1\" in -m) echo \"$FAKE_M\" ;; *) echo \"$FAKE_S\" ;; esac\n",
+    );
+    write(
+        &fake.join("sysctl"),
+        "#!/bin/sh\necho \"${FAKE_ARM64:-0}\"\n",
+    );
+    chmod_x(&fake.join("uname"));
+    chmod_x(&fake.join("sysctl"));
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // (RUNNER_OS, RUNNER_ARCH, uname -s, uname -m, hw.optional.arm64, target, warns)
+    let cases = [
+        (
+            "macOS",
+            "ARM64",
+            "Darwin",
+            "arm64",
+            "1",
+            "aarch64-apple-darwin",
+            false,
+        ),
+        (
+            "macOS",
+            "X64",
+            "Darwin",
+            "x86_64",
+            "0",
+            "x86_64-apple-darwin",
+            false,
+        ),
+        // A Rosetta shell on Apple silicon: the native build is installed.
+        (
+            "macOS",
+            "ARM64",
+            "Darwin",
+            "x86_64",
+            "1",
+            "aarch64-apple-darwin",
+            false,
+        ),
+        (
+            "Linux",
+            "X64",
+            "Linux",
+            "x86_64",
+            "0",
+            "x86_64-unknown-linux-gnu",
+            false,
+        ),
+        (
+            "Linux",
+            "ARM64",
+            "Linux",
+            "aarch64",
+            "0",
+            "aarch64-unknown-linux-gnu",
+            false,
+        ),
+        // An emulated amd64 container on an arm64 host (act): the machine wins.
+        (
+            "Linux",
+            "ARM64",
+            "Linux",
+            "x86_64",
+            "0",
+            "x86_64-unknown-linux-gnu",
+            true,
+        ),
+        // Outside a runner: uname alone.
+        (
+            "",
+            "",
+            "Linux",
+            "aarch64",
+            "0",
+            "aarch64-unknown-linux-gnu",
+            false,
+        ),
+    ];
+    for (i, (os, arch, s, m, arm64, target, warns)) in cases.into_iter().enumerate() {
+        let home = dir.path().join(format!("case-{i}"));
+        std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("{e}"));
+        let before = server.request_count();
+        let out = run(installer(&home, &server.base)
+            .env("PATH", &path)
+            .env("RUNNER_OS", os)
+            .env("RUNNER_ARCH", arch)
+            .env("FAKE_S", s)
+            .env("FAKE_M", m)
+            .env("FAKE_ARM64", arm64)
+            .env("HTDEMUCS_DEVOPS_MANIFEST", dir.path().join("manifest"))
+            .env("HTDEMUCS_DEVOPS_VERSION", "v1.0.0"));
+        assert_eq!(out.status.code(), Some(0), "case {i}: {}", stderr(&out));
+        let requests = server
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        assert_eq!(requests.len(), before + 1, "case {i}");
+        assert_eq!(requests[before], route("v1.0.0", target), "case {i}");
+        assert_eq!(
+            stdout(&out).contains("::warning"),
+            warns,
+            "case {i}: {}",
+            stdout(&out)
+        );
+    }
+}
