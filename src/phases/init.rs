@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::config::DEFAULT_CONFIG_PATH;
 use crate::context::Ctx;
 use crate::exit::Outcome;
-use crate::report::Level;
+use crate::report::{Annotation, Level};
 
 use templates::{detect_cli_product, validate, Kind};
 pub use templates::{render_all, InitConfig, Rendered};
@@ -103,40 +103,58 @@ fn first_difference(a: &str, b: &str) -> usize {
 
 fn check(ctx: &Ctx, files: &[Rendered]) -> Result<Outcome> {
     let style = ctx.console.style();
-    let mut drift = 0;
+    // One annotation per drifted file, on its first differing line, so a workflow run
+    // shows the drift in the file view.
+    let mut drift = Vec::new();
     for f in files {
-        match state(&ctx.root, f)? {
-            State::Same => ctx
-                .console
-                .print(&format!("{} {}", style.green("up to date"), f.path)),
+        let mut a = match state(&ctx.root, f)? {
+            State::Same => {
+                ctx.console
+                    .print(&format!("{} {}", style.green("up to date"), f.path));
+                continue;
+            }
             State::Missing => {
-                drift += 1;
-                ctx.console.say(
+                ctx.console
+                    .print(&format!("{} {}", style.red("   missing"), f.path));
+                Annotation::new(
                     Level::Error,
-                    &format!("{} is missing (run htdemucs-devops init)", f.path),
-                );
+                    format!("{} is missing (run htdemucs-devops init)", f.path),
+                )
             }
             State::Differs { line } => {
-                drift += 1;
-                ctx.console.say(
+                ctx.console.print(&format!(
+                    "{} {} (from line {line})",
+                    style.red("   drifted"),
+                    f.path
+                ));
+                let mut a = Annotation::new(
                     Level::Error,
-                    &format!(
+                    format!(
                         "{} differs from what init generates, from line {line} (run htdemucs-devops init --force, or list it under init.skip)",
                         f.path
                     ),
                 );
+                a.line = Some(u32::try_from(line).unwrap_or(u32::MAX));
+                a
             }
-        }
+        };
+        // A file annotation for both: the terminal lines above already say it locally.
+        a.file = Some(f.path.to_string());
+        a.title = Some("scaffold drift".into());
+        drift.push(a);
     }
-    if drift == 0 {
+    if drift.is_empty() {
         ctx.console
             .print(&format!("{} files match their templates", files.len()));
-        Ok(Outcome::Ok)
-    } else {
-        ctx.console
-            .print(&format!("{drift} of {} files drifted", files.len()));
-        Ok(Outcome::Problem)
+        return Ok(Outcome::Ok);
     }
+    ctx.console.annotate(&drift, "the output of init --check");
+    ctx.console.print(&format!(
+        "{} of {} files drifted: run htdemucs-devops init (--force to overwrite), or list them under init.skip",
+        drift.len(),
+        files.len()
+    ));
+    Ok(Outcome::Problem)
 }
 
 fn write(ctx: &Ctx, files: &[Rendered], force: bool) -> Result<Outcome> {
