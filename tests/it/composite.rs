@@ -175,6 +175,15 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         .cloned()
         .unwrap_or_default();
     for (i, step) in steps.iter().enumerate() {
+        // Keys this interpreter does not act on (if:, working-directory:, uses:) would be
+        // silently ignored; refuse them so the test keeps meaning what a runner does.
+        for key in step.as_mapping().cloned().unwrap_or_default().keys() {
+            let key = key.as_str().unwrap_or_default();
+            assert!(
+                ["id", "name", "shell", "env", "run"].contains(&key),
+                "action.yml step {i} uses `{key}`, which tests/it/composite.rs does not interpret"
+            );
+        }
         let id = step["id"].as_str().unwrap_or_default().to_string();
         let script = step["run"]
             .as_str()
