@@ -13,5 +13,4 @@ mod report_server;
 mod test_phase;
 mod init;
 mod installer;
-mod lint;
 mod release_host;
