@@ -379,3 +379,68 @@ fn the_readme_workflow_parses_and_uses_only_declared_inputs() {
         assert!(wf["jobs"][job]["runs-on"].as_str().is_some(), "job {job}");
     }
 }
+
+#[test]
+fn under_act_the_report_phase_writes_the_comment_instead_of_calling_github() {
+    let dir = tempdir();
+    let ws = dir.path();
+    let api = ReleaseServer::start(HashMap::new());
+    write(
+        &ws.join("reports/gen.txt"),
+        "src/a.py:3:1: error: bad thing\n",
+    );
+    write(
+        &ws.join("event.json"),
+        r#"{"pull_request": {"number": 7, "head": {"sha": "abc123"}}}"#,
+    );
+    let bin = bin_path();
+    let event = ws.join("event.json");
+    let job_env = [
+        ("ACT", "true"),
+        ("GITHUB_API_URL", api.base.as_str()),
+        ("GITHUB_REPOSITORY", "o/r"),
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap_or_default()),
+    ];
+    // The lint job, then the report job, both through the action, as `act` runs them.
+    let lint = run_action(
+        ws,
+        &[
+            ("phase", "lint"),
+            ("binary-path", bin.to_str().unwrap_or_default()),
+            ("args", "--report generic=reports/gen.txt"),
+        ],
+        &job_env,
+    );
+    assert_eq!(lint.code, Some(1), "{}{}", lint.stdout, lint.stderr);
+    let report = run_action(
+        ws,
+        &[
+            ("phase", "report"),
+            ("binary-path", bin.to_str().unwrap_or_default()),
+            ("github-token", "ghs_secret_token_value"),
+            ("args", "--reports .htdemucs-devops"),
+        ],
+        &job_env,
+    );
+    assert_eq!(report.code, Some(1), "{}{}", report.stdout, report.stderr);
+    assert_eq!(api.request_count(), 0, "{:?}", api.requests);
+    let comment = std::fs::read_to_string(ws.join(".htdemucs-devops/comment.md"))
+        .unwrap_or_else(|e| panic!("comment.md: {e}"));
+    assert!(comment.contains("lint"), "{comment}");
+    assert!(
+        report.stdout.contains("running under act"),
+        "{}",
+        report.stdout
+    );
+    assert_eq!(report.outputs["verdict"], "failed", "{:?}", report.outputs);
+    assert_eq!(report.outputs["comment-url"], "");
+    // The token is masked, never printed in clear.
+    let leaked = report
+        .stdout
+        .lines()
+        .chain(report.stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .any(|l| l.contains("ghs_secret_token_value"));
+    assert!(!leaked);
+}
