@@ -273,7 +273,7 @@ install_release() {
   mkdir -p "$scratch/x"
   tar -xJf "$scratch/$archive" -C "$scratch/x" || die "cannot unpack $archive (is xz installed?)"
   local found
-  found=$(find "$scratch/x" -type f -name "$TOOL" | head -n 1)
+  found=$(find "$scratch/x" -type f -name "$TOOL" | head -n 1) || true
   [[ -n "$found" ]] || die "$archive holds no $TOOL binary"
 
   rm -rf "$dest" "$dest.complete"
