@@ -444,3 +444,30 @@ fn under_act_the_report_phase_writes_the_comment_instead_of_calling_github() {
         .any(|l| l.contains("ghs_secret_token_value"));
     assert!(!leaked);
 }
+
+#[test]
+fn act_env_binary_is_used_when_the_workflow_sets_no_binary_path() {
+    // `act --env HTDEMUCS_DEVOPS_BINARY=...`: a consumer workflow without binary-path still
+    // runs a local build, and nothing is downloaded.
+    let dir = tempdir();
+    let ws = dir.path();
+    let server = ReleaseServer::start(HashMap::new());
+    let bins = fake_binary(&ws.join(".bin-build"), "local build");
+    let rel = bins
+        .join("htdemucs-devops")
+        .strip_prefix(ws)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let r = run_action(
+        ws,
+        &[("phase", "test")],
+        &[
+            ("ACT", "true"),
+            ("HTDEMUCS_DEVOPS_BINARY", &rel),
+            ("HTDEMUCS_DEVOPS_DOWNLOAD_BASE", &server.base),
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("local build test"), "{}", r.stdout);
+    assert_eq!(server.request_count(), 0);
+}
