@@ -1,6 +1,7 @@
 //! The one integration-test binary: every scenario runs the real `htdemucs-devops`
 //! binary the way a user or a workflow does. One module per area.
 
+mod act;
 mod action;
 mod common;
 mod composite;
