@@ -16,7 +16,7 @@ use std::path::Path;
 fn recording_binary(ws: &Path) {
     let script = r#"#!/bin/sh
 { for a in "$@"; do echo "arg:$a"; done; echo "pwd:$(pwd)"; echo "token:$GITHUB_TOKEN"; echo "config-env:${HTDEMUCS_DEVOPS_CONFIG_INPUT:-unset}"; } > "$GITHUB_WORKSPACE/record.txt"
-echo "$1-status=warned" >> "$GITHUB_OUTPUT"
+echo "status=warned" >> "$GITHUB_OUTPUT"
 echo "report-path=.htdemucs-devops/$1.json" >> "$GITHUB_OUTPUT"
 echo "regressions=2" >> "$GITHUB_OUTPUT"
 exit 1
