@@ -1,0 +1,103 @@
+# htdemucs-devops: the single entry point for building, testing and linting this repo.
+# `make` (or `make help`) lists the targets.
+
+VENV ?= .venv
+PYTHON ?= python3
+CARGO ?= cargo
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+REQUIREMENTS := requirements-dev.txt
+# A copy of the requirements the venv was last installed from; `setup` reinstalls only
+# when the two differ (content, not timestamps, so a fresh checkout does not trigger it).
+STAMP := $(VENV)/.htdemucs-devops-requirements.txt
+VENV_ABS := $(abspath $(VENV))
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/htdemucs-devops
+EXAMPLE := examples/htdemucs-mini
+PY_PATHS := examples
+# Files of the example that carry deliberate findings (examples/htdemucs-mini/README.md):
+# the demo needs them, so this repo's own lint and format targets skip them.
+DELIBERATE_LINT := $(EXAMPLE)/htdemucs_mini/cli.py
+DELIBERATE_FORMAT := $(EXAMPLE)/htdemucs_mini/stems.py
+
+# Targets that use the venv's tools find them first on PATH. LIBTORCH_USE_PYTORCH lets
+# tch (the stage runner's torch backend) link the venv's PyTorch instead of a libtorch.
+VENV_TARGETS := test test-rust test-hooks test-example lint format format-fix demo setup-hooks
+$(VENV_TARGETS): export PATH := $(VENV_ABS)/bin:$(PATH)
+$(VENV_TARGETS): export HTDEMUCS_VENV := $(VENV_ABS)
+$(VENV_TARGETS): export LIBTORCH_USE_PYTORCH := 1
+
+.PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
+	format-fix demo clean
+
+help: ## Show this list (the default)
+	@echo "Usage: make TARGET [VENV=$(VENV)] [PYTHON=$(PYTHON)] [CARGO=$(CARGO)]"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-14s %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+
+setup: ## Create or update the Python venv (VENV, default .venv) from requirements-dev.txt
+	@if [ -x "$(VENV)/bin/python" ] && cmp -s $(REQUIREMENTS) "$(STAMP)"; then \
+		echo "setup: $(VENV) is up to date with $(REQUIREMENTS)"; \
+	else \
+		if [ ! -x "$(VENV)/bin/python" ]; then \
+			echo "setup: creating $(VENV) with $(PYTHON)"; \
+			$(PYTHON) -m venv "$(VENV)"; \
+		fi; \
+		echo "setup: installing $(REQUIREMENTS) into $(VENV)"; \
+		"$(VENV)/bin/python" -m pip install --quiet -r $(REQUIREMENTS); \
+		cp $(REQUIREMENTS) "$(STAMP)"; \
+	fi
+
+setup-hooks: setup ## Install the pre-commit hooks into .git/hooks
+	pre-commit install
+
+build: ## Build the release binary (target/release/htdemucs-devops)
+	$(CARGO) build --release
+
+test: test-rust test-hooks test-example ## Run every test: cargo test, the hook test, the example's checks
+
+test-rust: setup ## Run cargo test (with the venv's ruff and pytest on PATH)
+	$(CARGO) test
+
+test-hooks: setup ## Check that the pre-commit hooks refuse bad commits (tests/precommit.sh)
+	bash tests/precommit.sh
+
+test-example: setup ## Check the example: its pytest suite passes, its lint findings are the deliberate ones
+	bash tests/example.sh
+
+lint: setup ## Lint: clippy (warnings are errors), rustfmt check, ruff
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --check
+	ruff check --extend-exclude $(DELIBERATE_LINT) $(PY_PATHS)
+
+format: setup ## Check formatting: rustfmt and ruff format, changing nothing
+	$(CARGO) fmt --check
+	ruff format --check --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
+
+format-fix: setup ## Apply formatting: rustfmt and ruff format
+	$(CARGO) fmt
+	ruff format --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
+
+# $(call phase,NAME,EXPECTED_EXIT,COMMAND): run one phase of the demo, show its output,
+# and remember (in $$fail) whether it exited as expected; the next phase runs either way.
+define phase
+echo; echo "==> $(1): $(3)"; echo "    (expected exit $(2))"; \
+status=0; $(3) || status=$$?; \
+if [ "$$status" -eq $(2) ]; then echo "==> $(1): exit $$status, as expected"; \
+else echo "==> $(1): exit $$status, expected $(2)" >&2; fail=1; fi
+endef
+
+demo: build setup ## Run htdemucs-devops on the embedded example (lint finds its deliberate problems)
+	@fail=0; \
+	$(call phase,lint,1,$(BIN) lint --root $(EXAMPLE)); \
+	$(call phase,test,0,$(BIN) test --root $(EXAMPLE)); \
+	exit $$fail
+
+clean: ## Remove build output, reports and caches (keeps the venv)
+	$(CARGO) clean
+	rm -rf .htdemucs-devops $(EXAMPLE)/.htdemucs-devops $(EXAMPLE)/.build $(EXAMPLE)/.swiftpm
+	rm -rf .pytest_cache .ruff_cache $(EXAMPLE)/.pytest_cache $(EXAMPLE)/.ruff_cache
+	find examples tests -name __pycache__ -type d -prune -exec rm -rf {} +
