@@ -8,7 +8,7 @@ public enum ModelGeometry {
     public static let frequencyBins = fftSize / 2
 
     /// Number of frames of a centred STFT over `sampleCount` samples.
-    public static func frameCount(sampleCount: Int, hop: Int = hopLength) -> Int {
+    public static func frameCount(sampleCount: Int, hop: Int = ModelGeometry.hopLength) -> Int {
         precondition(sampleCount >= 0, "sampleCount must be >= 0")
         precondition(hop > 0, "hop must be > 0")
         return sampleCount / hop + 1
