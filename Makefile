@@ -16,7 +16,7 @@ STAMP := $(VENV)/.htdemucs-devops-requirements.txt
 VENV_ABS := $(abspath $(VENV))
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/htdemucs-devops
 EXAMPLE := examples/htdemucs-mini
-PY_PATHS := examples
+PY_PATHS := examples $(wildcard benchmarks)
 # Files of the example that carry deliberate findings (examples/htdemucs-mini/README.md):
 # the demo needs them, so this repo's own lint and format targets skip them.
 DELIBERATE_LINT := $(EXAMPLE)/htdemucs_mini/cli.py
