@@ -22,12 +22,11 @@ PY_PATHS := examples $(wildcard benchmarks)
 DELIBERATE_LINT := $(EXAMPLE)/htdemucs_mini/cli.py
 DELIBERATE_FORMAT := $(EXAMPLE)/htdemucs_mini/stems.py
 
-# Targets that use the venv's tools find them first on PATH. LIBTORCH_USE_PYTORCH lets
-# tch (the stage runner's torch backend) link the venv's PyTorch instead of a libtorch.
-VENV_TARGETS := test test-rust test-hooks test-example lint format format-fix demo setup-hooks
-$(VENV_TARGETS): export PATH := $(VENV_ABS)/bin:$(PATH)
-$(VENV_TARGETS): export HTDEMUCS_VENV := $(VENV_ABS)
-$(VENV_TARGETS): export LIBTORCH_USE_PYTORCH := 1
+# Commands that need the venv's tools run under $(WITH_VENV): its bin/ first on PATH,
+# HTDEMUCS_VENV for tests that look for it, and LIBTORCH_USE_PYTORCH so that tch (the stage
+# runner's torch backend) links the venv's PyTorch instead of a separate libtorch. `env`
+# rather than target-specific exports, which macOS's make 3.81 handles differently.
+WITH_VENV := env PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
 
 .PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
 	format-fix demo clean
@@ -39,7 +38,7 @@ help: ## Show this list (the default)
 		$(MAKEFILE_LIST)
 
 setup: ## Create or update the Python venv (VENV, default .venv) from requirements-dev.txt
-	@if [ -x "$(VENV)/bin/python" ] && cmp -s $(REQUIREMENTS) "$(STAMP)"; then \
+	@set -e; if [ -x "$(VENV)/bin/python" ] && cmp -s $(REQUIREMENTS) "$(STAMP)"; then \
 		echo "setup: $(VENV) is up to date with $(REQUIREMENTS)"; \
 	else \
 		if [ ! -x "$(VENV)/bin/python" ]; then \
@@ -52,7 +51,7 @@ setup: ## Create or update the Python venv (VENV, default .venv) from requiremen
 	fi
 
 setup-hooks: setup ## Install the pre-commit hooks into .git/hooks
-	pre-commit install
+	$(WITH_VENV) pre-commit install
 
 build: ## Build the release binary (target/release/htdemucs-devops)
 	$(CARGO) build --release
@@ -60,38 +59,38 @@ build: ## Build the release binary (target/release/htdemucs-devops)
 test: test-rust test-hooks test-example ## Run every test: cargo test, the hook test, the example's checks
 
 test-rust: setup ## Run cargo test (with the venv's ruff and pytest on PATH)
-	$(CARGO) test
+	$(WITH_VENV) $(CARGO) test
 
 test-hooks: setup ## Check that the pre-commit hooks refuse bad commits (tests/precommit.sh)
-	bash tests/precommit.sh
+	$(WITH_VENV) bash tests/precommit.sh
 
 test-example: setup ## Check the example: its pytest suite passes, its lint findings are the deliberate ones
-	bash tests/example.sh
+	$(WITH_VENV) bash tests/example.sh
 
 lint: setup ## Lint: clippy (warnings are errors), rustfmt check, ruff
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) fmt --check
-	ruff check --extend-exclude $(DELIBERATE_LINT) $(PY_PATHS)
+	$(WITH_VENV) ruff check --extend-exclude $(DELIBERATE_LINT) $(PY_PATHS)
 
 format: setup ## Check formatting: rustfmt and ruff format, changing nothing
 	$(CARGO) fmt --check
-	ruff format --check --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
+	$(WITH_VENV) ruff format --check --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
 
 format-fix: setup ## Apply formatting: rustfmt and ruff format
 	$(CARGO) fmt
-	ruff format --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
+	$(WITH_VENV) ruff format --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
 
 # $(call phase,NAME,EXPECTED_EXIT,COMMAND): run one phase of the demo, show its output,
 # and remember (in $$fail) whether it exited as expected; the next phase runs either way.
 define phase
 echo; echo "==> $(1): $(3)"; echo "    (expected exit $(2))"; \
-status=0; $(3) || status=$$?; \
+status=0; $(WITH_VENV) $(3) || status=$$?; \
 if [ "$$status" -eq $(2) ]; then echo "==> $(1): exit $$status, as expected"; \
 else echo "==> $(1): exit $$status, expected $(2)" >&2; fail=1; fi
 endef
 
 demo: build setup ## Run htdemucs-devops on the embedded example (lint finds its deliberate problems)
-	@fail=0; \
+	@set -u; fail=0; \
 	$(call phase,lint,1,$(BIN) lint --root $(EXAMPLE)); \
 	$(call phase,test,0,$(BIN) test --root $(EXAMPLE)); \
 	exit $$fail

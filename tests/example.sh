@@ -43,7 +43,8 @@ check "ruff check finds exactly the deliberate findings" "$expected_lint" "$actu
 
 expected_format="htdemucs_mini/stems.py"
 actual_format="$("$venv/bin/ruff" format --no-cache --check . 2>&1 \
-    | sed -nE 's/^Would reformat: (.*)$/\1/p; s/^ *--> ([^:]+):[0-9]+:[0-9]+$/\1/p' | sort -u || true)"
+    | sed -nE -e 's/^Would reformat: (.*)$/\1/p' -e 's/^ *--> ([^:]+):[0-9]+:[0-9]+$/\1/p' \
+    | sort -u || true)"
 check "ruff format --check flags exactly the deliberate file" "$expected_format" "$actual_format"
 
 if [ "$failures" -ne 0 ]; then
