@@ -85,7 +85,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     (
         "dependabot.yml",
-        include_str!("../../../templates/init/dependabot.yml"),
+        // The consumers' template is the one at the repository root, so there is one copy.
+        include_str!("../../../dependabot-template.yml"),
     ),
     (
         "htdemucs-devops.yml",
