@@ -59,4 +59,7 @@ pub enum Command {
     /// CI workflows (never overwrites without --force; --check reports drift)
     #[command(after_help = EXIT_CODES_HELP)]
     Init(crate::phases::init::InitArgs),
+    /// Benchmarks: run producers, compare with baseline.json, record runs on main
+    #[command(after_help = EXIT_CODES_HELP)]
+    Benchmark(crate::phases::benchmark::BenchmarkArgs),
 }

@@ -18,6 +18,7 @@ pub struct Config {
     pub report: crate::phases::report::ReportConfig,
     /// What `init` renders the scaffold from.
     pub init: crate::phases::init::InitConfig,
+    pub benchmark: crate::bench::config::BenchmarkConfig,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

@@ -1,11 +1,13 @@
 //! htdemucs-devops: the library behind the `htdemucs-devops` binary. Data flows one way:
 //! config -> collect (tools, files) -> a phase report (pure model) -> render -> effects.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod context;
 pub mod exit;
+pub mod git;
 pub mod github;
 pub mod ingest;
 pub mod paths;
@@ -86,5 +88,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Test(args) => phases::test::run(&ctx, args),
         Command::Report(args) => phases::report::run(&ctx, args),
         Command::Init(args) => phases::init::run(&ctx, args),
+        Command::Benchmark(args) => phases::benchmark::run(&ctx, args),
     }
 }

@@ -2,6 +2,7 @@
 //! it to the shared output layer (`report::emit`).
 
 pub mod init;
+pub mod benchmark;
 pub mod lint;
 pub mod report;
 pub mod test;

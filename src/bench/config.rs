@@ -1,0 +1,98 @@
+//! The `benchmark` section of `.github/htdemucs-devops.yml`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::ingest::InputFormat;
+use super::metric::{MetricOverride, Thresholds};
+
+/// `benchmark:` — every key optional.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BenchmarkConfig {
+    /// The history file, relative to the root.
+    pub baseline: PathBuf,
+    /// The table's first value column (falls back to another backend when absent).
+    pub candidate: String,
+    /// The table's second value column.
+    pub reference: String,
+    /// How many recent comparable runs form the baseline.
+    pub window: usize,
+    /// A change must also exceed this many standard deviations of the history's noise.
+    pub noise_sigmas: f64,
+    /// Default thresholds in percent: `time` (10), `memory` (15), `other` (10).
+    pub thresholds: Thresholds,
+    /// Per-metric `threshold`, `direction` (smaller|bigger), `unit`, `label`.
+    pub metrics: BTreeMap<String, MetricOverride>,
+    /// Commands that print (or write) a results JSON; run by `benchmark run`.
+    pub producers: Vec<Producer>,
+    /// Producer runs discarded before measuring.
+    pub warmup: u32,
+    /// Producer runs whose samples are merged.
+    pub repetitions: u32,
+    /// Regressions are errors and exit 1 (same as `--fail-on-regression`).
+    pub fail_on_regression: bool,
+    pub record: RecordConfig,
+}
+
+impl Default for BenchmarkConfig {
+    fn default() -> Self {
+        BenchmarkConfig {
+            baseline: PathBuf::from("benchmarks/baseline.json"),
+            candidate: "coreml".into(),
+            reference: "pytorch".into(),
+            window: 10,
+            noise_sigmas: 3.0,
+            thresholds: Thresholds::default(),
+            metrics: BTreeMap::new(),
+            producers: Vec::new(),
+            warmup: 0,
+            repetitions: 1,
+            fail_on_regression: false,
+            record: RecordConfig::default(),
+        }
+    }
+}
+
+/// One producer command.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Producer {
+    pub name: String,
+    pub command: Vec<String>,
+    /// Read the results from this file (relative to the working directory) instead of
+    /// stdout.
+    pub results_file: Option<PathBuf>,
+    pub working_directory: Option<PathBuf>,
+    /// Format of the results (default: detected).
+    pub format: Option<InputFormat>,
+}
+
+/// `benchmark.record`: how `benchmark record` commits to the baseline branch.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordConfig {
+    /// Remote name or URL [default: the workspace's `origin`].
+    pub remote: Option<String>,
+    pub branch: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// `{short_sha}` and `{sha}` are replaced.
+    pub message: String,
+    /// Push attempts before giving up (each re-fetches and re-applies the append).
+    pub max_attempts: u32,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            remote: None,
+            branch: "main".into(),
+            author_name: "github-actions[bot]".into(),
+            author_email: "41898282+github-actions[bot]@users.noreply.github.com".into(),
+            message: "chore(bench): record {short_sha}".into(),
+            max_attempts: 5,
+        }
+    }
+}

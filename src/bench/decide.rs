@@ -1,0 +1,227 @@
+//! The regression decision for one backend × metric: current run against a robust
+//! summary of the recent history, gated by both the threshold and the history's own
+//! noise. The README's "How a regression is decided" section states the same rule.
+
+use serde::{Deserialize, Serialize};
+
+use super::metric::MetricInfo;
+use super::run::Value;
+use super::stats;
+
+/// Verdict for one backend × metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Regression,
+    Improvement,
+    Unchanged,
+    /// In the current run, not in the history window.
+    New,
+    /// In the last run of the history window, not in the current run.
+    Missing,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::Unchanged => "unchanged",
+            Verdict::New => "new",
+            Verdict::Missing => "missing",
+        }
+    }
+}
+
+/// Tunables of the rule (config `benchmark.window` and `benchmark.noise_sigmas`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// How many of the most recent comparable runs form the baseline.
+    pub window: usize,
+    /// A change must exceed this many standard deviations of the combined noise.
+    pub noise_sigmas: f64,
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule {
+            window: 10,
+            noise_sigmas: 3.0,
+        }
+    }
+}
+
+/// Runs needed before the history's spread is trusted as a noise estimate.
+pub const MIN_RUNS_FOR_NOISE: usize = 3;
+
+/// The numbers behind a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// Median of the per-run medians of the history window.
+    pub baseline: f64,
+    /// Median of the current run's samples.
+    pub current: f64,
+    /// `(current / baseline − 1) · 100`; `None` when the baseline is zero.
+    pub change_pct: Option<f64>,
+    /// Relative run-to-run noise of the history (scaled MAD of per-run medians / baseline,
+    /// percent); `None` with fewer than [`MIN_RUNS_FOR_NOISE`] runs.
+    pub noise_pct: Option<f64>,
+    /// The change (percent, towards worse or better) a verdict other than `unchanged`
+    /// needed: the larger of the threshold and `noise_sigmas` × combined noise.
+    pub bar_pct: f64,
+    /// Runs in the history window that were used.
+    pub history_runs: usize,
+}
+
+/// Decides one backend × metric. `history` is the window's per-run values, oldest first
+/// (only the newest `rule.window` are used); it must not be empty.
+pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rule) -> Decision {
+    let start = history.len().saturating_sub(rule.window.max(1));
+    let recent = &history[start..];
+    let per_run: Vec<f64> = recent.iter().map(|v| v.center()).collect();
+    let baseline = stats::median(&per_run);
+    let cur = current.center();
+    let n = per_run.len();
+
+    // Relative noise terms, all scale-free so that units never matter.
+    let rel = |x: f64| {
+        if baseline != 0.0 {
+            (x / baseline).abs()
+        } else {
+            0.0
+        }
+    };
+    let noise = (n >= MIN_RUNS_FOR_NOISE).then(|| rel(stats::mad(&per_run)));
+    // Uncertainty of the baseline itself (a median of n runs) ...
+    let baseline_se = noise.map_or(0.0, |s| s * stats::MEDIAN_SE_FACTOR / (n as f64).sqrt());
+    // ... and of the current run's median, from its own samples when it has them.
+    let current_se = stats::median_se(current.samples()).map_or(0.0, rel);
+    let run_noise = noise.unwrap_or(0.0);
+    let combined = (run_noise.powi(2) + baseline_se.powi(2) + current_se.powi(2)).sqrt();
+    let threshold = info.threshold_pct / 100.0;
+    let bar = threshold.max(rule.noise_sigmas * combined);
+
+    let change = if baseline != 0.0 {
+        Some(cur / baseline - 1.0)
+    } else if cur == 0.0 {
+        Some(0.0)
+    } else {
+        None
+    };
+    // Positive `worse` means the change went the wrong way for this metric.
+    let worse = match change {
+        Some(c) => c * info.direction.worse_sign(),
+        None => f64::INFINITY * (cur - baseline).signum() * info.direction.worse_sign(),
+    };
+    let verdict = if worse > bar {
+        Verdict::Regression
+    } else if -worse > bar {
+        Verdict::Improvement
+    } else {
+        Verdict::Unchanged
+    };
+    Decision {
+        verdict,
+        baseline,
+        current: cur,
+        change_pct: change.map(|c| c * 100.0),
+        noise_pct: noise.map(|s| s * 100.0),
+        bar_pct: bar * 100.0,
+        history_runs: n,
+    }
+}
+
+/// github-action-benchmark's rule, for comparison in the noise simulation: the current
+/// mean over the previous entry's mean, a regression when the ratio exceeds
+/// `1 + threshold` (for bigger-is-better metrics the ratio is inverted).
+pub fn previous_entry_rule(previous: &Value, current: &Value, info: &MetricInfo) -> Verdict {
+    let prev = stats::mean(previous.samples());
+    let cur = stats::mean(current.samples());
+    let ratio = match info.direction {
+        super::metric::Direction::Smaller => cur / prev,
+        super::metric::Direction::Bigger => prev / cur,
+    };
+    if ratio > 1.0 + info.threshold_pct / 100.0 {
+        Verdict::Regression
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::metric::{info, Thresholds};
+
+    fn v(x: f64) -> Value {
+        Value::Number(x)
+    }
+
+    #[test]
+    fn one_run_history_uses_the_threshold_only() {
+        let t = Thresholds::default();
+        let i = info("stft_sec", &t, None);
+        let h = v(1.0);
+        let d = decide(&[&h], &v(1.11), &i, &Rule::default());
+        assert_eq!(d.verdict, Verdict::Regression);
+        assert_eq!(d.noise_pct, None);
+        let d = decide(&[&h], &v(1.09), &i, &Rule::default());
+        assert_eq!(d.verdict, Verdict::Unchanged);
+        let d = decide(&[&h], &v(0.8), &i, &Rule::default());
+        assert_eq!(d.verdict, Verdict::Improvement);
+    }
+
+    #[test]
+    fn a_slow_runner_in_the_history_does_not_move_the_baseline() {
+        let i = info("stft_sec", &Thresholds::default(), None);
+        let hist: Vec<Value> = [1.0, 1.02, 0.99, 1.3, 1.01].into_iter().map(v).collect();
+        let refs: Vec<&Value> = hist.iter().collect();
+        let d = decide(&refs, &v(1.2), &i, &Rule::default());
+        assert_eq!(d.baseline, 1.01);
+        assert_eq!(d.verdict, Verdict::Regression);
+        // Against the slow previous entry alone, the same change looks like an improvement.
+        assert_eq!(
+            previous_entry_rule(&v(1.3), &v(1.2), &i),
+            Verdict::Unchanged
+        );
+    }
+
+    #[test]
+    fn noisy_history_raises_the_bar() {
+        let i = info("stft_sec", &Thresholds::default(), None);
+        let hist: Vec<Value> = [1.0, 1.1, 0.9, 1.12, 0.88, 1.0]
+            .into_iter()
+            .map(v)
+            .collect();
+        let refs: Vec<&Value> = hist.iter().collect();
+        let d = decide(&refs, &v(1.15), &i, &Rule::default());
+        assert!(d.bar_pct > 15.0, "{d:?}");
+        assert_eq!(d.verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn bigger_is_better_flips_the_direction() {
+        let i = info("frames_per_sec", &Thresholds::default(), None);
+        let h = v(100.0);
+        assert_eq!(
+            decide(&[&h], &v(80.0), &i, &Rule::default()).verdict,
+            Verdict::Regression
+        );
+        assert_eq!(
+            decide(&[&h], &v(120.0), &i, &Rule::default()).verdict,
+            Verdict::Improvement
+        );
+        assert_eq!(previous_entry_rule(&h, &v(80.0), &i), Verdict::Regression);
+    }
+
+    #[test]
+    fn zero_baseline() {
+        let i = info("x_mb", &Thresholds::default(), None);
+        let z = v(0.0);
+        let d = decide(&[&z], &v(0.0), &i, &Rule::default());
+        assert_eq!((d.verdict, d.change_pct), (Verdict::Unchanged, Some(0.0)));
+        let d = decide(&[&z], &v(5.0), &i, &Rule::default());
+        assert_eq!((d.verdict, d.change_pct), (Verdict::Regression, None));
+    }
+}

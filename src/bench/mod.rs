@@ -1,0 +1,16 @@
+//! The benchmark engine: run model, input adapters, robust statistics, the regression
+//! decision, `baseline.json`, the comparison and its renderers. The `benchmark` phase
+//! (`crate::phases::benchmark`) orchestrates these; `publish` reads [`baseline`].
+
+pub mod baseline;
+pub mod compare;
+pub mod config;
+pub mod decide;
+pub mod fingerprint;
+pub mod ingest;
+pub mod metric;
+pub mod record;
+pub mod render;
+pub mod report;
+pub mod run;
+pub mod stats;

@@ -1,0 +1,79 @@
+//! Robust statistics over samples: median, scaled median absolute deviation, mean.
+//! Pure functions; every one is independent of the order of its input.
+
+/// Factor that makes the MAD estimate the standard deviation of normal data.
+pub const MAD_TO_SD: f64 = 1.4826;
+
+/// Standard error of a median relative to that of a mean for normal data (√(π/2)).
+pub const MEDIAN_SE_FACTOR: f64 = 1.2533;
+
+/// Median; NaN for no samples. Non-finite samples are the caller's problem (inputs are
+/// validated when read).
+pub fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        // Halves first so that huge values cannot overflow.
+        v[n / 2 - 1] / 2.0 + v[n / 2] / 2.0
+    }
+}
+
+/// Median absolute deviation from the median, scaled to estimate a standard deviation.
+pub fn mad(xs: &[f64]) -> f64 {
+    let m = median(xs);
+    let dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
+    MAD_TO_SD * median(&dev)
+}
+
+/// Arithmetic mean (order-independent up to rounding; used for the comparison rule
+/// github-action-benchmark applies, not for our own decision).
+pub fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    // Summing in sorted order makes the result independent of the input order.
+    v.sort_by(f64::total_cmp);
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Standard error of the median of `xs`, estimated robustly: MAD·1.2533/√n. `None` for
+/// fewer than three samples, where a spread estimate means nothing.
+pub fn median_se(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 3 {
+        return None;
+    }
+    Some(mad(xs) * MEDIAN_SE_FACTOR / (xs.len() as f64).sqrt())
+}
+
+/// Minimum and maximum.
+pub fn min_max(xs: &[f64]) -> (f64, f64) {
+    xs.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_mad() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        // One wild outlier barely moves the MAD.
+        let m = mad(&[1.0, 1.1, 0.9, 1.0, 50.0]);
+        assert!((m - MAD_TO_SD * 0.1).abs() < 1e-9, "{m}");
+        assert_eq!(median_se(&[1.0, 2.0]), None);
+        assert_eq!(min_max(&[2.0, -1.0, 5.0]), (-1.0, 5.0));
+        assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
+    }
+}

@@ -1,0 +1,509 @@
+//! Commit a change to a branch of a remote and push it, safely under concurrency.
+//!
+//! [`commit_and_push`] clones one branch of a remote (URL or path) into a temporary
+//! folder, lets a closure change files there, commits with a configurable author and
+//! message, and pushes. When the push is rejected because someone else pushed first, it
+//! re-fetches the branch, resets to it and calls the closure again on the fresh tree
+//! (so the change is re-applied, never merged blindly), with a bounded number of
+//! attempts and a jittered exponential backoff. Used by `benchmark record` (append a run
+//! to `baseline.json` on main) and meant for `publish` (the site on `gh-pages`; set
+//! [`PushSpec::create_branch`] to start an orphan branch when it does not exist yet).
+//!
+//! Secrets: extra git configuration (e.g. the `http.<url>.extraheader` that
+//! actions/checkout stores) is passed through `GIT_CONFIG_*` environment variables,
+//! never on the command line, and remote URLs are shown with credentials redacted.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// Author and committer of the commits we make.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// What to push where.
+#[derive(Debug, Clone)]
+pub struct PushSpec {
+    /// Remote URL or local path (a bare repository in tests).
+    pub remote: String,
+    pub branch: String,
+    pub author: Identity,
+    pub message: String,
+    /// Total attempts (at least 1).
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles each time, plus up to 100 % jitter.
+    pub backoff: Duration,
+    /// Create the branch as an orphan when the remote does not have it.
+    pub create_branch: bool,
+    /// Extra `git -c` settings, passed via the environment so they never show in
+    /// process listings or logs.
+    pub config: Vec<(String, String)>,
+}
+
+/// What the closure did to the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Changed,
+    /// Nothing to commit (e.g. the run is already recorded): stop without pushing.
+    Unchanged,
+}
+
+/// The result of [`commit_and_push`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The pushed commit; `None` when there was nothing to commit.
+    pub commit: Option<String>,
+    /// Attempts used (1 when the first push landed).
+    pub attempts: u32,
+}
+
+/// `https://user:token@host/x` → `https://***@host/x`.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+struct Git<'a> {
+    spec: &'a PushSpec,
+}
+
+impl Git<'_> {
+    fn command(&self, dir: Option<&Path>) -> Command {
+        let mut cmd = Command::new("git");
+        if let Some(d) = dir {
+            cmd.arg("-C").arg(d);
+        }
+        // A hook or a parent git process must not redirect us to another repository.
+        for k in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_OBJECT_DIRECTORY",
+        ] {
+            cmd.env_remove(k);
+        }
+        let a = &self.spec.author;
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_AUTHOR_NAME", &a.name)
+            .env("GIT_AUTHOR_EMAIL", &a.email)
+            .env("GIT_COMMITTER_NAME", &a.name)
+            .env("GIT_COMMITTER_EMAIL", &a.email);
+        let mut config = vec![
+            ("commit.gpgsign".to_string(), "false".to_string()),
+            ("core.hooksPath".to_string(), "/dev/null".to_string()),
+        ];
+        config.extend(self.spec.config.iter().cloned());
+        cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+        for (i, (k, v)) in config.iter().enumerate() {
+            cmd.env(format!("GIT_CONFIG_KEY_{i}"), k)
+                .env(format!("GIT_CONFIG_VALUE_{i}"), v);
+        }
+        cmd
+    }
+
+    fn output(&self, dir: Option<&Path>, args: &[&str]) -> Result<Output> {
+        self.command(dir)
+            .args(args)
+            .output()
+            .with_context(|| "cannot run git (is it installed and on PATH?)")
+    }
+
+    /// Runs and fails with git's (redacted) stderr.
+    fn run(&self, dir: Option<&Path>, args: &[&str]) -> Result<String> {
+        let out = self.output(dir, args)?;
+        if !out.status.success() {
+            bail!(
+                "`git {}` failed: {}",
+                redact(&args.join(" ")),
+                redact(String::from_utf8_lossy(&out.stderr).trim())
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+/// A rejected push that a re-fetch can fix (someone else pushed first). Local bare
+/// remotes report a lost race as a ref lock failure.
+fn is_rejection(stderr: &str) -> bool {
+    [
+        "[rejected]",
+        "non-fast-forward",
+        "fetch first",
+        "cannot lock ref",
+        "failed to update ref",
+        "[remote rejected]",
+    ]
+    .iter()
+    .any(|p| stderr.contains(p))
+        && !stderr.contains("protected branch")
+}
+
+/// Clones `spec.branch` of `spec.remote`, applies `apply(tree, attempt)`, commits and
+/// pushes, re-fetching and re-applying on rejection. See the module documentation.
+pub fn commit_and_push<F>(spec: &PushSpec, mut apply: F) -> Result<Pushed>
+where
+    F: FnMut(&Path, u32) -> Result<Applied>,
+{
+    let git = Git { spec };
+    let shown = redact(&spec.remote);
+    let tmp = tempfile::tempdir().context("cannot create a temporary folder for the clone")?;
+    let work: PathBuf = tmp.path().join("repo");
+    let work_s = work.to_string_lossy().to_string();
+    let branch_ref = format!("refs/heads/{}", spec.branch);
+    let exists = {
+        let out = git.output(
+            None,
+            &[
+                "ls-remote",
+                "--exit-code",
+                "--heads",
+                &spec.remote,
+                &branch_ref,
+            ],
+        )?;
+        match out.status.code() {
+            Some(0) => true,
+            Some(2) => false,
+            _ => bail!(
+                "cannot reach the remote {shown}: {}",
+                redact(String::from_utf8_lossy(&out.stderr).trim())
+            ),
+        }
+    };
+    if exists {
+        git.run(
+            None,
+            &[
+                "clone",
+                "--quiet",
+                "--no-tags",
+                "--single-branch",
+                "--depth",
+                "1",
+                "--branch",
+                &spec.branch,
+                &spec.remote,
+                &work_s,
+            ],
+        )
+        .with_context(|| format!("cannot clone branch {} of {shown}", spec.branch))?;
+    } else if spec.create_branch {
+        git.run(None, &["init", "--quiet", &work_s])?;
+        git.run(
+            Some(&work),
+            &["checkout", "--quiet", "--orphan", &spec.branch],
+        )?;
+        git.run(Some(&work), &["remote", "add", "origin", &spec.remote])?;
+    } else {
+        bail!(
+            "the remote {shown} has no branch {:?} (check benchmark.record.branch)",
+            spec.branch
+        );
+    }
+
+    let attempts = spec.max_attempts.max(1);
+    let mut delay = spec.backoff;
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            // Someone else pushed: start again from their tip and re-apply our change.
+            git.run(
+                Some(&work),
+                &[
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    "--depth",
+                    "1",
+                    "origin",
+                    &branch_ref,
+                ],
+            )?;
+            git.run(Some(&work), &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
+            git.run(Some(&work), &["clean", "--quiet", "-fdx"])?;
+        }
+        if apply(&work, attempt)? == Applied::Unchanged {
+            return Ok(Pushed {
+                commit: None,
+                attempts: attempt,
+            });
+        }
+        git.run(Some(&work), &["add", "--all"])?;
+        let staged = git.output(Some(&work), &["diff", "--cached", "--quiet"])?;
+        if staged.status.success() {
+            return Ok(Pushed {
+                commit: None,
+                attempts: attempt,
+            });
+        }
+        git.run(
+            Some(&work),
+            &["commit", "--quiet", "--no-verify", "-m", &spec.message],
+        )?;
+        let refspec = format!("HEAD:{branch_ref}");
+        let out = git.output(
+            Some(&work),
+            &["push", "--quiet", "--no-verify", "origin", &refspec],
+        )?;
+        if out.status.success() {
+            let commit = git.run(Some(&work), &["rev-parse", "HEAD"])?;
+            return Ok(Pushed {
+                commit: Some(commit),
+                attempts: attempt,
+            });
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if !is_rejection(&stderr) {
+            bail!(
+                "cannot push to branch {} of {shown}: {}",
+                spec.branch,
+                redact(stderr.trim())
+            );
+        }
+        if attempt < attempts {
+            let jitter = delay.mul_f64(rand::random::<f64>());
+            std::thread::sleep(delay + jitter);
+            delay *= 2;
+        }
+    }
+    bail!(
+        "the push to branch {} of {shown} was rejected {attempts} times because others kept pushing; nothing was changed there — run the job again",
+        spec.branch
+    )
+}
+
+/// The URL of remote `name` in the repository at `repo`.
+pub fn remote_url(repo: &Path, name: &str) -> Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["remote", "get-url", name])
+        .output()
+        .context("cannot run git (is it installed and on PATH?)")?;
+    if !out.status.success() {
+        bail!(
+            "{} has no git remote {name:?} (pass --remote or set benchmark.record.remote)",
+            repo.display()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The `http.*.extraheader` settings of the repository at `repo` (actions/checkout puts
+/// the job token there), to authenticate a fresh clone the same way.
+pub fn auth_config(repo: &Path) -> Vec<(String, String)> {
+    let Ok(out) = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args([
+            "config",
+            "--local",
+            "--get-regexp",
+            r"^http\..*\.extraheader$",
+        ])
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The top folder of the work tree containing `path`.
+pub fn toplevel(path: &Path) -> Result<PathBuf> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .context("cannot run git (is it installed and on PATH?)")?;
+    if !out.status.success() {
+        bail!("{} is not inside a git repository", path.display());
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// `HEAD`'s commit of the repository at `repo`, if any.
+pub fn head_commit(repo: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(
+            redact("fatal: https://x-access-token:ghs_abc@github.com/o/r.git not found"),
+            "fatal: https://***@github.com/o/r.git not found"
+        );
+        assert_eq!(redact("/tmp/remote.git"), "/tmp/remote.git");
+        assert_eq!(redact("https://github.com/o/r"), "https://github.com/o/r");
+    }
+
+    fn sh(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@e")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@e")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "git {args:?} failed");
+    }
+
+    fn spec(remote: &Path, branch: &str) -> PushSpec {
+        PushSpec {
+            remote: remote.display().to_string(),
+            branch: branch.into(),
+            author: Identity {
+                name: "bot".into(),
+                email: "bot@example.com".into(),
+            },
+            message: "test: append".into(),
+            max_attempts: 4,
+            backoff: Duration::from_millis(10),
+            create_branch: false,
+            config: Vec::new(),
+        }
+    }
+
+    /// A bare remote with one commit on `main` containing `log.txt`.
+    fn remote() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let bare = dir.path().join("remote.git");
+        let seed = dir.path().join("seed");
+        std::fs::create_dir_all(&seed).unwrap_or_else(|e| panic!("{e}"));
+        sh(
+            dir.path(),
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                "remote.git",
+            ],
+        );
+        sh(&seed, &["init", "--quiet", "--initial-branch=main"]);
+        std::fs::write(seed.join("log.txt"), "start\n").unwrap_or_else(|e| panic!("{e}"));
+        sh(&seed, &["add", "log.txt"]);
+        sh(&seed, &["commit", "--quiet", "-m", "init"]);
+        sh(
+            &seed,
+            &["push", "--quiet", bare.to_str().unwrap_or_default(), "main"],
+        );
+        (dir, bare)
+    }
+
+    fn append(dir: &Path, line: &str) -> Result<Applied> {
+        let p = dir.join("log.txt");
+        let mut text = std::fs::read_to_string(&p)?;
+        text.push_str(line);
+        std::fs::write(&p, text)?;
+        Ok(Applied::Changed)
+    }
+
+    fn read_remote(bare: &Path, branch: &str) -> String {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(bare)
+            .args(["show", &format!("{branch}:log.txt")])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn a_rejected_push_is_refetched_and_reapplied() {
+        let (dir, bare) = remote();
+        let other = dir.path().join("other");
+        let mut seen = Vec::new();
+        let pushed = commit_and_push(&spec(&bare, "main"), |tree, attempt| {
+            seen.push(std::fs::read_to_string(tree.join("log.txt"))?);
+            if attempt == 1 {
+                // Someone else lands a commit between our clone and our push.
+                sh(
+                    dir.path(),
+                    &[
+                        "clone",
+                        "--quiet",
+                        bare.to_str().unwrap_or_default(),
+                        "other",
+                    ],
+                );
+                append(&other, "theirs\n")?;
+                sh(&other, &["commit", "--quiet", "-am", "theirs"]);
+                sh(&other, &["push", "--quiet", "origin", "main"]);
+            }
+            append(tree, "ours\n")
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(pushed.attempts, 2);
+        assert!(pushed.commit.is_some());
+        assert_eq!(seen, ["start\n", "start\ntheirs\n"]);
+        assert_eq!(read_remote(&bare, "main"), "start\ntheirs\nours\n");
+    }
+
+    #[test]
+    fn unchanged_pushes_nothing_and_missing_branch_is_created_when_asked() {
+        let (_dir, bare) = remote();
+        let p = commit_and_push(&spec(&bare, "main"), |_, _| Ok(Applied::Unchanged))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(p.commit, None);
+        assert!(commit_and_push(&spec(&bare, "gh-pages"), |t, _| append(t, "x")).is_err());
+        let mut s = spec(&bare, "gh-pages");
+        s.create_branch = true;
+        commit_and_push(&s, |t, _| {
+            std::fs::write(t.join("log.txt"), "site\n")?;
+            Ok(Applied::Changed)
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(read_remote(&bare, "gh-pages"), "site\n");
+        assert_eq!(read_remote(&bare, "main"), "start\n");
+    }
+
+    #[test]
+    fn an_error_in_the_change_leaves_the_remote_alone() {
+        let (_dir, bare) = remote();
+        let err = commit_and_push(&spec(&bare, "main"), |_, _| -> Result<Applied> {
+            bail!("corrupt input")
+        });
+        assert!(err.is_err());
+        assert_eq!(read_remote(&bare, "main"), "start\n");
+    }
+}
