@@ -65,8 +65,9 @@ pub struct StageRow {
     pub delta_pct: Option<f64>,
     /// The candidate is better than the reference (the table's ✓).
     pub candidate_wins: bool,
-    /// Whole-pipeline, load and memory rows go below the table's second rule.
-    pub summary_row: bool,
+    /// Table block ([`metric::order_key`]): 0/1 stages, 2 pipeline/load/memory, 3 detail;
+    /// a rule separates blocks from 2 on.
+    pub group: u8,
 }
 
 /// The comparison report (the `data` of `<out-dir>/benchmark.json`).
@@ -306,7 +307,7 @@ fn stage_rows(run: &Run, cand: Option<&str>, refb: Option<&str>, opts: &Options)
                 reference: r,
                 delta_pct: delta,
                 candidate_wins: wins,
-                summary_row: metric::order_key(m).0 == 2,
+                group: metric::order_key(m).0,
                 metric: m.clone(),
             }
         })

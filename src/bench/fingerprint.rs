@@ -27,6 +27,7 @@ pub fn collect(env: &RunEnv) -> Fingerprint {
             )
         }),
         tools: Default::default(),
+        extra: Default::default(),
     }
 }
 

@@ -148,6 +148,15 @@ pub fn info(name: &str, thresholds: &Thresholds, over: Option<&MetricOverride>) 
     }
 }
 
+/// Stage name prefixes and their labels, in pipeline order.
+const STAGE_LABELS: &[(&str, &str)] = &[
+    ("stft", "STFT"),
+    ("freq_branch", "Freq branch"),
+    ("time_branch", "Time branch"),
+    ("istft", "iSTFT"),
+    ("full_pipeline", "Full pipeline"),
+];
+
 /// Human label for a metric: the design's names for its metrics ("Freq branch"),
 /// otherwise the name without its unit suffix, underscores as spaces, capitalised.
 pub fn label(name: &str, over: Option<&MetricOverride>) -> String {
@@ -173,6 +182,13 @@ pub fn label(name: &str, over: Option<&MetricOverride>) -> String {
         .find(|(s, ..)| lower.ends_with(s) && lower.len() > s.len())
         .map(|(s, ..)| &name[..name.len() - s.len()])
         .unwrap_or(name);
+    // Per-stage metrics of the stage runner (`istft_load_sec`, `stft_peak_mb`) keep the
+    // stage's proper name.
+    for (prefix, stage) in STAGE_LABELS {
+        if let Some(rest) = stem.strip_prefix(prefix).and_then(|r| r.strip_prefix('_')) {
+            return format!("{stage} {}", rest.replace(['_', '-'], " "));
+        }
+    }
     let words = stem.replace(['_', '-'], " ");
     let mut chars = words.chars();
     match chars.next() {
@@ -181,13 +197,23 @@ pub fn label(name: &str, over: Option<&MetricOverride>) -> String {
     }
 }
 
-/// Sort key putting the design's metrics in design order, then others by name, with the
-/// whole-pipeline, load and memory rows last (the design's table shape).
+/// Sort key giving the design's table shape. Groups: 0 the design's stages in design
+/// order, 1 other timings, 2 whole pipeline / model load / memory peak, 3 everything
+/// else (per-stage load times and memory peaks) by name.
 pub fn order_key(name: &str) -> (u8, usize, String) {
     match DEFAULT_METRICS.iter().position(|m| *m == name) {
         Some(i) if i < 4 => (0, i, String::new()),
         Some(i) => (2, i, String::new()),
-        None => (1, 0, name.to_string()),
+        None => {
+            let lower = name.to_ascii_lowercase();
+            let timing = info(name, &Thresholds::default(), None).kind == Kind::Time
+                && !lower.contains("load");
+            let stage = STAGE_LABELS
+                .iter()
+                .position(|(p, _)| lower.starts_with(&format!("{p}_")))
+                .unwrap_or(STAGE_LABELS.len());
+            (if timing { 1 } else { 3 }, stage, name.to_string())
+        }
     }
 }
 
@@ -201,6 +227,8 @@ pub fn format_value(v: f64, info: &MetricInfo) -> String {
         "MB" => format!("{v:.0}MB"),
         "B" => format!("{:.2}MB", v / 1e6),
         "s" if v.abs() >= 100.0 => format!("{v:.0}s"),
+        // Sub-0.1 s stages read better in milliseconds than as "0.00s".
+        "s" if v.abs() < 0.1 && v != 0.0 => format!("{}ms", sig(v * 1000.0)),
         "s" => format!("{v:.2}s"),
         "" => sig(v),
         u => format!("{}{u}", sig(v)),
@@ -268,11 +296,15 @@ mod tests {
     fn labels_and_order() {
         assert_eq!(label("freq_branch_sec", None), "Freq branch");
         assert_eq!(label("encoder_load_sec", None), "Encoder load");
+        assert_eq!(label("istft_load_sec", None), "iSTFT load");
+        assert_eq!(label("freq_branch_peak_mb", None), "Freq branch peak");
         let mut names = vec![
+            "stft_peak_mb",
             "memory_peak_mb",
             "zeta_sec",
             "stft_sec",
             "full_pipeline_sec",
+            "stft_load_sec",
         ];
         names.sort_by_key(|n| order_key(n));
         assert_eq!(
@@ -281,7 +313,9 @@ mod tests {
                 "stft_sec",
                 "zeta_sec",
                 "full_pipeline_sec",
-                "memory_peak_mb"
+                "memory_peak_mb",
+                "stft_load_sec",
+                "stft_peak_mb"
             ]
         );
     }
@@ -290,6 +324,7 @@ mod tests {
     fn formats_like_the_design() {
         let t = Thresholds::default();
         assert_eq!(format_value(0.42, &info("stft_sec", &t, None)), "0.42s");
+        assert_eq!(format_value(0.0041, &info("stft_sec", &t, None)), "4.10ms");
         assert_eq!(
             format_value(1840.0, &info("memory_peak_mb", &t, None)),
             "1.84GB"

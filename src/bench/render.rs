@@ -135,12 +135,15 @@ pub fn text(c: &Comparison, st: Style) -> String {
     headers.extend(refb.map(backend_name));
     if refb.is_some() {
         headers.push("Δ".into());
+        headers.push(String::new());
     }
     for b in &backs {
         headers.push(format!("{} vs base", backend_name(b)));
     }
     let mut rows = Vec::new();
-    let mut first_summary = None;
+    // Row indexes before which a rule goes (where a block of group 2 or 3 starts).
+    let mut rules = Vec::new();
+    let mut last_group = None;
     for s in &c.stages {
         let info = c
             .rows
@@ -155,18 +158,20 @@ pub fn text(c: &Comparison, st: Style) -> String {
         }
         if refb.is_some() {
             cells.push(fmt(s.reference));
-            let mark = if s.candidate_wins { "  ✓" } else { "" };
-            cells.push(
-                s.delta_pct
-                    .map_or("—".to_string(), |d| format!("{}{mark}", pct(d))),
-            );
+            cells.push(s.delta_pct.map_or("—".to_string(), pct));
+            cells.push(if s.candidate_wins {
+                st.green("✓")
+            } else {
+                String::new()
+            });
         }
         for b in &backs {
             cells.push(change_cell(row_for(c, b, &s.metric), st));
         }
-        if s.summary_row && first_summary.is_none() {
-            first_summary = Some(rows.len());
+        if s.group >= 2 && last_group.is_some_and(|g| g != s.group) {
+            rules.push(rows.len());
         }
+        last_group = Some(s.group);
         rows.push(cells);
     }
     // Metrics that only the baseline has (missing now) get a line too.
@@ -181,12 +186,16 @@ pub fn text(c: &Comparison, st: Style) -> String {
         }
     }
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let right: Vec<bool> = (0..headers.len()).map(|i| i > 0).collect();
+    // Everything right-aligned but the label and the ✓ column.
+    let mark_col = refb.map(|_| 1 + usize::from(cand.is_some()) + 2);
+    let right: Vec<bool> = (0..headers.len())
+        .map(|i| i > 0 && Some(i) != mark_col)
+        .collect();
     let rendered = table(&header_refs, &rows, &right);
     let mut lines: Vec<String> = rendered.lines().map(str::to_string).collect();
-    if let Some(i) = first_summary.filter(|i| *i > 0) {
-        let rule = lines.get(1).cloned().unwrap_or_default();
-        lines.insert(2 + i, rule);
+    let rule = lines.get(1).cloned().unwrap_or_default();
+    for (n, i) in rules.iter().enumerate() {
+        lines.insert(2 + i + n, rule.clone());
     }
     let mut out = lines.join("\n");
     out.push('\n');
@@ -350,7 +359,7 @@ pub fn markdown(c: &Comparison) -> String {
             })
         };
         let label = escape(&stage_label(c, s));
-        let mut cells = vec![if s.summary_row {
+        let mut cells = vec![if s.group == 2 {
             format!("**{label}**")
         } else {
             label

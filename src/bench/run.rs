@@ -70,6 +70,10 @@ pub struct Fingerprint {
     /// Tool versions where known: `torch`, `coremltools`, `swift`, ...
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tools: BTreeMap<String, String>,
+    /// Anything else a producer wrote (e.g. the stage runner's `torch` version and
+    /// `cpus`), kept as is.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl Fingerprint {
@@ -104,6 +108,9 @@ impl Fingerprint {
         }
         for (k, v) in &other.tools {
             self.tools.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &other.extra {
+            self.extra.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
 }

@@ -216,8 +216,10 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
     crate::report::emit(ctx.console, &ctx.out_dir, &report)
 }
 
-/// Commit, ref and time of this run, from Actions or the local repository.
-fn stamp(ctx: &Ctx, run: &mut Run) {
+/// Commit, ref and time of this run, from Actions or the local repository. With `ours`,
+/// this machine's fingerprint replaces the producers' (they ran here); otherwise it is
+/// only filled in when the run has none.
+fn stamp(ctx: &Ctx, run: &mut Run, ours: bool) {
     let env = ctx.console.env();
     if run.meta.commit.is_none() {
         run.meta.commit = env.sha.clone().or_else(|| git::head_commit(&ctx.root));
@@ -228,7 +230,7 @@ fn stamp(ctx: &Ctx, run: &mut Run) {
     if run.meta.timestamp.is_none() {
         run.meta.timestamp = Some(jiff::Timestamp::now().to_string());
     }
-    if run.meta.fingerprint.key().is_none() {
+    if ours || run.meta.fingerprint.key().is_none() {
         let mut fp = fingerprint::collect(env);
         fp.fill_from(&run.meta.fingerprint);
         run.meta.fingerprint = fp;
@@ -304,7 +306,7 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
         }
     }
     progress.finish();
-    stamp(ctx, &mut run);
+    stamp(ctx, &mut run, true);
     let json = serde_json::to_vec_pretty(&run.to_design_json())?;
     write_atomic(&ctx.out_dir.join("benchmark-run.json"), &json)?;
     let bmf = serde_json::to_vec_pretty(&ingest::to_bmf(&run))?;
@@ -331,7 +333,7 @@ fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
         .clone()
         .unwrap_or_else(|| ctx.out_dir.join("benchmark-run.json"));
     let mut run = ingest::read_file(&ctx.resolve(&current), a.input_format)?;
-    stamp(ctx, &mut run);
+    stamp(ctx, &mut run, false);
     let rel = a
         .baseline
         .clone()

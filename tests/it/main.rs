@@ -3,6 +3,8 @@
 
 mod act;
 mod action;
+mod benchmark;
+mod benchmark_record;
 mod common;
 mod composite;
 mod core;

@@ -1,0 +1,494 @@
+//! `benchmark compare | run | history | prune | ack` through the real binary: the
+//! table and Markdown (snapshots), JSON rows, adapters, the seed's baseline, bad input.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn bench(name: &str) -> PathBuf {
+    fixtures().join("bench").join(name)
+}
+
+fn compare(dir: &Path, baseline: &Path, current: &Path, extra: &[&str]) -> std::process::Output {
+    run(bin()
+        .current_dir(dir)
+        .arg("benchmark")
+        .arg("compare")
+        .arg("--baseline")
+        .arg(baseline)
+        .arg("--current")
+        .arg(current)
+        .args(extra))
+}
+
+fn json_out(o: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+fn row<'a>(v: &'a Value, backend: &str, metric: &str) -> &'a Value {
+    v["rows"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter()
+                .find(|r| r["backend"] == backend && r["metric"] == metric)
+        })
+        .unwrap_or_else(|| panic!("no row {backend}/{metric} in {v}"))
+}
+
+#[test]
+fn text_table_snapshot() {
+    let dir = tempdir();
+    let out = compare(
+        dir.path(),
+        &bench("history.json"),
+        &bench("current.json"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("benchmark_text_table", stdout(&out));
+    // Locally the findings go to stderr as lines, the report to the out dir.
+    assert!(
+        stderr(&out).contains("warning: [Benchmark regression: coreml freq_branch_sec]"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(dir.path().join(".htdemucs-devops/benchmark.json").is_file());
+}
+
+#[test]
+fn markdown_section_snapshot() {
+    let dir = tempdir();
+    let out = compare(
+        dir.path(),
+        &bench("history.json"),
+        &bench("current.json"),
+        &["--format", "markdown"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.starts_with("❌ **Benchmark:** 1 regression"), "{md}");
+    insta::assert_snapshot!("benchmark_markdown", md);
+}
+
+#[test]
+fn json_rows_carry_every_verdict() {
+    let dir = tempdir();
+    let out = compare(
+        dir.path(),
+        &bench("history.json"),
+        &bench("current.json"),
+        &["--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    for r in v["rows"].as_array().into_iter().flatten() {
+        for key in [
+            "backend",
+            "metric",
+            "baseline",
+            "current",
+            "change_pct",
+            "verdict",
+        ] {
+            assert!(r.get(key).is_some(), "row without {key}: {r}");
+        }
+    }
+    // Baseline = median of the six same-runner runs; the 30 %-slow run does not move it.
+    let freq = row(&v, "coreml", "freq_branch_sec");
+    assert_eq!(freq["verdict"], "regression");
+    assert_eq!(freq["history_runs"], 6);
+    assert_eq!(freq["same_runner"], true);
+    assert!(
+        (freq["baseline"].as_f64().unwrap_or(0.0) - 3.2261).abs() < 0.01,
+        "{freq}"
+    );
+    assert_eq!(
+        row(&v, "coreml", "time_branch_sec")["verdict"],
+        "improvement"
+    );
+    assert_eq!(row(&v, "coreml", "stft_sec")["verdict"], "unchanged");
+    assert_eq!(row(&v, "coreml", "stft_sec")["samples"], 3);
+    assert_eq!(row(&v, "coreml", "encoder_peak_mb")["verdict"], "new");
+    assert_eq!(row(&v, "pytorch", "model_load_sec")["verdict"], "missing");
+    assert_eq!(v["verdict"], "regression");
+    assert_eq!(v["regressions"], 1);
+    assert_eq!(v["candidate"], "coreml");
+    assert_eq!(v["reference"], "pytorch");
+}
+
+#[test]
+fn fail_on_regression_in_actions_errors_and_sets_outputs() {
+    let dir = tempdir();
+    let out = run(bin_in_actions(dir.path())
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--fail-on-regression", "--baseline"])
+        .arg(bench("history.json"))
+        .arg("--current")
+        .arg(bench("current.json")));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let cmds = workflow_commands(&stdout(&out));
+    assert!(
+        cmds.iter().any(
+            |c| c.starts_with("::error title=Benchmark regression%3A coreml freq_branch_sec::")
+        ),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter()
+            .any(|c| c.starts_with("::notice title=Benchmark improvement")),
+        "{cmds:?}"
+    );
+    let outputs = std::fs::read_to_string(dir.path().join("output.txt")).unwrap_or_default();
+    assert!(outputs.contains("regressions<<"), "{outputs}");
+    assert!(outputs.contains("\n1\n"), "{outputs}");
+    assert!(outputs.contains("benchmark-verdict<<"), "{outputs}");
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    assert!(summary.contains("**Benchmark:** 1 regression"), "{summary}");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["outputs"]["regressions"], "1");
+    assert_eq!(
+        row(&report["data"], "coreml", "freq_branch_sec")["verdict"],
+        "regression"
+    );
+}
+
+#[test]
+fn seed_baseline_reads_compares_and_migrates_unchanged_in_meaning() {
+    let dir = tempdir();
+    let seed_text =
+        std::fs::read_to_string(fixtures().join("bench/seed-baseline.json")).unwrap_or_default();
+    // The committed example is the seed's, byte for byte.
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("benchmarks/baseline.json"),
+    )
+    .unwrap_or_default();
+    assert_eq!(committed, seed_text);
+    let out = compare(
+        dir.path(),
+        &bench("seed-baseline.json"),
+        &bench("seed-current.json"),
+        &["--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    let rows = v["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 14);
+    assert!(
+        rows.iter()
+            .all(|r| r["verdict"] == "unchanged" && r["change_pct"] == 0.0),
+        "{v}"
+    );
+    assert_eq!(row(&v, "coreml", "memory_peak_mb")["baseline"], 1840.0);
+
+    // Recording into it migrates to the versioned schema, keeping the seed's entry.
+    let file = dir.path().join("baseline.json");
+    write(&file, &seed_text);
+    let out = run(bin()
+        .current_dir(dir.path())
+        .args([
+            "benchmark",
+            "record",
+            "--local",
+            "--baseline",
+            "baseline.json",
+            "--current",
+        ])
+        .arg(bench("current.json")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let migrated: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default())
+        .unwrap_or(Value::Null);
+    let seed: Value = serde_json::from_str(&seed_text).unwrap_or(Value::Null);
+    assert_eq!(migrated["version"], 2);
+    let runs = migrated["runs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["migrated_from"], "2026-02-03");
+    assert_eq!(runs[0]["timestamp"], "2026-02-03T00:00:00Z");
+    for (backend, metrics) in seed["2026-02-03"].as_object().into_iter().flatten() {
+        for (metric, value) in metrics.as_object().into_iter().flatten() {
+            assert_eq!(
+                runs[0]["results"][backend][metric].as_f64(),
+                value.as_f64(),
+                "{backend}.{metric}"
+            );
+        }
+    }
+    // The migrated seed entry alone compares exactly like the seed file did.
+    let mut only_seed = migrated.clone();
+    only_seed["runs"] = Value::Array(vec![runs[0].clone()]);
+    let migrated_file = dir.path().join("migrated.json");
+    write(&migrated_file, &only_seed.to_string());
+    let again = json_out(&compare(
+        dir.path(),
+        &migrated_file,
+        &bench("seed-current.json"),
+        &["--format", "json"],
+    ));
+    assert_eq!(again["rows"], v["rows"]);
+    assert_eq!(again["stages"], v["stages"]);
+}
+
+#[test]
+fn adapters_read_gab_bmf_and_hyperfine() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &[&str], &str, &str)] = &[
+        ("gab/smaller.json", "auto", &[], "coreml", "freq_branch"),
+        (
+            "gab/bigger.json",
+            "gab-bigger",
+            &[],
+            "coreml",
+            "separations",
+        ),
+        ("bencher/bmf.json", "auto", &[], "coreml", "latency_ns"),
+        (
+            "hyperfine/stages.json",
+            "auto",
+            &[],
+            "coreml",
+            "full_pipeline_sec",
+        ),
+    ];
+    for (file, format, _, backend, metric) in cases {
+        let out = run(bin()
+            .current_dir(dir.path())
+            .args([
+                "benchmark",
+                "compare",
+                "--format",
+                "json",
+                "--input-format",
+                format,
+                "--current",
+            ])
+            .arg(fixtures().join(file)));
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        let v = json_out(&out);
+        let r = row(&v, backend, metric);
+        assert_eq!(r["verdict"], "new", "{file}: no baseline yet");
+        assert!(r["current"].as_f64().unwrap_or(0.0) > 0.0, "{file}: {r}");
+    }
+    // hyperfine's times are samples; the bigger-is-better file keeps its direction.
+    let out = run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--format", "json", "--current"])
+        .arg(fixtures().join("hyperfine/stages.json")));
+    assert_eq!(
+        row(&json_out(&out), "pytorch", "full_pipeline_sec")["samples"],
+        5
+    );
+    let out = run(bin()
+        .current_dir(dir.path())
+        .args([
+            "benchmark",
+            "compare",
+            "--format",
+            "json",
+            "--input-format",
+            "gab-bigger",
+            "--current",
+        ])
+        .arg(fixtures().join("gab/bigger.json")));
+    let v = json_out(&out);
+    assert_eq!(row(&v, "coreml", "separations")["direction"], "bigger");
+    assert_eq!(row(&v, "coreml", "separations")["unit"], "songs/min");
+}
+
+#[test]
+fn exports_bencher_metric_format() {
+    let dir = tempdir();
+    let out = compare(
+        dir.path(),
+        &bench("history.json"),
+        &bench("current.json"),
+        &["--format", "bmf"],
+    );
+    let v = json_out(&out);
+    assert_eq!(v["coreml"]["freq-branch-sec"]["value"], 3.95);
+    assert_eq!(v["coreml"]["stft-sec"]["lower_value"], 0.42);
+    assert_eq!(v["coreml"]["stft-sec"]["upper_value"], 0.43);
+}
+
+#[test]
+fn corrupt_baseline_exits_2_and_stays_byte_for_byte() {
+    let dir = tempdir();
+    let file = dir.path().join("benchmarks/baseline.json");
+    let corrupt = "{\n  \"2026-02-03\": {\"coreml\": {\"stft_sec\": 0.42,,}}\n";
+    write(&file, corrupt);
+    for args in [
+        vec!["benchmark", "compare", "--current"],
+        vec!["benchmark", "record", "--local", "--current"],
+    ] {
+        let out = run(bin()
+            .current_dir(dir.path())
+            .args(&args)
+            .arg(bench("current.json")));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("benchmarks/baseline.json:2:"), "{err}");
+        assert!(err.contains("not valid JSON"), "{err}");
+        assert!(err.contains("left untouched"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap_or_default(), corrupt.as_bytes());
+    }
+    // A malformed value is named by backend and metric.
+    write(
+        &file,
+        "{\"2026-02-03\": {\"coreml\": {\"stft_sec\": \"fast\"}}}",
+    );
+    let out = run(bin().current_dir(dir.path()).args(["benchmark", "history"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("coreml.stft_sec"), "{}", stderr(&out));
+}
+
+#[test]
+fn ack_starts_a_new_window_and_prune_is_explicit() {
+    let dir = tempdir();
+    let file = dir.path().join("b.json");
+    write(
+        &file,
+        &std::fs::read_to_string(bench("history.json")).unwrap_or_default(),
+    );
+    let base = || {
+        let mut c = bin();
+        c.current_dir(dir.path());
+        c
+    };
+    // Acknowledge the freq branch change from the fifth run on: only runs 5-6 remain.
+    let out = run(base().args([
+        "benchmark",
+        "ack",
+        "--baseline",
+        "b.json",
+        "--from",
+        "5555555",
+        "--backend",
+        "coreml",
+        "--metric",
+        "freq_branch_sec",
+        "--reason",
+        "switched to <float16>",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = compare(
+        dir.path(),
+        &file,
+        &bench("current.json"),
+        &["--format", "json"],
+    );
+    let v = json_out(&out);
+    assert_eq!(row(&v, "coreml", "freq_branch_sec")["history_runs"], 2);
+    assert_eq!(row(&v, "coreml", "time_branch_sec")["history_runs"], 6);
+    let out = run(base().args(["benchmark", "history", "--baseline", "b.json"]));
+    let text = stdout(&out);
+    assert!(text.contains("7 runs in"), "{text}");
+    assert!(
+        text.contains("acknowledged from 5555555 (coreml, freq_branch_sec): switched to <float16>"),
+        "{text}"
+    );
+
+    let out = run(base().args(["benchmark", "prune", "--baseline", "b.json"]));
+    assert_eq!(out.status.code(), Some(2), "prune needs a rule");
+    let before = std::fs::read(&file).unwrap_or_default();
+    let out = run(base().args([
+        "benchmark",
+        "prune",
+        "--baseline",
+        "b.json",
+        "--keep-last",
+        "2",
+        "--dry-run",
+    ]));
+    assert!(
+        stdout(&out).contains("4 runs to remove"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read(&file).unwrap_or_default(), before);
+    let out = run(base().args([
+        "benchmark",
+        "prune",
+        "--baseline",
+        "b.json",
+        "--before",
+        "2026-02-12",
+    ]));
+    assert!(
+        stdout(&out).contains("3 runs removed, 4 kept"),
+        "{}",
+        stdout(&out)
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default())
+        .unwrap_or(Value::Null);
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(4));
+    assert_eq!(v["acknowledgements"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn run_merges_repetitions_and_stamps_the_runner() {
+    let dir = tempdir();
+    let current = bench("current.json");
+    write(
+        &dir.path().join(".github/htdemucs-devops.yml"),
+        &format!(
+            "benchmark:\n  warmup: 1\n  repetitions: 2\n  baseline: history.json\n  producers:\n    - name: recorded\n      command: [cat, {:?}]\n",
+            current.display()
+        ),
+    );
+    std::fs::copy(bench("history.json"), dir.path().join("history.json")).unwrap_or_default();
+    let out = run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "run", "--format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("[3/3] benchmark: recorded repetition 2/2"),
+        "{}",
+        stderr(&out)
+    );
+    let run_file: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    assert_eq!(
+        run_file["coreml"]["stft_sec"].as_array().map(Vec::len),
+        Some(6)
+    );
+    assert_eq!(
+        run_file["coreml"]["freq_branch_sec"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(run_file["$meta"]["fingerprint"]["os"], std::env::consts::OS);
+    assert_eq!(
+        run_file["$meta"]["fingerprint"]["tools"]["coremltools"],
+        "8.1"
+    );
+    assert!(dir
+        .path()
+        .join(".htdemucs-devops/benchmark-run.bmf.json")
+        .is_file());
+    // This machine is another runner kind than the history's: it falls back to all runs.
+    let v = json_out(&out);
+    assert_eq!(row(&v, "coreml", "freq_branch_sec")["same_runner"], false);
+    assert_eq!(
+        row(&v, "coreml", "freq_branch_sec")["verdict"],
+        "regression"
+    );
+
+    write(
+        &dir.path().join(".github/htdemucs-devops.yml"),
+        "benchmark:\n  producers: []\n",
+    );
+    let out = run(bin().current_dir(dir.path()).args(["benchmark", "run"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("benchmark.producers"),
+        "{}",
+        stderr(&out)
+    );
+}
