@@ -30,7 +30,8 @@ pub struct Options {
 pub struct Row {
     pub backend: String,
     pub metric: String,
-    /// Median of the per-run medians of the history window (`null` for `new`).
+    /// Center of the history window: the mean of its runs' medians after setting aside
+    /// outlying runs (`null` for `new`; see `decide::Decision::baseline`).
     pub baseline: Option<f64>,
     /// Median of the current samples (`null` for `missing`).
     pub current: Option<f64>,

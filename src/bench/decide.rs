@@ -45,8 +45,8 @@ pub struct Rule {
 impl Default for Rule {
     fn default() -> Self {
         Rule {
-            window: 10,
-            noise_sigmas: 3.0,
+            window: 20,
+            noise_sigmas: 2.75,
         }
     }
 }
@@ -54,18 +54,23 @@ impl Default for Rule {
 /// Runs needed before the history's spread is trusted as a noise estimate.
 pub const MIN_RUNS_FOR_NOISE: usize = 3;
 
+/// Runs further than this many MADs from the history's median are outliers (a slow
+/// runner) and form neither the baseline nor the noise estimate.
+pub const CLIP_MADS: f64 = 3.0;
+
 /// The numbers behind a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub verdict: Verdict,
-    /// Median of the per-run medians of the history window.
+    /// The history window's center: the mean of the per-run medians after setting aside
+    /// runs beyond [`CLIP_MADS`] MADs (with fewer than 3 runs, their median).
     pub baseline: f64,
     /// Median of the current run's samples.
     pub current: f64,
     /// `(current / baseline − 1) · 100`; `None` when the baseline is zero.
     pub change_pct: Option<f64>,
-    /// Relative run-to-run noise of the history (scaled MAD of per-run medians / baseline,
-    /// percent); `None` with fewer than [`MIN_RUNS_FOR_NOISE`] runs.
+    /// Relative run-to-run noise of the history (SD of the kept per-run medians /
+    /// baseline, percent); `None` with fewer than [`MIN_RUNS_FOR_NOISE`] runs.
     pub noise_pct: Option<f64>,
     /// The change (percent, towards worse or better) a verdict other than `unchanged`
     /// needed: the larger of the threshold and `noise_sigmas` × combined noise.
@@ -79,10 +84,19 @@ pub struct Decision {
 pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rule) -> Decision {
     let start = history.len().saturating_sub(rule.window.max(1));
     let recent = &history[start..];
+    // Each run is summarised by the median of its samples: a GC pause or a cold cache
+    // in one repetition does not move it.
     let per_run: Vec<f64> = recent.iter().map(|v| v.center()).collect();
-    let baseline = stats::median(&per_run);
     let cur = current.center();
     let n = per_run.len();
+    let (baseline, spread) = if n >= MIN_RUNS_FOR_NOISE {
+        // Runs beyond CLIP_MADS MADs (the occasional slow runner) are set aside; the rest
+        // give the baseline (their mean) and the run-to-run noise (their SD).
+        let c = stats::clipped(&per_run, CLIP_MADS);
+        (c.center, Some((c.sd, c.kept)))
+    } else {
+        (stats::median(&per_run), None)
+    };
 
     // Relative noise terms, all scale-free so that units never matter.
     let rel = |x: f64| {
@@ -92,13 +106,18 @@ pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rul
             0.0
         }
     };
-    let noise = (n >= MIN_RUNS_FOR_NOISE).then(|| rel(stats::mad(&per_run)));
-    // Uncertainty of the baseline itself (a median of n runs) ...
-    let baseline_se = noise.map_or(0.0, |s| s * stats::MEDIAN_SE_FACTOR / (n as f64).sqrt());
-    // ... and of the current run's median, from its own samples when it has them.
-    let current_se = stats::median_se(current.samples()).map_or(0.0, rel);
-    let run_noise = noise.unwrap_or(0.0);
-    let combined = (run_noise.powi(2) + baseline_se.powi(2) + current_se.powi(2)).sqrt();
+    let noise = spread.map(|(sd, _)| rel(sd));
+    let combined = match spread {
+        // The current run is one more draw from the same run-to-run noise, compared with
+        // a baseline that is itself uncertain by noise/√kept.
+        Some((sd, kept)) => rel(sd) * (1.0 + 1.0 / kept as f64).sqrt(),
+        // Too few runs to see run-to-run noise: the samples' own spread is a lower bound.
+        None => {
+            let se = |v: &Value| stats::median_se(v.samples()).map_or(0.0, rel);
+            let hist = recent.iter().map(|v| se(v).powi(2)).sum::<f64>() / n.max(1) as f64;
+            (se(current).powi(2) + hist).sqrt()
+        }
+    };
     let threshold = info.threshold_pct / 100.0;
     let bar = threshold.max(rule.noise_sigmas * combined);
 
@@ -178,7 +197,7 @@ mod tests {
         let hist: Vec<Value> = [1.0, 1.02, 0.99, 1.3, 1.01].into_iter().map(v).collect();
         let refs: Vec<&Value> = hist.iter().collect();
         let d = decide(&refs, &v(1.2), &i, &Rule::default());
-        assert_eq!(d.baseline, 1.01);
+        assert!((d.baseline - 1.005).abs() < 1e-12, "{d:?}");
         assert_eq!(d.verdict, Verdict::Regression);
         // Against the slow previous entry alone, the same change looks like an improvement.
         assert_eq!(

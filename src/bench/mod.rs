@@ -9,6 +9,8 @@ pub mod decide;
 pub mod fingerprint;
 pub mod ingest;
 pub mod metric;
+#[cfg(test)]
+mod props;
 pub mod record;
 pub mod render;
 pub mod report;

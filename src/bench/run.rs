@@ -25,7 +25,8 @@ impl Value {
         }
     }
 
-    /// The robust summary of this value: the median of its samples.
+    /// The robust summary of this value: the median of its samples, which up to half of
+    /// them being spikes (a GC pause, a cold cache) cannot move far.
     pub fn center(&self) -> f64 {
         stats::median(self.samples())
     }
