@@ -18,6 +18,7 @@ use htdemucs_devops::bench::metric::{info, Thresholds};
 use htdemucs_devops::bench::run::Value;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
+/// Runs in each simulated history (`--history N` to change).
 const HISTORY_RUNS: usize = 20;
 const SLOW_RUNNER_P: f64 = 0.10;
 const SLOW_FACTOR: f64 = 1.30;
@@ -114,15 +115,19 @@ fn one_run(rng: &mut StdRng, p: &Profile, truth: f64, may_be_slow: bool) -> Valu
 }
 
 /// Flags raised by (ours, previous-entry rule) over `trials` simulated comparisons.
-fn simulate(rng: &mut StdRng, p: &Profile, change: f64, trials: usize) -> (usize, usize) {
+fn simulate(
+    rng: &mut StdRng,
+    p: &Profile,
+    change: f64,
+    trials: usize,
+    runs: usize,
+) -> (usize, usize) {
     let i = info(p.metric, &Thresholds::default(), None);
     let rule = Rule::default();
     let (mut ours, mut theirs) = (0, 0);
     for _ in 0..trials {
         let truth = 1.0;
-        let history: Vec<Value> = (0..HISTORY_RUNS)
-            .map(|_| one_run(rng, p, truth, true))
-            .collect();
+        let history: Vec<Value> = (0..runs).map(|_| one_run(rng, p, truth, true)).collect();
         let current = one_run(rng, p, truth * change, false);
         let refs: Vec<&Value> = history.iter().collect();
         if decide(&refs, &current, &i, &rule).verdict == Verdict::Regression {
@@ -142,14 +147,18 @@ fn pct(n: usize, of: usize) -> f64 {
 }
 
 fn main() {
-    let trials: usize = std::env::args()
-        .skip_while(|a| a != "--trials")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
+    let arg = |name: &str, default: usize| -> usize {
+        std::env::args()
+            .skip_while(|a| a != name)
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    let trials = arg("--trials", 40_000);
+    let runs = arg("--history", HISTORY_RUNS);
     let mut rng = StdRng::seed_from_u64(0x5eed_2026);
     println!(
-        "Noise simulation: {trials} trials per metric and scenario, {HISTORY_RUNS}-run history, \
+        "Noise simulation: {trials} trials per metric and scenario, {runs}-run history, \
          {:.0}% slow ({SLOW_FACTOR}x) runners in the history, {:.0}% 1.5x outlier samples",
         SLOW_RUNNER_P * 100.0,
         OUTLIER_P * 100.0
@@ -162,8 +171,8 @@ fn main() {
     let (mut worst_fp, mut worst_detect) = (0.0f64, 100.0f64);
     let (mut worst_fp_gab, mut worst_detect_gab) = (0.0f64, 100.0f64);
     for p in PROFILES {
-        let (fp_ours, fp_gab) = simulate(&mut rng, p, 1.0, trials);
-        let (tp_ours, tp_gab) = simulate(&mut rng, p, p.change, trials);
+        let (fp_ours, fp_gab) = simulate(&mut rng, p, 1.0, trials, runs);
+        let (tp_ours, tp_gab) = simulate(&mut rng, p, p.change, trials, runs);
         let change = format!("+{:.0}%", (p.change - 1.0) * 100.0);
         println!(
             "{:<18} {:>5.1}% {:>6.1}% {:>5} | {:>13.2}% {:>13.2}% | {:>8.2}% {change:>4} {:>8.2}% {change:>4}",

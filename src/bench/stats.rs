@@ -66,11 +66,14 @@ pub struct Clipped {
 
 pub fn clipped(xs: &[f64], k: f64) -> Clipped {
     // Clipping is repeated on what was kept: when several slow runs sit together they
-    // inflate the first MAD, but not the second.
+    // inflate the first MAD, but not the second. Later passes may tighten the scale to
+    // half the first one at most, so that ties and coarse timer resolution (many equal
+    // values, a tiny MAD) cannot shrink the kept set to a falsely quiet core.
     let mut kept: Vec<f64> = xs.to_vec();
+    let first = mad(xs);
     for _ in 0..5 {
         let m = median(&kept);
-        let s = mad(&kept);
+        let s = mad(&kept).max(first / 2.0);
         let next: Vec<f64> = kept
             .iter()
             .copied()
@@ -116,6 +119,22 @@ pub fn min_max(xs: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipping_drops_slow_clusters_but_not_ties() {
+        // Three slow runners among ten inflate the first MAD; the second pass drops them.
+        let runs = [0.95, 0.97, 0.98, 1.02, 1.04, 1.05, 1.08, 1.33, 1.34, 1.37];
+        let c = clipped(&runs, 3.0);
+        assert_eq!(c.kept, 7, "{c:?}");
+        assert!((c.center - 1.0129).abs() < 1e-3, "{c:?}");
+        // Coarse timer resolution: the kept set must not collapse onto the ties.
+        let ties = [5.18, 5.19, 5.18, 5.10, 6.84, 5.31, 5.09, 5.20];
+        let c = clipped(&ties, 3.0);
+        assert_eq!(c.kept, 6, "{c:?}");
+        assert!(c.sd > 0.04, "{c:?}");
+        let same = clipped(&[2.0, 2.0, 2.0], 3.0);
+        assert_eq!((same.center, same.sd, same.kept), (2.0, 0.0, 3));
+    }
 
     #[test]
     fn median_and_mad() {

@@ -1,0 +1,21 @@
+# Benchmark targets, included from the Makefile. `make help` lists them.
+CARGO ?= cargo
+BENCH_EXAMPLE := examples/htdemucs-mini/benchmarks
+# `make benchmark-compare CURRENT=run.json [BASELINE=...] [FORMAT=markdown] [WINDOW=1]`
+BASELINE ?= benchmarks/baseline.json
+CURRENT ?= $(BENCH_EXAMPLE)/recorded-run.json
+FORMAT ?= text
+WINDOW ?=
+
+.PHONY: benchmark benchmark-compare bench
+
+benchmark: ## Print the CoreML | PyTorch table for the embedded example (recorded sample data)
+	$(CARGO) run --quiet -- benchmark compare \
+		--baseline $(BENCH_EXAMPLE)/baseline.json --current $(BENCH_EXAMPLE)/recorded-run.json
+
+benchmark-compare: ## Compare CURRENT=<results.json> with BASELINE (WINDOW=1: the last entry only)
+	$(CARGO) run --quiet -- benchmark compare --baseline $(BASELINE) --current $(CURRENT) \
+		--format $(FORMAT) $(if $(WINDOW),--window $(WINDOW))
+
+bench: ## Noise simulation: false-regression and detection rates, ours vs github-action-benchmark
+	$(CARGO) bench --profile dev --bench noise -- $(ARGS)

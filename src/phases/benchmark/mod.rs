@@ -1,0 +1,175 @@
+//! The benchmark phase: `benchmark run | compare | record | history | prune | ack`.
+//! Orchestration only; the engine lives in `crate::bench`. Arguments are in [`args`],
+//! `record` in [`record`], the baseline maintenance commands in [`maintain`].
+
+mod args;
+mod maintain;
+mod record;
+
+pub use args::*;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+use crate::bench::baseline;
+use crate::bench::compare::{compare, Options};
+use crate::bench::decide::Rule;
+use crate::bench::fingerprint;
+use crate::bench::ingest::{self, InputFormat};
+use crate::bench::report::BenchmarkReport;
+use crate::bench::run::Run;
+use crate::context::Ctx;
+use crate::exit::Outcome;
+use crate::git;
+use crate::report::write_atomic;
+
+pub fn run(ctx: &Ctx, args: &BenchmarkArgs) -> Result<Outcome> {
+    match &args.command {
+        BenchCommand::Compare(a) => {
+            let run = ingest::read_file(&ctx.resolve(&a.current), a.input_format)?;
+            compare_and_emit(ctx, run, &a.opts)
+        }
+        BenchCommand::Run(a) => run_producers(ctx, a),
+        BenchCommand::Record(a) => record::record_run(ctx, a),
+        BenchCommand::History(a) => maintain::history(ctx, a),
+        BenchCommand::Prune(a) => maintain::prune(ctx, a),
+        BenchCommand::Ack(a) => maintain::ack(ctx, a),
+    }
+}
+
+pub(super) fn baseline_path(ctx: &Ctx, given: &Option<PathBuf>) -> PathBuf {
+    ctx.resolve(given.as_ref().unwrap_or(&ctx.config.benchmark.baseline))
+}
+
+fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
+    let cfg = &ctx.config.benchmark;
+    let path = baseline_path(ctx, &o.baseline);
+    // An explicitly named baseline must exist; the default one may not exist yet.
+    let (base, _) = if o.baseline.is_some() {
+        baseline::load(&path)?
+    } else {
+        baseline::load_or_empty(&path)?
+    };
+    let opts = Options {
+        rule: Rule {
+            window: o.window.unwrap_or(cfg.window).max(1),
+            noise_sigmas: cfg.noise_sigmas,
+        },
+        thresholds: cfg.thresholds,
+        metrics: cfg.metrics.clone(),
+        candidate: o.candidate.clone().unwrap_or_else(|| cfg.candidate.clone()),
+        reference: o.reference.clone().unwrap_or_else(|| cfg.reference.clone()),
+    };
+    let comparison = compare(&base, &run, &opts);
+    let report = BenchmarkReport {
+        comparison,
+        baseline_path: crate::paths::relativize(&path.display().to_string(), &ctx.root, &ctx.root),
+        fail_on_regression: o.fail_on_regression || cfg.fail_on_regression,
+        current_run: run.to_design_json(),
+        format: o.format,
+        run,
+    };
+    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+}
+
+/// Commit, ref and time of this run, from Actions or the local repository. With `ours`,
+/// this machine's fingerprint replaces the producers' (they ran here); otherwise it is
+/// only filled in when the run has none.
+pub(super) fn stamp(ctx: &Ctx, run: &mut Run, ours: bool) {
+    let env = ctx.console.env();
+    if run.meta.commit.is_none() {
+        run.meta.commit = env.sha.clone().or_else(|| git::head_commit(&ctx.root));
+    }
+    if run.meta.git_ref.is_none() {
+        run.meta.git_ref = env.git_ref.clone();
+    }
+    if run.meta.timestamp.is_none() {
+        run.meta.timestamp = Some(jiff::Timestamp::now().to_string());
+    }
+    if ours || run.meta.fingerprint.key().is_none() {
+        let mut fp = fingerprint::collect(env);
+        fp.fill_from(&run.meta.fingerprint);
+        run.meta.fingerprint = fp;
+    }
+}
+
+fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
+    let cfg = &ctx.config.benchmark;
+    let producers: Vec<_> = cfg
+        .producers
+        .iter()
+        .filter(|p| a.producer.is_empty() || a.producer.contains(&p.name))
+        .collect();
+    if producers.is_empty() {
+        bail!(
+            "no benchmark producers to run: add `benchmark.producers` (name, command) to {} or compare a results file with `benchmark compare --current FILE`",
+            ctx.config_path.as_deref().map_or(crate::config::DEFAULT_CONFIG_PATH.into(), |p| p.display().to_string())
+        );
+    }
+    let warmup = a.warmup.unwrap_or(cfg.warmup);
+    let reps = a.repetitions.unwrap_or(cfg.repetitions).max(1);
+    let total = producers.len() as u64 * u64::from(warmup + reps);
+    let progress = ctx.console.progress(total, "benchmark");
+    let mut run = Run::default();
+    for p in &producers {
+        let (program, args) = p
+            .command
+            .split_first()
+            .with_context(|| format!("benchmark producer {:?} has an empty command", p.name))?;
+        let cwd = ctx.resolve(p.working_directory.as_deref().unwrap_or(Path::new(".")));
+        for i in 0..warmup + reps {
+            let what = if i < warmup {
+                format!("{} warm-up {}/{warmup}", p.name, i + 1)
+            } else {
+                format!("{} repetition {}/{reps}", p.name, i - warmup + 1)
+            };
+            progress.step(&what);
+            let out = std::process::Command::new(program)
+                .args(args)
+                .current_dir(&cwd)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .with_context(|| {
+                    format!(
+                        "cannot start benchmark producer {:?} ({program}) in {}",
+                        p.name,
+                        cwd.display()
+                    )
+                })?;
+            if !out.status.success() {
+                progress.finish();
+                ctx.console.raw(&String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "benchmark producer {:?} failed ({}) during {what}",
+                    p.name,
+                    out.status
+                );
+            }
+            progress.inc();
+            if i < warmup {
+                continue;
+            }
+            let format = p.format.unwrap_or(InputFormat::Auto);
+            let one = match &p.results_file {
+                Some(f) => ingest::read_file(&cwd.join(f), format)?,
+                None => ingest::read_str(
+                    &String::from_utf8_lossy(&out.stdout),
+                    &format!("output of benchmark producer {:?}", p.name),
+                    format,
+                )?,
+            };
+            run.merge(&one);
+        }
+    }
+    progress.finish();
+    stamp(ctx, &mut run, true);
+    let json = serde_json::to_vec_pretty(&run.to_design_json())?;
+    write_atomic(&ctx.out_dir.join("benchmark-run.json"), &json)?;
+    let bmf = serde_json::to_vec_pretty(&ingest::to_bmf(&run))?;
+    write_atomic(&ctx.out_dir.join("benchmark-run.bmf.json"), &bmf)?;
+    ctx.console.info(&format!(
+        "run written to {} (Bencher Metric Format: benchmark-run.bmf.json)",
+        ctx.out_dir.join("benchmark-run.json").display()
+    ));
+    compare_and_emit(ctx, run, &a.opts)
+}

@@ -1,0 +1,100 @@
+//! `benchmark record`: stamp the run, then append it to the local baseline or commit it
+//! to the baseline branch with push retries (`crate::git`). Refuses on pull requests.
+
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{stamp, RecordArgs};
+use crate::bench::ingest;
+use crate::bench::record;
+use crate::context::Ctx;
+use crate::exit::Outcome;
+use crate::git;
+
+pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
+    let env = ctx.console.env();
+    let on_pr = matches!(
+        env.event_name.as_deref(),
+        Some("pull_request" | "pull_request_target")
+    );
+    if on_pr && !a.force {
+        bail!("refusing to record a benchmark run from a pull request (the baseline follows the default branch); run `benchmark record` on push to main, or pass --force");
+    }
+    let rc = &ctx.config.benchmark.record;
+    let current = a
+        .current
+        .clone()
+        .unwrap_or_else(|| ctx.out_dir.join("benchmark-run.json"));
+    let mut run = ingest::read_file(&ctx.resolve(&current), a.input_format)?;
+    stamp(ctx, &mut run, false);
+    let rel = a
+        .baseline
+        .clone()
+        .unwrap_or_else(|| ctx.config.benchmark.baseline.clone());
+    if a.local {
+        let path = ctx.resolve(&rel);
+        let changed = record::append_to_file(&path, &run)?;
+        ctx.console.print(&if changed {
+            format!("recorded the run in {}\n", path.display())
+        } else {
+            format!("{} already has this run; nothing changed\n", path.display())
+        });
+        return Ok(Outcome::Ok);
+    }
+    let top = git::toplevel(&ctx.root)?;
+    let abs = ctx.resolve(&rel);
+    let in_repo = abs
+        .strip_prefix(&top)
+        .map(Path::to_path_buf)
+        .unwrap_or(rel.clone());
+    let remote_arg = a
+        .remote
+        .clone()
+        .or_else(|| rc.remote.clone())
+        .unwrap_or_else(|| "origin".into());
+    // A remote name is looked up in the workspace; anything else is a URL or a path.
+    let remote = match git::remote_url(&top, &remote_arg) {
+        Ok(url) => url,
+        Err(_) if remote_arg != "origin" => remote_arg.clone(),
+        Err(e) => return Err(e),
+    };
+    let spec = git::PushSpec {
+        remote,
+        branch: a.branch.clone().unwrap_or_else(|| rc.branch.clone()),
+        author: git::Identity {
+            name: a
+                .author_name
+                .clone()
+                .unwrap_or_else(|| rc.author_name.clone()),
+            email: a
+                .author_email
+                .clone()
+                .unwrap_or_else(|| rc.author_email.clone()),
+        },
+        message: record::message(
+            a.message.as_deref().unwrap_or(&rc.message),
+            run.meta.commit.as_deref(),
+        ),
+        max_attempts: a.max_attempts.unwrap_or(rc.max_attempts).max(1),
+        backoff: Duration::from_millis(250),
+        create_branch: false,
+        config: git::auth_config(&top),
+    };
+    let pushed = record::append_on_remote(&spec, &in_repo, &run)?;
+    ctx.console.print(&match &pushed.commit {
+        Some(c) => format!(
+            "recorded the run in {} on {} as {} (attempt {})\n",
+            in_repo.display(),
+            spec.branch,
+            &c[..c.len().min(12)],
+            pushed.attempts
+        ),
+        None => format!(
+            "{} on {} already has this run; nothing pushed\n",
+            in_repo.display(),
+            spec.branch
+        ),
+    });
+    Ok(Outcome::Ok)
+}
