@@ -492,3 +492,61 @@ fn run_merges_repetitions_and_stamps_the_runner() {
         stderr(&out)
     );
 }
+
+#[test]
+fn reads_the_stage_runner_output_and_falls_back_to_its_backends() {
+    // The stage runner's document (see its results.rs): per-stage samples, load times and
+    // peaks, a `$meta` with nested objects. No `coreml` backend: the table falls back.
+    let dir = tempdir();
+    let out = run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--format", "json", "--current"])
+        .arg(bench("runner-output.json")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    assert_eq!(v["candidate"], "converted");
+    assert_eq!(v["reference"], "pytorch");
+    assert_eq!(v["audio_seconds"], 7.8);
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    assert_eq!(
+        report["data"]["current_run"]["$meta"]["fingerprint"]["torch"],
+        "2.13.0"
+    );
+    assert_eq!(
+        report["data"]["current_run"]["$meta"]["backends"]["pytorch"]["engine"],
+        "torch"
+    );
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["metric"].as_str())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "stft_sec",
+            "freq_branch_sec",
+            "istft_sec",
+            "full_pipeline_sec",
+            "model_load_sec",
+            "memory_peak_mb",
+            "stft_load_sec",
+            "stft_peak_mb"
+        ]
+    );
+    let text = run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--current"])
+        .arg(bench("runner-output.json")));
+    let t = stdout(&text);
+    assert!(
+        t.starts_with("                   converted  PyTorch"),
+        "{t}"
+    );
+    assert!(t.contains("STFT (7.8s audio)"), "{t}");
+}
