@@ -100,3 +100,6 @@ clean: ## Remove build output, reports and caches (keeps the venv)
 	rm -rf .htdemucs-devops $(EXAMPLE)/.htdemucs-devops $(EXAMPLE)/.build $(EXAMPLE)/.swiftpm
 	rm -rf .pytest_cache .ruff_cache $(EXAMPLE)/.pytest_cache $(EXAMPLE)/.ruff_cache
 	find examples tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# benchmark, benchmark-compare, bench
+include benchmarks/benchmark.mk

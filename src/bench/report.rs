@@ -102,6 +102,8 @@ impl PhaseOutput for BenchmarkReport {
                 self.comparison.improvements.to_string(),
             ),
             ("benchmark-verdict".into(), self.comparison.verdict.clone()),
+            // The action's `verdict` output: one line for a human.
+            ("verdict".into(), render::verdict_line(&self.comparison)),
         ]
     }
 }

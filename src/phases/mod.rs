@@ -1,8 +1,8 @@
 //! One module per phase. Each turns config + inputs into its own report type and hands
 //! it to the shared output layer (`report::emit`).
 
-pub mod init;
 pub mod benchmark;
+pub mod init;
 pub mod lint;
 pub mod report;
 pub mod test;

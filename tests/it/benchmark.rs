@@ -142,6 +142,10 @@ fn fail_on_regression_in_actions_errors_and_sets_outputs() {
     assert!(outputs.contains("regressions<<"), "{outputs}");
     assert!(outputs.contains("\n1\n"), "{outputs}");
     assert!(outputs.contains("benchmark-verdict<<"), "{outputs}");
+    assert!(
+        outputs.contains("verdict<<") && outputs.contains("1 regression and 1 improvement"),
+        "{outputs}"
+    );
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
     assert!(summary.contains("**Benchmark:** 1 regression"), "{summary}");
     let report: Value = serde_json::from_str(
