@@ -145,3 +145,28 @@ fn an_error_in_the_change_leaves_the_remote_alone() {
     assert!(err.is_err());
     assert_eq!(read_remote(&bare, "main"), "start\n");
 }
+
+#[test]
+fn auth_config_reads_the_checkout_extraheader() {
+    let (dir, _bare) = remote();
+    let seed = dir.path().join("seed");
+    sh(
+        &seed,
+        &[
+            "config",
+            "--local",
+            "http.https://github.com/.extraheader",
+            "AUTHORIZATION: basic abc",
+        ],
+    );
+    assert_eq!(
+        auth_config(&seed),
+        vec![(
+            "http.https://github.com/.extraheader".to_string(),
+            "AUTHORIZATION: basic abc".to_string()
+        )]
+    );
+    assert_eq!(toplevel(&seed).ok(), seed.canonicalize().ok());
+    assert!(head_commit(&seed).is_some_and(|c| c.len() == 40));
+    assert!(remote_url(&seed, "nope").is_err());
+}

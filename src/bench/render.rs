@@ -232,7 +232,7 @@ pub fn detail(r: &Row) -> String {
         .map(|n| format!(", noise {n:.1}%"))
         .unwrap_or_default();
     format!(
-        "{} {} {} → {} ({}; needed ±{:.1}%{noise} over {} runs{})",
+        "{} {} {} → {} ({}; needed ±{:.1}%{noise} over {} run{}{})",
         r.backend,
         r.label,
         f(r.baseline),
@@ -240,6 +240,7 @@ pub fn detail(r: &Row) -> String {
         r.change_pct.map_or("n/a".into(), pct1),
         r.bar_pct.unwrap_or(r.threshold_pct),
         r.history_runs,
+        if r.history_runs == 1 { "" } else { "s" },
         if r.same_runner {
             ""
         } else {

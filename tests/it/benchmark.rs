@@ -554,3 +554,59 @@ fn reads_the_stage_runner_output_and_falls_back_to_its_backends() {
     );
     assert!(t.contains("STFT (7.8s audio)"), "{t}");
 }
+
+#[test]
+fn untrusted_names_are_escaped_everywhere() {
+    let dir = tempdir();
+    let evil = dir.path().join("evil.json");
+    write(
+        &evil,
+        r#"{"<img src=x onerror=alert(1)>|x": {"a|b_sec": 2.0, "stft_sec": 1.0}, "pytorch": {"stft_sec": 1.0, "a|b_sec": 1.0}}"#,
+    );
+    let base = dir.path().join("base.json");
+    write(
+        &base,
+        r#"{"2026-01-01": {"<img src=x onerror=alert(1)>|x": {"a|b_sec": 1.0, "stft_sec": 1.0}, "pytorch": {"stft_sec": 1.0, "a|b_sec": 1.0}}}"#,
+    );
+    let out = compare(dir.path(), &base, &evil, &["--format", "markdown"]);
+    let md = stdout(&out);
+    assert!(!md.contains("<img"), "{md}");
+    assert!(
+        md.contains("&lt;img src=x onerror=alert\\(1\\)&gt;\\|x"),
+        "{md}"
+    );
+    assert!(md.contains("A\\|b"), "{md}");
+    let out = run(bin_in_actions(dir.path())
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--baseline"])
+        .arg(&base)
+        .arg("--current")
+        .arg(&evil));
+    let cmds = workflow_commands(&stdout(&out));
+    let warning = cmds
+        .iter()
+        .find(|c| c.starts_with("::warning"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(warning.contains("a|b_sec"), "{cmds:?}");
+    // One command: nothing in the names can end the title or start another command.
+    assert_eq!(warning.matches("::").count(), 2, "{warning}");
+    assert!(
+        warning.contains("title=Benchmark regression%3A "),
+        "{warning}"
+    );
+    // A results file that is not JSON is a clear error naming it.
+    write(&dir.path().join("broken.json"), "coreml: fast\n");
+    let out = run(bin().current_dir(dir.path()).args([
+        "benchmark",
+        "compare",
+        "--current",
+        "broken.json",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("broken.json:1:1: not valid JSON"),
+        "{}",
+        stderr(&out)
+    );
+}
