@@ -92,13 +92,13 @@ fn normal(rng: &mut StdRng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
-fn one_run(rng: &mut StdRng, p: &Profile, truth: f64, may_be_slow: bool) -> Value {
+fn one_run(rng: &mut StdRng, p: &Profile, truth: f64, may_be_slow: bool, samples: usize) -> Value {
     let is_time = !p.metric.ends_with("_mb");
     let mut run_factor = (p.drift * normal(rng)).exp();
     if may_be_slow && is_time && rng.random::<f64>() < SLOW_RUNNER_P {
         run_factor *= SLOW_FACTOR;
     }
-    let samples: Vec<f64> = (0..p.samples)
+    let samples: Vec<f64> = (0..samples)
         .map(|_| {
             let mut x = truth * run_factor * (p.within * normal(rng)).exp();
             if is_time && rng.random::<f64>() < OUTLIER_P {
@@ -121,14 +121,17 @@ fn simulate(
     change: f64,
     trials: usize,
     runs: usize,
+    samples: usize,
 ) -> (usize, usize) {
     let i = info(p.metric, &Thresholds::default(), None);
     let rule = Rule::default();
     let (mut ours, mut theirs) = (0, 0);
     for _ in 0..trials {
         let truth = 1.0;
-        let history: Vec<Value> = (0..runs).map(|_| one_run(rng, p, truth, true)).collect();
-        let current = one_run(rng, p, truth * change, false);
+        let history: Vec<Value> = (0..runs)
+            .map(|_| one_run(rng, p, truth, true, samples))
+            .collect();
+        let current = one_run(rng, p, truth * change, false, samples);
         let refs: Vec<&Value> = history.iter().collect();
         if decide(&refs, &current, &i, &rule).verdict == Verdict::Regression {
             ours += 1;
@@ -156,6 +159,8 @@ fn main() {
     };
     let trials = arg("--trials", 40_000);
     let runs = arg("--history", HISTORY_RUNS);
+    // `--samples N`: repetitions per run for every metric that has more than one.
+    let samples_override = arg("--samples", 0);
     let mut rng = StdRng::seed_from_u64(0x5eed_2026);
     println!(
         "Noise simulation: {trials} trials per metric and scenario, {runs}-run history, \
@@ -171,15 +176,20 @@ fn main() {
     let (mut worst_fp, mut worst_detect) = (0.0f64, 100.0f64);
     let (mut worst_fp_gab, mut worst_detect_gab) = (0.0f64, 100.0f64);
     for p in PROFILES {
-        let (fp_ours, fp_gab) = simulate(&mut rng, p, 1.0, trials, runs);
-        let (tp_ours, tp_gab) = simulate(&mut rng, p, p.change, trials, runs);
+        let n = if samples_override > 0 && p.samples > 1 {
+            samples_override
+        } else {
+            p.samples
+        };
+        let (fp_ours, fp_gab) = simulate(&mut rng, p, 1.0, trials, runs, n);
+        let (tp_ours, tp_gab) = simulate(&mut rng, p, p.change, trials, runs, n);
         let change = format!("+{:.0}%", (p.change - 1.0) * 100.0);
         println!(
             "{:<18} {:>5.1}% {:>6.1}% {:>5} | {:>13.2}% {:>13.2}% | {:>8.2}% {change:>4} {:>8.2}% {change:>4}",
             p.metric,
             p.drift * 100.0,
             p.within * 100.0,
-            p.samples,
+            n,
             pct(fp_ours, trials),
             pct(fp_gab, trials),
             pct(tp_ours, trials),
