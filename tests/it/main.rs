@@ -4,6 +4,7 @@
 mod act;
 mod action;
 mod benchmark;
+mod benchmark_inputs;
 mod benchmark_record;
 mod common;
 mod composite;
