@@ -15,6 +15,7 @@ pub mod phases;
 pub mod process;
 pub mod render;
 pub mod report;
+pub mod site;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;

@@ -1,0 +1,7 @@
+//! The GitHub Pages site: pages, charts and the push to `gh-pages`.
+
+pub mod chart;
+pub mod history;
+pub mod pages;
+pub mod push;
+pub mod svg;

@@ -1,0 +1,424 @@
+//! Renders the site's pages into a folder: `index.html` (latest parity report),
+//! `benchmarks/latest.html`, `benchmarks/history.html` (recent window) and
+//! `history-full.html` (every run, downsampled), `archive/` (a page per run, kept
+//! forever, with day and index pages rebuilt from what is there) and `data/history.json`.
+
+use anyhow::{Context, Result};
+use minijinja::{context, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::chart::{self, Band, ChartPoint, ChartSeries, ChartSpec};
+use super::history::History;
+use crate::report::{write_atomic, PhaseReport, Status};
+
+/// How many recent runs `history.html` shows; the full page has them all.
+pub const WINDOW: usize = 100;
+/// Points drawn per series on the full-range page.
+pub const MAX_POINTS: usize = 400;
+
+/// Everything one publish renders.
+pub struct SiteInput {
+    pub project: String,
+    pub history: History,
+    pub benchmark: Option<PhaseReport>,
+    pub parity: Option<PhaseReport>,
+    /// Unix seconds of this publish.
+    pub now: i64,
+    pub commit: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ChartView {
+    title: String,
+    unit: String,
+    direction: &'static str,
+    svg: String,
+    backends: Vec<String>,
+    rows: Vec<RowView>,
+}
+
+#[derive(Serialize)]
+struct RowView {
+    date: String,
+    commit: String,
+    values: Vec<String>,
+    regression: bool,
+}
+
+fn environment() -> Result<minijinja::Environment<'static>> {
+    let mut env = crate::render::environment();
+    for (name, src) in [
+        ("base.html", include_str!("../../templates/site/base.html")),
+        (
+            "history.html",
+            include_str!("../../templates/site/history.html"),
+        ),
+        (
+            "latest.html",
+            include_str!("../../templates/site/latest.html"),
+        ),
+        (
+            "parity.html",
+            include_str!("../../templates/site/parity.html"),
+        ),
+        (
+            "archive.html",
+            include_str!("../../templates/site/archive.html"),
+        ),
+    ] {
+        env.add_template(name, src)
+            .with_context(|| format!("template {name}"))?;
+    }
+    Ok(env)
+}
+
+fn iso(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// The charts for `runs` (already cut to the window the page shows).
+fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<ChartView>> {
+    let runs = &history.runs[first..];
+    let backends = history.backends();
+    let mut out = Vec::new();
+    for m in history.metric_list() {
+        let mut series = Vec::new();
+        for b in &backends {
+            let points: Vec<ChartPoint> = runs
+                .iter()
+                .filter_map(|r| {
+                    let value = *r.values.get(b)?.get(&m.name)?;
+                    value.is_finite().then(|| ChartPoint {
+                        t: r.timestamp,
+                        value,
+                        commit: r.commit.clone(),
+                        regression: r
+                            .regressions
+                            .iter()
+                            .any(|x| x == &format!("{b}/{}", m.name)),
+                    })
+                })
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            // The band: the threshold around the median of the most recent runs, the
+            // same kind of robust centre the benchmark phase compares against.
+            let recent: Vec<f64> = points.iter().rev().take(10).map(|p| p.value).collect();
+            let band = median(recent).map(|c| {
+                let d = c.abs() * m.threshold_pct / 100.0;
+                Band {
+                    center: c,
+                    lo: c - d,
+                    hi: c + d,
+                }
+            });
+            series.push(ChartSeries {
+                name: b.clone(),
+                points,
+                band,
+            });
+        }
+        if series.is_empty() {
+            continue;
+        }
+        let spec = ChartSpec {
+            title: m.name.clone(),
+            unit: m.unit.clone(),
+            series,
+        };
+        let svg = chart::render(&spec, max_points)?;
+        let shown: Vec<String> = spec.series.iter().map(|s| s.name.clone()).collect();
+        let rows = runs
+            .iter()
+            .rev()
+            .filter(|r| {
+                shown
+                    .iter()
+                    .any(|b| r.values.get(b).is_some_and(|v| v.contains_key(&m.name)))
+            })
+            .map(|r| RowView {
+                date: iso(r.timestamp)
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_string(),
+                commit: r.commit.chars().take(12).collect(),
+                values: shown
+                    .iter()
+                    .map(|b| {
+                        r.values
+                            .get(b)
+                            .and_then(|v| v.get(&m.name))
+                            .map(|v| chart::fmt_value(*v))
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+                regression: r
+                    .regressions
+                    .iter()
+                    .any(|x| x.ends_with(&format!("/{}", m.name))),
+            })
+            .collect();
+        out.push(ChartView {
+            title: m.name.clone(),
+            unit: m.unit.clone(),
+            direction: if m.lower_is_better {
+                "lower is better"
+            } else {
+                "higher is better"
+            },
+            svg,
+            backends: shown,
+            rows,
+        });
+    }
+    Ok(out)
+}
+
+fn verdict_class(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "good",
+        Status::Warned | Status::Failed => "bad",
+    }
+}
+
+/// The benchmark table from the benchmark phase's report (`data.rows`).
+fn benchmark_view(report: &PhaseReport) -> Value {
+    let rows: Vec<Value> = report
+        .data
+        .get("rows")
+        .and_then(|r| r.as_array())
+        .map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let num = |k: &str| r.get(k).and_then(|v| v.as_f64()).map(chart::fmt_value).unwrap_or_else(|| "–".into());
+                    let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    let change = r.get("change_pct").and_then(|v| v.as_f64()).map(|c| format!("{c:+.1} %")).unwrap_or_else(|| "–".into());
+                    context! { backend => text("backend"), metric => text("metric"), baseline => num("baseline"), current => num("current"), change => change, verdict => text("verdict") }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    context! {
+        headline => report.headline.clone(),
+        class => verdict_class(report.status),
+        commit => report.context.sha.clone().unwrap_or_default().chars().take(12).collect::<String>(),
+        date => report.generated_at.clone(),
+        rows => rows,
+    }
+}
+
+/// The parity summary: a table of `data.checks` (array, stage, max_abs, snr_db, passed).
+fn parity_view(report: &PhaseReport) -> Value {
+    let mut body = String::from("<table><thead><tr><th scope=\"col\">Stage</th><th scope=\"col\">Array</th><th scope=\"col\" class=\"num\">Max abs error</th><th scope=\"col\" class=\"num\">SNR (dB)</th><th scope=\"col\">Result</th></tr></thead><tbody>");
+    if let Some(checks) = report.data.get("checks").and_then(|c| c.as_array()) {
+        for c in checks {
+            let text =
+                |k: &str| super::svg::escape(c.get(k).and_then(|v| v.as_str()).unwrap_or(""));
+            let num = |k: &str| {
+                c.get(k)
+                    .and_then(|v| v.as_f64())
+                    .map(|v| format!("{v:.3e}"))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let passed = c.get("passed").and_then(|v| v.as_bool()).unwrap_or(false);
+            body.push_str(&format!(
+                "<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                if passed { "" } else { " class=\"regression\"" },
+                text("stage"),
+                text("array"),
+                num("max_abs"),
+                c.get("snr_db").and_then(|v| v.as_f64()).map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into()),
+                if passed { "✓ pass" } else { "✗ fail" }
+            ));
+        }
+    }
+    body.push_str("</tbody></table>");
+    context! { headline => report.headline.clone(), class => verdict_class(report.status), body => body }
+}
+
+/// Renders every generated page into `dir` (creating it), adds this run's archive page,
+/// and rebuilds the archive indexes from what `dir/archive` holds. Files the site did
+/// not generate are left alone. Returns the paths written, relative to `dir`.
+pub fn write_site(input: &SiteInput, dir: &Path) -> Result<Vec<PathBuf>> {
+    let env = environment()?;
+    let mut written = Vec::new();
+    let base = |root: &str, title: &str| {
+        context! {
+            project => input.project.clone(),
+            title => title.to_string(),
+            root => root.to_string(),
+            version => env!("CARGO_PKG_VERSION"),
+            generated_at => iso(input.now),
+            commit => input.commit.clone().unwrap_or_default().chars().take(12).collect::<String>(),
+        }
+    };
+    let mut put = |rel: &str, html: String| -> Result<()> {
+        write_atomic(&dir.join(rel), html.as_bytes())?;
+        written.push(PathBuf::from(rel));
+        Ok(())
+    };
+    let render = |name: &str, ctx: Value| -> Result<String> {
+        env.get_template(name)
+            .and_then(|t| t.render(ctx))
+            .with_context(|| format!("cannot render the {name} page"))
+    };
+
+    let parity = input.parity.as_ref().map(parity_view);
+    let benchmark = input.benchmark.as_ref().map(benchmark_view);
+    put(
+        "index.html",
+        render(
+            "parity.html",
+            context! { heading => "Latest parity report", parity => parity.clone(), ..base("", "Parity") },
+        )?,
+    )?;
+    put(
+        "benchmarks/latest.html",
+        render(
+            "latest.html",
+            context! { benchmark => benchmark.clone(), ..base("../", "Latest benchmark") },
+        )?,
+    )?;
+    let n = input.history.runs.len();
+    let first = n.saturating_sub(WINDOW);
+    let recent = charts(&input.history, first, MAX_POINTS)?;
+    put(
+        "benchmarks/history.html",
+        render(
+            "history.html",
+            context! { charts => recent, run_count => n, shown => n - first, windowed => true, downsampled => false, ..base("../", "Benchmark history") },
+        )?,
+    )?;
+    let full = charts(&input.history, 0, MAX_POINTS)?;
+    put(
+        "benchmarks/history-full.html",
+        render(
+            "history.html",
+            context! { charts => full, run_count => n, shown => n, windowed => false, downsampled => n > MAX_POINTS, ..base("../", "Benchmark history (full)") },
+        )?,
+    )?;
+    let json = serde_json::to_vec_pretty(&input.history).context("cannot serialise the history")?;
+    put(
+        "data/history.json",
+        String::from_utf8_lossy(&json).into_owned(),
+    )?;
+
+    // This run's archive page: never overwritten once written (its name is unique).
+    let stamp = iso(input.now);
+    let day = stamp.get(..10).unwrap_or(&stamp).to_string();
+    let time: String = stamp.get(11..19).unwrap_or("000000").replace(':', "");
+    let sha: String = input
+        .commit
+        .clone()
+        .unwrap_or_else(|| "local".into())
+        .chars()
+        .take(7)
+        .collect();
+    let run_page = format!("archive/{day}/{time}-{sha}.html");
+    if !dir.join(&run_page).exists() {
+        let title = format!("Run of {} at {}", sha, stamp);
+        let mut html = render(
+            "parity.html",
+            context! { heading => title.clone(), parity => parity, ..base("../../", &title) },
+        )?;
+        if let Some(b) = benchmark {
+            let table = render(
+                "latest.html",
+                context! { benchmark => b, ..base("../../", &title) },
+            )?;
+            // Keep the benchmark section of the second page inside the first's <main>.
+            if let (Some(start), Some(end)) = (table.find("<main>"), table.find("</main>")) {
+                if let Some(at) = html.find("</main>") {
+                    html.insert_str(at, &table[start + 6..end]);
+                }
+            }
+        }
+        put(&run_page, html)?;
+    }
+    written.extend(rebuild_archive_indexes(dir, &env, &base)?);
+    Ok(written)
+}
+
+/// Rebuilds `archive/YYYY-MM-DD.html` for every day folder and `archive/index.html`.
+fn rebuild_archive_indexes(
+    dir: &Path,
+    env: &minijinja::Environment<'static>,
+    base: &dyn Fn(&str, &str) -> Value,
+) -> Result<Vec<PathBuf>> {
+    let archive = dir.join("archive");
+    let mut days: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(&archive) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() && name.len() == 10 && name.as_bytes().get(4) == Some(&b'-') {
+                let mut pages: Vec<String> = std::fs::read_dir(e.path())
+                    .with_context(|| format!("cannot list {}", e.path().display()))?
+                    .flatten()
+                    .map(|p| p.file_name().to_string_lossy().into_owned())
+                    .filter(|p| p.ends_with(".html"))
+                    .collect();
+                pages.sort();
+                days.insert(name, pages);
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for (day, pages) in &days {
+        let entries: Vec<Value> = pages
+            .iter()
+            .rev()
+            .map(|p| {
+                let stem = p.trim_end_matches(".html");
+                let (time, sha) = stem.split_once('-').unwrap_or((stem, ""));
+                let label = format!(
+                    "{}:{}:{} UTC, commit {sha}",
+                    &time.get(0..2).unwrap_or(""),
+                    &time.get(2..4).unwrap_or(""),
+                    &time.get(4..6).unwrap_or("")
+                );
+                context! { href => format!("{day}/{p}"), label => label }
+            })
+            .collect();
+        let html = env
+            .get_template("archive.html")
+            .and_then(|t| t.render(context! { heading => format!("Runs on {day}"), entries => entries, ..base("../", day) }))
+            .context("cannot render an archive day page")?;
+        let rel = format!("archive/{day}.html");
+        write_atomic(&dir.join(&rel), html.as_bytes())?;
+        written.push(PathBuf::from(rel));
+    }
+    let entries: Vec<Value> = days
+        .iter()
+        .rev()
+        .map(|(day, pages)| context! { href => format!("{day}.html"), label => format!("{day} ({} run{})", pages.len(), if pages.len() == 1 { "" } else { "s" }) })
+        .collect();
+    let html = env
+        .get_template("archive.html")
+        .and_then(|t| {
+            t.render(
+                context! { heading => "Archive", entries => entries, ..base("../", "Archive") },
+            )
+        })
+        .context("cannot render the archive index")?;
+    write_atomic(&archive.join("index.html"), html.as_bytes())?;
+    written.push(PathBuf::from("archive/index.html"));
+    Ok(written)
+}
