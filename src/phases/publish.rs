@@ -1,0 +1,217 @@
+//! The publish phase: renders the GitHub Pages site (latest parity report, latest
+//! benchmark, history charts, archive, history JSON) into a folder, and with `--push`
+//! onto the `gh-pages` branch without ever losing what is there.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::context::Ctx;
+use crate::exit::Outcome;
+use crate::report::markdown::{code, escape};
+use crate::report::terminal::Style;
+use crate::report::{PhaseOutput, PhaseReport, Status};
+use crate::site::pages::{write_site, SiteInput};
+use crate::site::push::{publish, PushOptions};
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Render the site into this folder (also the folder to hand to actions/deploy-pages)
+    #[arg(long, value_name = "DIR")]
+    pub site_dir: Option<PathBuf>,
+    /// Commit the site to the gh-pages branch of the remote and push it
+    #[arg(long)]
+    pub push: bool,
+    /// Remote name (of the repository at --root) or URL to push to [default: publish.remote or origin]
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// Branch to publish to [default: publish.branch or gh-pages]
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// baseline.json with the benchmark history [default: benchmark.baseline]
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Folder with the phase reports (parity.json, benchmark.json) [default: --out-dir]
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+}
+
+/// The `publish` section of the config.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishConfig {
+    /// Site title [default: the repository name].
+    pub project: Option<String>,
+    pub remote: String,
+    pub branch: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Commit message; `{sha}` is replaced by the short commit.
+    pub message: String,
+    /// How many times to try a push that was rejected because someone else pushed.
+    pub push_attempts: u32,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        PublishConfig {
+            project: None,
+            remote: "origin".into(),
+            branch: "gh-pages".into(),
+            author_name: "github-actions[bot]".into(),
+            author_email: "41898282+github-actions[bot]@users.noreply.github.com".into(),
+            message: "docs(site): publish {sha}".into(),
+            push_attempts: 6,
+        }
+    }
+}
+
+/// What a publish did (the phase report, `publish.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishReport {
+    pub runs: usize,
+    pub pages: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub created_branch: bool,
+    pub unchanged: bool,
+    pub push_attempts: u32,
+}
+
+impl PhaseOutput for PublishReport {
+    fn phase(&self) -> &'static str {
+        "publish"
+    }
+    fn status(&self) -> Status {
+        Status::Passed
+    }
+    fn headline(&self) -> String {
+        let what = match (&self.branch, &self.site_dir) {
+            (Some(b), _) if self.unchanged => format!("site on {b} already up to date"),
+            (Some(b), _) => format!("site pushed to {b}{}", if self.created_branch { " (new branch)" } else { "" }),
+            (None, Some(d)) => format!("site rendered into {d}"),
+            (None, None) => "site rendered".into(),
+        };
+        format!("{what}: {} pages, {} benchmark runs", self.pages.len(), self.runs)
+    }
+    fn terminal(&self, style: Style) -> String {
+        let mut out = format!("{} {}\n", style.green("✓"), self.headline());
+        if let Some(c) = &self.commit {
+            out.push_str(&format!("  commit {c} after {} attempt(s)\n", self.push_attempts));
+        }
+        out
+    }
+    fn markdown(&self) -> String {
+        let mut md = format!("### Site\n\n{}\n", escape(&self.headline()));
+        if let Some(c) = &self.commit {
+            md.push_str(&format!("\nCommit {} on {}.\n", code(c), code(self.branch.as_deref().unwrap_or(""))));
+        }
+        md
+    }
+    fn outputs(&self) -> Vec<(String, String)> {
+        let mut o = Vec::new();
+        if let Some(d) = &self.site_dir {
+            o.push(("site-path".into(), d.clone()));
+        }
+        if let Some(c) = &self.commit {
+            o.push(("site-commit".into(), c.clone()));
+        }
+        o
+    }
+}
+
+/// Reads `<dir>/<phase>.json` when it exists; a file that exists but cannot be read is
+/// an error (it would otherwise silently vanish from the site).
+fn read_report(dir: &Path, phase: &str) -> Result<Option<PhaseReport>> {
+    let path = dir.join(format!("{phase}.json"));
+    if !path.exists() {
+        return Ok(None);
+    }
+    PhaseReport::read(&path).map(Some)
+}
+
+/// `SOURCE_DATE_EPOCH` fixes the time (reproducible builds and snapshot tests).
+fn now() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| jiff::Timestamp::now().as_second())
+}
+
+pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
+    let cfg = &ctx.config.publish;
+    let env = ctx.console.env();
+    let baseline = ctx.resolve(args.baseline.as_deref().unwrap_or(ctx.config.benchmark.baseline.as_path()));
+    let history = crate::site::from_baseline::load_history(&baseline, &ctx.config.benchmark)?;
+    let reports = args.reports.as_ref().map(|r| ctx.resolve(r)).unwrap_or_else(|| ctx.out_dir.clone());
+    let project = cfg
+        .project
+        .clone()
+        .or_else(|| env.repository.as_ref().and_then(|r| r.rsplit('/').next()).map(str::to_string))
+        .or_else(|| ctx.root.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "htdemucs-devops".into());
+    let input = SiteInput {
+        project,
+        history,
+        benchmark: read_report(&reports, "benchmark")?,
+        parity: read_report(&reports, "parity")?,
+        now: now(),
+        commit: env.sha.clone(),
+    };
+    if args.site_dir.is_none() && !args.push {
+        anyhow::bail!("publish needs --site-dir DIR (render locally) and/or --push (commit to the gh-pages branch)");
+    }
+    let mut report = PublishReport {
+        runs: input.history.runs.len(),
+        pages: Vec::new(),
+        site_dir: None,
+        branch: None,
+        commit: None,
+        created_branch: false,
+        unchanged: false,
+        push_attempts: 0,
+    };
+    if let Some(dir) = &args.site_dir {
+        let dir = ctx.resolve(dir);
+        let pages = ctx.console.group("render the site", || write_site(&input, &dir))?;
+        report.pages = pages.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+        report.site_dir = Some(dir.display().to_string());
+    }
+    if args.push {
+        let short: String = env.sha.clone().unwrap_or_else(|| "local".into()).chars().take(7).collect();
+        let opts = PushOptions {
+            remote: args.remote.clone().unwrap_or_else(|| cfg.remote.clone()),
+            branch: args.branch.clone().unwrap_or_else(|| cfg.branch.clone()),
+            author_name: cfg.author_name.clone(),
+            author_email: cfg.author_email.clone(),
+            message: cfg.message.replace("{sha}", &short),
+            attempts: cfg.push_attempts.max(1),
+            backoff: Duration::from_millis(200),
+        };
+        let mut pages = Vec::new();
+        let pushed = ctx
+            .console
+            .group(&format!("push the site to {}", opts.branch), || {
+                publish(&ctx.root, &opts, |dir| {
+                    pages = write_site(&input, dir)?;
+                    Ok(())
+                })
+            })
+            .with_context(|| format!("publishing to the {} branch failed; the branch was left as it was", opts.branch))?;
+        if report.pages.is_empty() {
+            report.pages = pages.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+        }
+        report.branch = Some(opts.branch);
+        report.commit = Some(pushed.commit);
+        report.created_branch = pushed.created;
+        report.unchanged = pushed.unchanged;
+        report.push_attempts = pushed.attempts;
+    }
+    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+}
