@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use htdemucs_devops::site::history::{History, HistoryRun};
+use htdemucs_devops::site::history::{History, HistoryRun, MetricInfo, SeriesBaseline};
 use htdemucs_devops::site::pages::{write_site, SiteInput};
 
 const METRICS: [(&str, f64); 7] = [
@@ -50,9 +50,36 @@ fn history(runs: usize) -> History {
             }
         })
         .collect();
+    let metrics = METRICS
+        .iter()
+        .map(|(name, _)| MetricInfo {
+            key: name.to_string(),
+            label: name.to_string(),
+            unit: if name.ends_with("_mb") {
+                "MB".into()
+            } else {
+                "s".into()
+            },
+            lower_is_better: true,
+            threshold_pct: if name.ends_with("_mb") { 15.0 } else { 10.0 },
+        })
+        .collect();
+    let baselines = METRICS
+        .iter()
+        .flat_map(|(name, base)| {
+            [("coreml", 1.0), ("pytorch", 1.4)].map(|(b, scale)| SeriesBaseline {
+                backend: b.to_string(),
+                metric: name.to_string(),
+                center: base * scale,
+                threshold_pct: 10.0,
+            })
+        })
+        .collect();
     History {
-        metrics: vec![],
+        metrics,
+        backends: vec!["coreml".into(), "pytorch".into()],
         runs,
+        baselines,
     }
 }
 

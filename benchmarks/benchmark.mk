@@ -17,5 +17,6 @@ benchmark-compare: ## Compare CURRENT=<results.json> with BASELINE (WINDOW=1: th
 	$(CARGO) run --quiet -- benchmark compare --baseline $(BASELINE) --current $(CURRENT) \
 		--format $(FORMAT) $(if $(WINDOW),--window $(WINDOW))
 
-bench: ## Noise simulation: false-regression and detection rates, ours vs github-action-benchmark
+bench: ## Benchmarks: the regression rule's noise simulation (vs github-action-benchmark) and site rendering
 	$(CARGO) bench --profile dev --bench noise -- $(ARGS)
+	$(CARGO) bench --profile dev --bench site_render

@@ -62,4 +62,7 @@ pub enum Command {
     /// Benchmarks: run producers, compare with baseline.json, record runs on main
     #[command(after_help = EXIT_CODES_HELP)]
     Benchmark(crate::phases::benchmark::BenchmarkArgs),
+    /// Render the GitHub Pages site (parity, benchmarks, history charts, archive) and push it to gh-pages
+    #[command(after_help = EXIT_CODES_HELP)]
+    Publish(crate::phases::publish::PublishArgs),
 }

@@ -19,6 +19,7 @@ pub struct Config {
     /// What `init` renders the scaffold from.
     pub init: crate::phases::init::InitConfig,
     pub benchmark: crate::bench::config::BenchmarkConfig,
+    pub publish: crate::phases::publish::PublishConfig,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

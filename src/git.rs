@@ -308,6 +308,17 @@ pub fn remote_url(repo: &Path, name: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// A remote given by name (looked up in the repository at `repo`) or as a URL/path.
+/// A name that is not configured is taken as a URL or path, except `origin`, whose
+/// absence is an error worth reporting.
+pub fn resolve_remote(repo: &Path, arg: &str) -> Result<String> {
+    match remote_url(repo, arg) {
+        Ok(url) => Ok(url),
+        Err(_) if arg != "origin" => Ok(arg.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The `http.*.extraheader` settings of the repository at `repo` (actions/checkout puts
 /// the job token there), to authenticate a fresh clone the same way.
 pub fn auth_config(repo: &Path) -> Vec<(String, String)> {

@@ -90,5 +90,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Report(args) => phases::report::run(&ctx, args),
         Command::Init(args) => phases::init::run(&ctx, args),
         Command::Benchmark(args) => phases::benchmark::run(&ctx, args),
+        Command::Publish(args) => phases::publish::run(&ctx, args),
     }
 }

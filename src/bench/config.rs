@@ -96,3 +96,19 @@ impl Default for RecordConfig {
         }
     }
 }
+
+impl BenchmarkConfig {
+    /// The comparison options this config describes (flags may override fields).
+    pub fn options(&self) -> super::compare::Options {
+        super::compare::Options {
+            rule: super::decide::Rule {
+                window: self.window.max(1),
+                noise_sigmas: self.noise_sigmas,
+            },
+            thresholds: self.thresholds,
+            metrics: self.metrics.clone(),
+            candidate: self.candidate.clone(),
+            reference: self.reference.clone(),
+        }
+    }
+}

@@ -4,5 +4,6 @@
 pub mod benchmark;
 pub mod init;
 pub mod lint;
+pub mod publish;
 pub mod report;
 pub mod test;

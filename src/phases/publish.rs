@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
+use crate::git;
 use crate::report::markdown::{code, escape};
 use crate::report::terminal::Style;
 use crate::report::{PhaseOutput, PhaseReport, Status};
 use crate::site::pages::{write_site, SiteInput};
-use crate::site::push::{publish, PushOptions};
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
@@ -79,7 +79,6 @@ pub struct PublishReport {
     pub branch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    pub created_branch: bool,
     pub unchanged: bool,
     pub push_attempts: u32,
 }
@@ -94,23 +93,34 @@ impl PhaseOutput for PublishReport {
     fn headline(&self) -> String {
         let what = match (&self.branch, &self.site_dir) {
             (Some(b), _) if self.unchanged => format!("site on {b} already up to date"),
-            (Some(b), _) => format!("site pushed to {b}{}", if self.created_branch { " (new branch)" } else { "" }),
+            (Some(b), _) => format!("site pushed to {b}"),
             (None, Some(d)) => format!("site rendered into {d}"),
             (None, None) => "site rendered".into(),
         };
-        format!("{what}: {} pages, {} benchmark runs", self.pages.len(), self.runs)
+        format!(
+            "{what}: {} pages, {} benchmark runs",
+            self.pages.len(),
+            self.runs
+        )
     }
     fn terminal(&self, style: Style) -> String {
         let mut out = format!("{} {}\n", style.green("✓"), self.headline());
         if let Some(c) = &self.commit {
-            out.push_str(&format!("  commit {c} after {} attempt(s)\n", self.push_attempts));
+            out.push_str(&format!(
+                "  commit {c} after {} attempt(s)\n",
+                self.push_attempts
+            ));
         }
         out
     }
     fn markdown(&self) -> String {
         let mut md = format!("### Site\n\n{}\n", escape(&self.headline()));
         if let Some(c) = &self.commit {
-            md.push_str(&format!("\nCommit {} on {}.\n", code(c), code(self.branch.as_deref().unwrap_or(""))));
+            md.push_str(&format!(
+                "\nCommit {} on {}.\n",
+                code(c),
+                code(self.branch.as_deref().unwrap_or(""))
+            ));
         }
         md
     }
@@ -147,14 +157,31 @@ fn now() -> i64 {
 pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
     let cfg = &ctx.config.publish;
     let env = ctx.console.env();
-    let baseline = ctx.resolve(args.baseline.as_deref().unwrap_or(ctx.config.benchmark.baseline.as_path()));
-    let history = crate::site::from_baseline::load_history(&baseline, &ctx.config.benchmark)?;
-    let reports = args.reports.as_ref().map(|r| ctx.resolve(r)).unwrap_or_else(|| ctx.out_dir.clone());
+    let baseline = ctx.resolve(
+        args.baseline
+            .as_deref()
+            .unwrap_or(ctx.config.benchmark.baseline.as_path()),
+    );
+    let history = crate::site::history::load_history(&baseline, &ctx.config.benchmark)?;
+    let reports = args
+        .reports
+        .as_ref()
+        .map(|r| ctx.resolve(r))
+        .unwrap_or_else(|| ctx.out_dir.clone());
     let project = cfg
         .project
         .clone()
-        .or_else(|| env.repository.as_ref().and_then(|r| r.rsplit('/').next()).map(str::to_string))
-        .or_else(|| ctx.root.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| {
+            env.repository
+                .as_ref()
+                .and_then(|r| r.rsplit('/').next())
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            ctx.root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "htdemucs-devops".into());
     let input = SiteInput {
         project,
@@ -173,44 +200,69 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
         site_dir: None,
         branch: None,
         commit: None,
-        created_branch: false,
         unchanged: false,
         push_attempts: 0,
     };
     if let Some(dir) = &args.site_dir {
         let dir = ctx.resolve(dir);
-        let pages = ctx.console.group("render the site", || write_site(&input, &dir))?;
-        report.pages = pages.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+        let pages = ctx
+            .console
+            .group("render the site", || write_site(&input, &dir))?;
+        report.pages = pages
+            .iter()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
         report.site_dir = Some(dir.display().to_string());
     }
     if args.push {
-        let short: String = env.sha.clone().unwrap_or_else(|| "local".into()).chars().take(7).collect();
-        let opts = PushOptions {
-            remote: args.remote.clone().unwrap_or_else(|| cfg.remote.clone()),
+        let short: String = env
+            .sha
+            .clone()
+            .unwrap_or_else(|| "local".into())
+            .chars()
+            .take(7)
+            .collect();
+        let top = git::toplevel(&ctx.root).unwrap_or_else(|_| ctx.root.clone());
+        let remote_arg = args.remote.clone().unwrap_or_else(|| cfg.remote.clone());
+        let spec = git::PushSpec {
+            remote: git::resolve_remote(&top, &remote_arg)?,
             branch: args.branch.clone().unwrap_or_else(|| cfg.branch.clone()),
-            author_name: cfg.author_name.clone(),
-            author_email: cfg.author_email.clone(),
+            author: git::Identity {
+                name: cfg.author_name.clone(),
+                email: cfg.author_email.clone(),
+            },
             message: cfg.message.replace("{sha}", &short),
-            attempts: cfg.push_attempts.max(1),
+            max_attempts: cfg.push_attempts.max(1),
             backoff: Duration::from_millis(200),
+            // gh-pages starts as an orphan branch, but only when the remote answered
+            // that it has none: an unreachable remote is an error before this matters.
+            create_branch: true,
+            config: git::auth_config(&top),
         };
         let mut pages = Vec::new();
         let pushed = ctx
             .console
-            .group(&format!("push the site to {}", opts.branch), || {
-                publish(&ctx.root, &opts, |dir| {
+            .group(&format!("push the site to {}", spec.branch), || {
+                git::commit_and_push(&spec, |dir, _attempt| {
                     pages = write_site(&input, dir)?;
-                    Ok(())
+                    Ok(git::Applied::Changed)
                 })
             })
-            .with_context(|| format!("publishing to the {} branch failed; the branch was left as it was", opts.branch))?;
+            .with_context(|| {
+                format!(
+                    "publishing to the {} branch failed; the branch was left as it was",
+                    spec.branch
+                )
+            })?;
         if report.pages.is_empty() {
-            report.pages = pages.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+            report.pages = pages
+                .iter()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect();
         }
-        report.branch = Some(opts.branch);
-        report.commit = Some(pushed.commit);
-        report.created_branch = pushed.created;
-        report.unchanged = pushed.unchanged;
+        report.unchanged = pushed.commit.is_none();
+        report.commit = pushed.commit;
+        report.branch = Some(spec.branch);
         report.push_attempts = pushed.attempts;
     }
     crate::report::emit(ctx.console, &ctx.out_dir, &report)

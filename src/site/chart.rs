@@ -288,3 +288,48 @@ mod tests {
         assert!(svg.contains("2026-02-03"), "{svg}");
     }
 }
+
+#[cfg(test)]
+mod snapshot {
+    use super::*;
+
+    /// The whole SVG of a small chart with fixed dates and commits: any change to the
+    /// drawing shows up as a snapshot diff to review.
+    #[test]
+    fn chart_svg_snapshot() {
+        let points = |scale: f64, regress: Option<usize>| -> Vec<ChartPoint> {
+            [3.21, 3.25, 3.19, 4.10, 3.22]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ChartPoint {
+                    t: 1_770_076_800 + i as i64 * 86_400,
+                    value: v * scale,
+                    commit: format!("{:07x}", 0xabc0 + i),
+                    regression: regress == Some(i),
+                })
+                .collect()
+        };
+        let spec = ChartSpec {
+            title: "Freq branch".into(),
+            unit: "s".into(),
+            series: vec![
+                ChartSeries {
+                    name: "coreml".into(),
+                    points: points(1.0, Some(3)),
+                    band: Some(Band {
+                        center: 3.22,
+                        lo: 2.898,
+                        hi: 3.542,
+                    }),
+                },
+                ChartSeries {
+                    name: "pytorch".into(),
+                    points: points(1.5, None),
+                    band: None,
+                },
+            ],
+        };
+        let svg = render(&spec, 400).unwrap_or_else(|e| panic!("{e:#}"));
+        insta::assert_snapshot!(svg.replace("><", ">\n<"));
+    }
+}

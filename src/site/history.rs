@@ -1,9 +1,23 @@
 //! The benchmark history as the site sees it: runs in time order, each with values per
-//! backend and metric and the series it was judged a regression in. Built from
-//! `baseline.json` by the publish phase; also written out as `data/history.json`.
+//! backend and metric and the series it was judged a regression in, plus the current
+//! baseline of every series (the chart's threshold band). Built from `baseline.json`
+//! with the benchmark engine's own rule; also written out as `data/history.json`.
 
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::bench::baseline::{self, Baseline};
+use crate::bench::compare::compare;
+use crate::bench::config::BenchmarkConfig;
+use crate::bench::decide::Verdict;
+use crate::bench::metric::{self, Direction};
+use crate::bench::run::Run;
+
+/// How many earlier runs each run is judged against when marking regressions: enough
+/// for the rule's window on every runner kind, without making publishing quadratic.
+const JUDGE_LOOKBACK: usize = 100;
 
 /// One recorded benchmark run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,12 +25,12 @@ pub struct HistoryRun {
     /// Unix seconds, UTC.
     pub timestamp: i64,
     pub commit: String,
-    /// A label for the runner it ran on (OS, CPU, image).
+    /// The runner kind it ran on (OS, architecture, CPU, image).
     #[serde(default)]
     pub runner: String,
-    /// backend -> metric -> value (the mean when the run kept samples).
+    /// backend -> metric -> value (the median when the run kept samples).
     pub values: BTreeMap<String, BTreeMap<String, f64>>,
-    /// `backend/metric` pairs judged regressions when the run was recorded.
+    /// `backend/metric` pairs judged regressions against the runs before it.
     #[serde(default)]
     pub regressions: Vec<String>,
 }
@@ -24,124 +38,164 @@ pub struct HistoryRun {
 /// What the site knows about one metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricInfo {
-    pub name: String,
+    /// The metric's name in `baseline.json` (`freq_branch_sec`).
+    pub key: String,
+    /// How people read it (`Freq branch`).
+    pub label: String,
     pub unit: String,
     pub lower_is_better: bool,
     /// Regression threshold in percent (the band drawn around the baseline).
     pub threshold_pct: f64,
 }
 
+/// The baseline of one backend × metric as the latest comparison sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesBaseline {
+    pub backend: String,
+    pub metric: String,
+    pub center: f64,
+    pub threshold_pct: f64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
+    /// Metrics in display order.
     pub metrics: Vec<MetricInfo>,
+    /// Backends in display order (candidate first, then reference, then the rest).
+    pub backends: Vec<String>,
     pub runs: Vec<HistoryRun>,
+    pub baselines: Vec<SeriesBaseline>,
 }
 
-/// Unit, direction and threshold from a metric's name, as the benchmark phase reads them:
-/// `_per_sec` is bigger-is-better; `_sec`, `_ms`, `_mb`, `_bytes` smaller-is-better;
-/// memory metrics get the 15 % threshold, everything else 10 %.
-pub fn metric_info(name: &str) -> MetricInfo {
-    let (unit, lower) = if name.ends_with("_per_sec") {
-        ("1/s", false)
-    } else if name.ends_with("_sec") {
-        ("s", true)
-    } else if name.ends_with("_ms") {
-        ("ms", true)
-    } else if name.ends_with("_mb") {
-        ("MB", true)
-    } else if name.ends_with("_bytes") {
-        ("bytes", true)
-    } else {
-        ("", true)
-    };
-    let memory = name.ends_with("_mb") || name.ends_with("_bytes");
-    MetricInfo {
-        name: name.to_string(),
-        unit: unit.to_string(),
-        lower_is_better: lower,
-        threshold_pct: if memory { 15.0 } else { 10.0 },
+fn as_run(r: &baseline::BaselineRun) -> Run {
+    Run {
+        meta: r.meta.clone(),
+        results: r.results.clone(),
     }
 }
 
-/// The seed design's stage order first, then anything else alphabetically, memory last.
-pub fn metric_order(name: &str) -> (usize, String) {
-    const ORDER: [&str; 7] = [
-        "stft_sec",
-        "freq_branch_sec",
-        "time_branch_sec",
-        "istft_sec",
-        "full_pipeline_sec",
-        "model_load_sec",
-        "memory_peak_mb",
-    ];
-    match ORDER.iter().position(|m| *m == name) {
-        Some(i) if name == "memory_peak_mb" => (1000 + i, String::new()),
-        Some(i) => (i, String::new()),
-        None if name.ends_with("_mb") || name.ends_with("_bytes") => (999, name.to_string()),
-        None => (100, name.to_string()),
-    }
+fn unix(ts: Option<&str>) -> Option<i64> {
+    let ts = ts?;
+    ts.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .ok()
+        // Entries migrated from the date-keyed format may carry a bare date.
+        .or_else(|| {
+            ts.parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp().as_second())
+        })
 }
 
-impl History {
-    /// Every metric seen in the runs (with `metrics` overrides), in display order.
-    pub fn metric_list(&self) -> Vec<MetricInfo> {
-        let mut names: Vec<String> = self
-            .runs
+/// Builds the site's history from a baseline, judging every run with the same rule
+/// `benchmark compare` uses.
+pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
+    let opts = cfg.options();
+    let runs = base.runs();
+    let mut out = Vec::with_capacity(runs.len());
+    for (i, r) in runs.iter().enumerate() {
+        let Some(timestamp) = unix(r.meta.timestamp.as_deref()) else {
+            continue;
+        };
+        let earlier = Baseline {
+            runs: runs[i.saturating_sub(JUDGE_LOOKBACK)..i].to_vec(),
+            ..base.clone()
+        };
+        let regressions = if i == 0 {
+            Vec::new()
+        } else {
+            compare(&earlier, &as_run(r), &opts)
+                .rows
+                .iter()
+                .filter(|row| row.verdict == Verdict::Regression)
+                .map(|row| format!("{}/{}", row.backend, row.metric))
+                .collect()
+        };
+        let values = r
+            .results
             .iter()
-            .flat_map(|r| r.values.values().flat_map(|m| m.keys().cloned()))
-            .collect();
-        names.sort_by_key(|n| metric_order(n));
-        names.dedup();
-        names
-            .iter()
-            .map(|n| {
-                self.metrics
-                    .iter()
-                    .find(|m| &m.name == n)
-                    .cloned()
-                    .unwrap_or_else(|| metric_info(n))
+            .map(|(b, ms)| {
+                (
+                    b.clone(),
+                    ms.iter().map(|(m, v)| (m.clone(), v.center())).collect(),
+                )
             })
-            .collect()
-    }
-
-    /// Every backend seen, `coreml` first, then `pytorch`, then the rest.
-    pub fn backends(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .runs
-            .iter()
-            .flat_map(|r| r.values.keys().cloned())
             .collect();
-        names.sort_by_key(|n| {
-            (
-                if n == "coreml" {
-                    0
-                } else if n == "pytorch" {
-                    1
-                } else {
-                    2
-                },
-                n.clone(),
-            )
+        out.push(HistoryRun {
+            timestamp,
+            commit: r.meta.commit.clone().unwrap_or_default(),
+            runner: r.meta.fingerprint.key().unwrap_or_default(),
+            values,
+            regressions,
         });
-        names.dedup();
-        names
+    }
+    // The band: what the newest run was compared against.
+    let baselines = match runs.split_last() {
+        Some((last, before)) => {
+            let earlier = Baseline {
+                runs: before[before.len().saturating_sub(JUDGE_LOOKBACK)..].to_vec(),
+                ..base.clone()
+            };
+            compare(&earlier, &as_run(last), &opts)
+                .rows
+                .iter()
+                .filter_map(|row| {
+                    Some(SeriesBaseline {
+                        backend: row.backend.clone(),
+                        metric: row.metric.clone(),
+                        center: row.baseline?,
+                        threshold_pct: row.threshold_pct,
+                    })
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let mut names: Vec<String> = out
+        .iter()
+        .flat_map(|r| r.values.values().flat_map(|m| m.keys().cloned()))
+        .collect();
+    names.sort_by_key(|n| metric::order_key(n));
+    names.dedup();
+    let metrics = names
+        .iter()
+        .map(|n| {
+            let over = cfg.metrics.get(n);
+            let info = metric::info(n, &cfg.thresholds, over);
+            MetricInfo {
+                key: n.clone(),
+                label: metric::label(n, over),
+                unit: info.unit.clone(),
+                lower_is_better: info.direction == Direction::Smaller,
+                threshold_pct: info.threshold_pct,
+            }
+        })
+        .collect();
+    let mut backends: Vec<String> = out.iter().flat_map(|r| r.values.keys().cloned()).collect();
+    backends.sort_by_key(|b| {
+        (
+            if *b == cfg.candidate {
+                0
+            } else if *b == cfg.reference {
+                1
+            } else {
+                2
+            },
+            b.clone(),
+        )
+    });
+    backends.dedup();
+    History {
+        metrics,
+        backends,
+        runs: out,
+        baselines,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn units_and_order() {
-        assert_eq!(metric_info("stft_sec").unit, "s");
-        assert!(!metric_info("samples_per_sec").lower_is_better);
-        assert_eq!(metric_info("memory_peak_mb").threshold_pct, 15.0);
-        let mut names = vec!["memory_peak_mb", "zeta_sec", "stft_sec", "istft_sec"];
-        names.sort_by_key(|n| metric_order(n));
-        assert_eq!(
-            names,
-            vec!["stft_sec", "istft_sec", "zeta_sec", "memory_peak_mb"]
-        );
-    }
+/// Loads `baseline.json` (a missing file is an empty history; a broken one an error).
+pub fn load_history(path: &Path, cfg: &BenchmarkConfig) -> Result<History> {
+    let (base, _) = baseline::load_or_empty(path)?;
+    Ok(from_baseline(&base, cfg))
 }

@@ -3,5 +3,4 @@
 pub mod chart;
 pub mod history;
 pub mod pages;
-pub mod push;
 pub mod svg;

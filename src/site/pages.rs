@@ -80,56 +80,41 @@ fn iso(t: i64) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 /// The charts for `runs` (already cut to the window the page shows).
 fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<ChartView>> {
     let runs = &history.runs[first..];
-    let backends = history.backends();
     let mut out = Vec::new();
-    for m in history.metric_list() {
+    for m in &history.metrics {
         let mut series = Vec::new();
-        for b in &backends {
+        for b in &history.backends {
+            let tag = format!("{b}/{}", m.key);
             let points: Vec<ChartPoint> = runs
                 .iter()
                 .filter_map(|r| {
-                    let value = *r.values.get(b)?.get(&m.name)?;
+                    let value = *r.values.get(b)?.get(&m.key)?;
                     value.is_finite().then(|| ChartPoint {
                         t: r.timestamp,
                         value,
                         commit: r.commit.clone(),
-                        regression: r
-                            .regressions
-                            .iter()
-                            .any(|x| x == &format!("{b}/{}", m.name)),
+                        regression: r.regressions.contains(&tag),
                     })
                 })
                 .collect();
             if points.is_empty() {
                 continue;
             }
-            // The band: the threshold around the median of the most recent runs, the
-            // same kind of robust centre the benchmark phase compares against.
-            let recent: Vec<f64> = points.iter().rev().take(10).map(|p| p.value).collect();
-            let band = median(recent).map(|c| {
-                let d = c.abs() * m.threshold_pct / 100.0;
-                Band {
-                    center: c,
-                    lo: c - d,
-                    hi: c + d,
-                }
-            });
+            let band = history
+                .baselines
+                .iter()
+                .find(|x| &x.backend == b && x.metric == m.key)
+                .map(|x| {
+                    let d = x.center.abs() * x.threshold_pct / 100.0;
+                    Band {
+                        center: x.center,
+                        lo: x.center - d,
+                        hi: x.center + d,
+                    }
+                });
             series.push(ChartSeries {
                 name: b.clone(),
                 points,
@@ -140,7 +125,7 @@ fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<Char
             continue;
         }
         let spec = ChartSpec {
-            title: m.name.clone(),
+            title: m.label.clone(),
             unit: m.unit.clone(),
             series,
         };
@@ -152,7 +137,7 @@ fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<Char
             .filter(|r| {
                 shown
                     .iter()
-                    .any(|b| r.values.get(b).is_some_and(|v| v.contains_key(&m.name)))
+                    .any(|b| r.values.get(b).is_some_and(|v| v.contains_key(&m.key)))
             })
             .map(|r| RowView {
                 date: iso(r.timestamp)
@@ -165,7 +150,7 @@ fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<Char
                     .map(|b| {
                         r.values
                             .get(b)
-                            .and_then(|v| v.get(&m.name))
+                            .and_then(|v| v.get(&m.key))
                             .map(|v| chart::fmt_value(*v))
                             .unwrap_or_default()
                     })
@@ -173,11 +158,11 @@ fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<Char
                 regression: r
                     .regressions
                     .iter()
-                    .any(|x| x.ends_with(&format!("/{}", m.name))),
+                    .any(|x| x.ends_with(&format!("/{}", m.key))),
             })
             .collect();
         out.push(ChartView {
-            title: m.name.clone(),
+            title: format!("{} ({})", m.label, m.key),
             unit: m.unit.clone(),
             direction: if m.lower_is_better {
                 "lower is better"

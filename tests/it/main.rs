@@ -12,6 +12,7 @@ mod core;
 mod init;
 mod installer;
 mod lint;
+mod publish;
 mod release_host;
 mod report;
 mod report_helpers;

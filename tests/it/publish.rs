@@ -18,8 +18,16 @@ const BASELINE: &str = r#"{
 const EVIL: &str = "<script>alert(1)</script>";
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").current_dir(dir).args(args).output().unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("git: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -35,18 +43,34 @@ fn workspace() -> tempfile::TempDir {
     let evil = EVIL.replace('"', "\\\"");
     write(
         &dir.path().join(".htdemucs-devops/parity.json"),
-        &envelope("parity", "failed", &format!(r#"{{"passed":false,"checks":[{{"stage":"{evil}","array":"{evil}.out","max_abs":0.5,"snr_db":12.0,"passed":false}},{{"stage":"stft","array":"stft.spec","max_abs":1e-6,"snr_db":95.0,"passed":true}}]}}"#)),
+        &envelope(
+            "parity",
+            "failed",
+            &format!(
+                r#"{{"passed":false,"checks":[{{"stage":"{evil}","array":"{evil}.out","max_abs":0.5,"snr_db":12.0,"passed":false}},{{"stage":"stft","array":"stft.spec","max_abs":1e-6,"snr_db":95.0,"passed":true}}]}}"#
+            ),
+        ),
     );
     write(
         &dir.path().join(".htdemucs-devops/benchmark.json"),
-        &envelope("benchmark", "warned", &format!(r#"{{"rows":[{{"backend":"coreml","metric":"{evil}","baseline":3.2,"current":4.1,"change_pct":28.1,"verdict":"regression"}}]}}"#)),
+        &envelope(
+            "benchmark",
+            "warned",
+            &format!(
+                r#"{{"rows":[{{"backend":"coreml","metric":"{evil}","baseline":3.2,"current":4.1,"change_pct":28.1,"verdict":"regression"}}]}}"#
+            ),
+        ),
     );
     dir
 }
 
 fn publish_cmd(ws: &Path) -> Command {
     let mut cmd = bin();
-    cmd.current_dir(ws).env("SOURCE_DATE_EPOCH", "1770300000").arg("publish").arg("--root").arg(ws);
+    cmd.current_dir(ws)
+        .env("SOURCE_DATE_EPOCH", "1770300000")
+        .arg("publish")
+        .arg("--root")
+        .arg(ws);
     cmd
 }
 
@@ -79,14 +103,20 @@ fn renders_the_site_locally() {
     // Self-contained: nothing fetched from elsewhere.
     for p in PAGES {
         let html = std::fs::read_to_string(site.join(p)).unwrap_or_default();
-        assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "{p} references an external asset");
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "{p} references an external asset"
+        );
     }
 }
 
 #[test]
 fn unreadable_report_exits_2_naming_it() {
     let ws = workspace();
-    write(&ws.path().join(".htdemucs-devops/parity.json"), "{ not json");
+    write(
+        &ws.path().join(".htdemucs-devops/parity.json"),
+        "{ not json",
+    );
     let out = run(publish_cmd(ws.path()).args(["--site-dir", "site"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("parity.json"), "{}", stderr(&out));
@@ -106,11 +136,18 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path) -> Server {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     drop(listener);
     let child = Command::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -129,7 +166,9 @@ fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
     let bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| panic!("Debian's chromium is needed for this test (make test installs it via .ci/run)"));
+        .unwrap_or_else(|| {
+            panic!("Debian's chromium is needed for this test (make test installs it via .ci/run)")
+        });
     let mut cmd = Command::new(bin);
     cmd.args([
         "--headless",
@@ -160,55 +199,130 @@ fn every_page_opens_in_chromium_and_markup_stays_text() {
         let profile = ws.path().join(format!("profile-{i}"));
         let dom = chromium(&["--dump-dom", &url], &profile);
         let dom_text = stdout(&dom);
-        assert!(dom_text.contains("</html>"), "{page} did not load: {}", stderr(&dom));
-        assert!(!dom_text.contains(EVIL), "{page}: the stage name became markup");
+        assert!(
+            dom_text.contains("</html>"),
+            "{page} did not load: {}",
+            stderr(&dom)
+        );
+        assert!(
+            !dom_text.contains(EVIL),
+            "{page}: the stage name became markup"
+        );
         let png: PathBuf = shots.join(format!("{i}.png"));
-        let _ = chromium(&[&format!("--screenshot={}", png.display()), &url], &profile);
+        let _ = chromium(
+            &[&format!("--screenshot={}", png.display()), &url],
+            &profile,
+        );
         let bytes = std::fs::read(&png).unwrap_or_default();
-        assert!(bytes.len() > 5_000 && bytes.starts_with(b"\x89PNG"), "{page}: no screenshot");
+        assert!(
+            bytes.len() > 5_000 && bytes.starts_with(b"\x89PNG"),
+            "{page}: no screenshot"
+        );
     }
-    let index = stdout(&chromium(&["--dump-dom", &format!("http://127.0.0.1:{}/index.html", server.port)], &ws.path().join("p-x")));
-    assert!(index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the name is shown as text");
+    let index = stdout(&chromium(
+        &[
+            "--dump-dom",
+            &format!("http://127.0.0.1:{}/index.html", server.port),
+        ],
+        &ws.path().join("p-x"),
+    ));
+    assert!(
+        index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the name is shown as text"
+    );
 }
 
 fn bare_remote(ws: &Path) -> PathBuf {
     let remote = ws.join("remote.git");
-    git(ws, &["init", "--quiet", "--bare", &remote.to_string_lossy()]);
+    git(
+        ws,
+        &["init", "--quiet", "--bare", &remote.to_string_lossy()],
+    );
     git(ws, &["init", "--quiet"]);
     git(ws, &["remote", "add", "origin", &remote.to_string_lossy()]);
     remote
 }
 
 fn ls_branch(remote: &Path, branch: &str) -> Vec<String> {
-    git(remote, &["ls-tree", "-r", "--name-only", branch]).lines().map(str::to_string).collect()
+    git(remote, &["ls-tree", "-r", "--name-only", branch])
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
 fn first_publish_creates_the_branch_and_later_ones_keep_the_archive() {
     let ws = workspace();
     let remote = bare_remote(ws.path());
-    let out = run(publish_cmd(ws.path()).env("GITHUB_SHA", "1111111aaaa").arg("--push"));
+    let out = run(publish_cmd(ws.path())
+        .env("GITHUB_SHA", "1111111aaaa")
+        .arg("--push"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let files = ls_branch(&remote, "gh-pages");
     assert!(files.contains(&"index.html".to_string()), "{files:?}");
-    let first_archive: Vec<String> = files.iter().filter(|f| f.starts_with("archive/2026-02-05/")).cloned().collect();
+    let first_archive: Vec<String> = files
+        .iter()
+        .filter(|f| f.starts_with("archive/2026-02-05/"))
+        .cloned()
+        .collect();
     assert_eq!(first_archive.len(), 1, "{files:?}");
     // Someone adds a file of their own to gh-pages; we must keep it.
     let clone = ws.path().join("clone");
-    git(ws.path(), &["clone", "--quiet", "--branch", "gh-pages", &remote.to_string_lossy(), &clone.to_string_lossy()]);
+    git(
+        ws.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "gh-pages",
+            &remote.to_string_lossy(),
+            &clone.to_string_lossy(),
+        ],
+    );
     write(&clone.join("CNAME"), "example.org\n");
     git(&clone, &["add", "CNAME"]);
-    git(&clone, &["-c", "user.name=t", "-c", "user.email=t@e", "commit", "--quiet", "-m", "cname"]);
+    git(
+        &clone,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "--quiet",
+            "-m",
+            "cname",
+        ],
+    );
     git(&clone, &["push", "--quiet", "origin", "gh-pages"]);
 
-    let out = run(publish_cmd(ws.path()).env("GITHUB_SHA", "2222222bbbb").env("SOURCE_DATE_EPOCH", "1770303600").arg("--push"));
+    let out = run(publish_cmd(ws.path())
+        .env("GITHUB_SHA", "2222222bbbb")
+        .env("SOURCE_DATE_EPOCH", "1770303600")
+        .arg("--push"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let files = ls_branch(&remote, "gh-pages");
-    assert!(files.contains(&first_archive[0]), "the first archive page is kept: {files:?}");
-    assert!(files.contains(&"CNAME".to_string()), "foreign files are kept: {files:?}");
-    assert_eq!(files.iter().filter(|f| f.starts_with("archive/2026-02-05/")).count(), 2, "{files:?}");
+    assert!(
+        files.contains(&first_archive[0]),
+        "the first archive page is kept: {files:?}"
+    );
+    assert!(
+        files.contains(&"CNAME".to_string()),
+        "foreign files are kept: {files:?}"
+    );
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.starts_with("archive/2026-02-05/"))
+            .count(),
+        2,
+        "{files:?}"
+    );
     let day = git(&remote, &["show", "gh-pages:archive/2026-02-05.html"]);
-    assert!(day.contains("1111111") && day.contains("2222222"), "the day page lists both runs");
+    assert!(
+        day.contains("1111111") && day.contains("2222222"),
+        "the day page lists both runs"
+    );
     let log = git(&remote, &["log", "--format=%s", "gh-pages"]);
     assert_eq!(log.lines().count(), 3, "{log}");
 }
@@ -238,17 +352,29 @@ fn two_racing_publishers_both_land() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
     let files = ls_branch(&remote, "gh-pages");
-    let archived: Vec<&String> = files.iter().filter(|f| f.starts_with("archive/2026-02-05/")).collect();
+    let archived: Vec<&String> = files
+        .iter()
+        .filter(|f| f.starts_with("archive/2026-02-05/"))
+        .collect();
     assert_eq!(archived.len(), 2, "both runs' pages landed: {files:?}");
-    assert!(archived.iter().any(|f| f.contains("3333333")) && archived.iter().any(|f| f.contains("4444444")));
+    assert!(
+        archived.iter().any(|f| f.contains("3333333"))
+            && archived.iter().any(|f| f.contains("4444444"))
+    );
 }
 
 #[test]
 fn a_clone_that_fails_exits_2_and_creates_nothing() {
     let ws = workspace();
     let missing = ws.path().join("no-such-remote.git");
-    let out = run(publish_cmd(ws.path()).args(["--push", "--remote"]).arg(&missing));
+    let out = run(publish_cmd(ws.path())
+        .args(["--push", "--remote"])
+        .arg(&missing));
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("cannot reach the remote"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot reach the remote"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!missing.exists(), "nothing may be created");
 }

@@ -12,8 +12,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 use crate::bench::baseline;
-use crate::bench::compare::{compare, Options};
-use crate::bench::decide::Rule;
+use crate::bench::compare::compare;
 use crate::bench::fingerprint;
 use crate::bench::ingest::{self, InputFormat};
 use crate::bench::report::BenchmarkReport;
@@ -50,16 +49,16 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
     } else {
         baseline::load_or_empty(&path)?
     };
-    let opts = Options {
-        rule: Rule {
-            window: o.window.unwrap_or(cfg.window).max(1),
-            noise_sigmas: cfg.noise_sigmas,
-        },
-        thresholds: cfg.thresholds,
-        metrics: cfg.metrics.clone(),
-        candidate: o.candidate.clone().unwrap_or_else(|| cfg.candidate.clone()),
-        reference: o.reference.clone().unwrap_or_else(|| cfg.reference.clone()),
-    };
+    let mut opts = cfg.options();
+    if let Some(w) = o.window {
+        opts.rule.window = w.max(1);
+    }
+    if let Some(c) = &o.candidate {
+        opts.candidate = c.clone();
+    }
+    if let Some(r) = &o.reference {
+        opts.reference = r.clone();
+    }
     let comparison = compare(&base, &run, &opts);
     let report = BenchmarkReport {
         comparison,

@@ -54,11 +54,7 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
         .or_else(|| rc.remote.clone())
         .unwrap_or_else(|| "origin".into());
     // A remote name is looked up in the workspace; anything else is a URL or a path.
-    let remote = match git::remote_url(&top, &remote_arg) {
-        Ok(url) => url,
-        Err(_) if remote_arg != "origin" => remote_arg.clone(),
-        Err(e) => return Err(e),
-    };
+    let remote = git::resolve_remote(&top, &remote_arg)?;
     let spec = git::PushSpec {
         remote,
         branch: a.branch.clone().unwrap_or_else(|| rc.branch.clone()),
