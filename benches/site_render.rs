@@ -99,6 +99,7 @@ fn dir_size(p: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+#[allow(clippy::expect_used)] // a benchmark program: failing loudly is the point
 fn main() {
     let input = SiteInput {
         project: "HTDemucsCoreML".into(),
