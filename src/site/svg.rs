@@ -78,6 +78,15 @@ impl SvgDoc {
     }
 }
 
+/// `x,y x,y ...` for a `points` attribute.
+fn points_attr(coords: impl IntoIterator<Item = BackendCoord>) -> String {
+    let mut points = String::new();
+    for (x, y) in coords {
+        let _ = write!(points, "{x},{y} ");
+    }
+    points.trim_end().to_string()
+}
+
 fn paint(c: BackendColor) -> String {
     if c.rgb == (0, 0, 0) {
         "currentColor".to_string()
@@ -204,13 +213,10 @@ impl DrawingBackend for SvgBackend {
         if c.alpha == 0.0 {
             return Ok(());
         }
-        let mut points = String::new();
-        for (x, y) in path {
-            let _ = write!(points, "{x},{y} ");
-        }
+        let points = points_attr(path);
         let el = format!(
             "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" stroke-linejoin=\"round\"{}/>",
-            points.trim_end(),
+            points,
             paint(c),
             s.stroke_width(),
             opacity(c)
@@ -258,13 +264,10 @@ impl DrawingBackend for SvgBackend {
         if c.alpha == 0.0 {
             return Ok(());
         }
-        let mut points = String::new();
-        for (x, y) in vert {
-            let _ = write!(points, "{x},{y} ");
-        }
+        let points = points_attr(vert);
         let el = format!(
             "<polygon points=\"{}\" fill=\"{}\"{}/>",
-            points.trim_end(),
+            points,
             paint(c),
             opacity(c)
         );

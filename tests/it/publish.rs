@@ -17,20 +17,6 @@ const BASELINE: &str = r#"{
 
 const EVIL: &str = "<script>alert(1)</script>";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A workspace with a baseline and phase reports whose names carry markup.
 fn workspace() -> tempfile::TempDir {
     let dir = tempdir();
