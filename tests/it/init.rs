@@ -93,8 +93,8 @@ fn init_into_an_empty_repo_then_check_reports_no_drift() {
         uses += n;
     }
     assert_eq!(
-        uses, 7,
-        "lint, test, parity, report, benchmark, publish, fork comment"
+        uses, 8,
+        "lint, test, parity, report, benchmark run + record, publish, fork comment"
     );
 }
 
