@@ -103,3 +103,6 @@ clean: ## Remove build output, reports and caches (keeps the venv)
 
 # benchmark, benchmark-compare, bench
 include benchmarks/benchmark.mk
+
+# parity-report, bench-parity
+include benchmarks/parity/parity.mk

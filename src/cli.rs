@@ -65,4 +65,7 @@ pub enum Command {
     /// Render the GitHub Pages site (parity, benchmarks, history charts, archive) and push it to gh-pages
     #[command(after_help = EXIT_CODES_HELP)]
     Publish(crate::phases::publish::PublishArgs),
+    /// Compare reference and candidate arrays stage by stage (files, or `parity run` with the stage runner)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Parity(Box<crate::phases::parity::ParityArgs>),
 }

@@ -20,6 +20,7 @@ pub struct Config {
     pub init: crate::phases::init::InitConfig,
     pub benchmark: crate::bench::config::BenchmarkConfig,
     pub publish: crate::phases::publish::PublishConfig,
+    pub parity: crate::parity::config::ParityConfig,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

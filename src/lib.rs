@@ -1,6 +1,7 @@
 //! htdemucs-devops: the library behind the `htdemucs-devops` binary. Data flows one way:
 //! config -> collect (tools, files) -> a phase report (pure model) -> render -> effects.
 
+pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod exit;
 pub mod git;
 pub mod github;
 pub mod ingest;
+pub mod parity;
 pub mod paths;
 pub mod phases;
 pub mod process;
@@ -91,5 +93,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Init(args) => phases::init::run(&ctx, args),
         Command::Benchmark(args) => phases::benchmark::run(&ctx, args),
         Command::Publish(args) => phases::publish::run(&ctx, args),
+        Command::Parity(args) => phases::parity::run(&ctx, args),
     }
 }

@@ -4,6 +4,7 @@
 pub mod benchmark;
 pub mod init;
 pub mod lint;
+pub mod parity;
 pub mod publish;
 pub mod report;
 pub mod test;

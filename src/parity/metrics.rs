@@ -1,0 +1,440 @@
+//! Streaming error statistics between a reference and a candidate array, in float64:
+//! fed chunk by chunk, memory bounded by the p99 heap (see `quantile`) and two small
+//! fixed-size charts (error histogram, error over time).
+
+pub use super::histogram::Distribution;
+use super::kernel::{self, Lanes, Params};
+use super::model::{Curve, Histogram, Metrics, StemSdr};
+use super::quantile::Quantile;
+
+/// Buckets of the error-over-time curve.
+pub const CURVE_BUCKETS: u64 = 200;
+/// Shortest run worth one curve bucket: short time axes (spectrogram frames) get fewer
+/// buckets so per-run overhead stays small.
+const MIN_RUN: u64 = 32;
+/// demucs's `new_sdr` adds this to numerator and denominator.
+pub const SDR_DELTA: f64 = 1e-7;
+
+/// Walks flat C-order indices and reports runs that share one bucket of one axis:
+/// bucket = index_along_axis · buckets / axis_len. One division per run, not per element.
+#[derive(Debug, Clone)]
+struct AxisRuns {
+    stride: u64,
+    len: u64,
+    buckets: u64,
+    idx: u64,
+    within: u64,
+}
+
+impl AxisRuns {
+    fn new(shape: &[usize], axis: usize, buckets: u64) -> Self {
+        let len = shape.get(axis).copied().unwrap_or(1).max(1) as u64;
+        let stride = shape
+            .get(axis + 1..)
+            .map_or(1, |s| s.iter().map(|&d| d as u64).product::<u64>())
+            .max(1);
+        AxisRuns {
+            stride,
+            len,
+            buckets: buckets.min(len).max(1),
+            idx: 0,
+            within: 0,
+        }
+    }
+
+    /// The bucket of the next element and how many elements (≤ max) stay in it.
+    fn next(&mut self, max: usize) -> (usize, usize) {
+        let b = self.idx * self.buckets / self.len;
+        // First axis index of the next bucket: ceil((b+1)·len / buckets).
+        let end = ((b + 1) * self.len).div_ceil(self.buckets).min(self.len);
+        let left = (end - self.idx) * self.stride - self.within;
+        let n = left.min(max as u64);
+        let total = self.within + n;
+        self.idx += total / self.stride;
+        self.within = total % self.stride;
+        if self.idx >= self.len {
+            self.idx -= self.len;
+        }
+        (b as usize, n as usize)
+    }
+}
+
+/// Accumulates the metrics of one array pair.
+pub struct Accumulator {
+    shape: Vec<usize>,
+    atol: f64,
+    rtol: f64,
+    rel_floor: f64,
+    n: u64,
+    finite: u64,
+    sum_abs: f64,
+    sum_d2: f64,
+    sum_r2: f64,
+    sum_c2: f64,
+    dot: f64,
+    max_abs: f64,
+    max_at: u64,
+    peak: f64,
+    max_rel: f64,
+    outside: u64,
+    nan_ref: u64,
+    inf_ref: u64,
+    nan_cand: u64,
+    inf_cand: u64,
+    first_non_finite: Option<u64>,
+    p99: Quantile,
+    curve_runs: AxisRuns,
+    curve_sq: Vec<f64>,
+    curve_max: Vec<f64>,
+    curve_n: Vec<u64>,
+    stems: Option<(AxisRuns, Vec<f64>, Vec<f64>)>,
+}
+
+impl Accumulator {
+    /// `time_axis` drives the error-over-time curve; `stem_axis` (when set) gives one
+    /// SDR per index of that axis, as demucs scores `[batch, stem, channel, time]`.
+    pub fn new(
+        shape: &[usize],
+        time_axis: usize,
+        stem_axis: Option<usize>,
+        atol: f64,
+        rtol: f64,
+        rel_floor: f64,
+    ) -> Self {
+        let axis_len = shape.get(time_axis).copied().unwrap_or(1) as u64;
+        let buckets = CURVE_BUCKETS.min(axis_len / MIN_RUN).max(1);
+        let curve_runs = AxisRuns::new(shape, time_axis, buckets);
+        let buckets = curve_runs.buckets as usize;
+        let stems = stem_axis.filter(|&a| a < shape.len()).map(|a| {
+            let runs = AxisRuns::new(shape, a, shape[a] as u64);
+            (runs, vec![0.0; shape[a]], vec![0.0; shape[a]])
+        });
+        Accumulator {
+            shape: shape.to_vec(),
+            atol,
+            rtol,
+            rel_floor,
+            n: 0,
+            finite: 0,
+            sum_abs: 0.0,
+            sum_d2: 0.0,
+            sum_r2: 0.0,
+            sum_c2: 0.0,
+            dot: 0.0,
+            max_abs: 0.0,
+            max_at: 0,
+            peak: 0.0,
+            max_rel: 0.0,
+            outside: 0,
+            nan_ref: 0,
+            inf_ref: 0,
+            nan_cand: 0,
+            inf_cand: 0,
+            first_non_finite: None,
+            p99: Quantile::new(shape.iter().map(|&d| d as u64).product()),
+            curve_runs,
+            curve_sq: vec![0.0; buckets],
+            curve_max: vec![0.0; buckets],
+            curve_n: vec![0; buckets],
+            stems,
+        }
+    }
+
+    /// Adds the next equally long chunks of both arrays.
+    pub fn add(&mut self, r: &[f64], c: &[f64]) {
+        debug_assert_eq!(r.len(), c.len());
+        if let Some((runs, num, den)) = &mut self.stems {
+            let mut at = 0;
+            while at < r.len() {
+                let (s, len) = runs.next(r.len() - at);
+                let (mut rr, mut dd) = (0.0, 0.0);
+                for (&a, &b) in r[at..at + len].iter().zip(&c[at..at + len]) {
+                    if a.is_finite() && b.is_finite() {
+                        rr += a * a;
+                        dd += (a - b) * (a - b);
+                    }
+                }
+                num[s] += rr;
+                den[s] += dd;
+                at += len;
+            }
+        }
+        let mut at = 0;
+        while at < r.len() {
+            let (bucket, len) = self.curve_runs.next(r.len() - at);
+            let (sq, mx, cnt) = self.run(&r[at..at + len], &c[at..at + len]);
+            self.curve_sq[bucket] += sq;
+            self.curve_n[bucket] += cnt;
+            if mx > self.curve_max[bucket] {
+                self.curve_max[bucket] = mx;
+            }
+            at += len;
+        }
+    }
+
+    /// The hot loop over one run; partial sums are local (chunked summation keeps the
+    /// float64 rounding error far below the 1e-9 we promise against numpy).
+    #[inline]
+    fn run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
+        if kernel::all_finite(r, c) {
+            return self.fast_run(r, c);
+        }
+        let (mut s_abs, mut s_d2, mut s_r2, mut s_c2, mut s_dot) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut mx, mut mx_at, mut peak, mut max_rel) =
+            (self.max_abs, self.max_at, self.peak, self.max_rel);
+        let mut run_max = 0.0f64;
+        let mut outside = 0u64;
+        let mut finite = 0u64;
+        let base = self.n;
+        for (i, (&a, &b)) in r.iter().zip(c).enumerate() {
+            if !(a.is_finite() && b.is_finite()) {
+                self.count_non_finite(a, b, base + i as u64);
+                continue;
+            }
+            finite += 1;
+            let d = b - a;
+            let ad = d.abs();
+            let ar = a.abs();
+            s_abs += ad;
+            s_d2 += d * d;
+            s_r2 += a * a;
+            s_c2 += b * b;
+            s_dot += a * b;
+            if ad > mx {
+                mx = ad;
+                mx_at = base + i as u64;
+            }
+            if ad > run_max {
+                run_max = ad;
+            }
+            if ar > peak {
+                peak = ar;
+            }
+            let rel = ad / ar.max(self.rel_floor);
+            if rel > max_rel {
+                max_rel = rel;
+            }
+            if ad > self.atol + self.rtol * ar {
+                outside += 1;
+            }
+            self.p99.push(ad);
+        }
+        self.n += r.len() as u64;
+        self.finite += finite;
+        self.sum_abs += s_abs;
+        self.sum_d2 += s_d2;
+        self.sum_r2 += s_r2;
+        self.sum_c2 += s_c2;
+        self.dot += s_dot;
+        self.max_abs = mx;
+        self.max_at = mx_at;
+        self.peak = peak;
+        self.max_rel = max_rel;
+        self.outside += outside;
+        (s_d2, run_max, finite)
+    }
+
+    /// A run without NaN/Inf: the lane kernel, then the rare updates.
+    fn fast_run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
+        let params = Params {
+            atol: self.atol,
+            rtol: self.rtol,
+            rel_floor: self.rel_floor,
+        };
+        let l = kernel::finite_run(r, c, &params);
+        // p99 candidates: a scalar scan, but only a few values pass the cut-off.
+        let mut cut = self.p99.cutoff();
+        for (&a, &b) in r.iter().zip(c) {
+            let bits = (b - a).abs().to_bits();
+            if bits as i64 > cut {
+                self.p99.push(f64::from_bits(bits));
+                cut = self.p99.cutoff();
+            }
+        }
+        let run_max = Lanes::max_of(&l.max);
+        if run_max > self.max_abs {
+            self.max_abs = run_max;
+            self.max_at = self.n + kernel::first_at(r, c, run_max) as u64;
+        }
+        let d2 = Lanes::sum(&l.d2);
+        self.sum_abs += Lanes::sum(&l.abs);
+        self.sum_d2 += d2;
+        self.sum_r2 += Lanes::sum(&l.r2);
+        self.sum_c2 += Lanes::sum(&l.c2);
+        self.dot += Lanes::sum(&l.dot);
+        self.peak = self.peak.max(Lanes::max_of(&l.peak));
+        self.max_rel = self.max_rel.max(Lanes::max_of(&l.rel));
+        self.outside += l.outside.iter().sum::<u64>();
+        self.n += r.len() as u64;
+        self.finite += r.len() as u64;
+        (d2, run_max, r.len() as u64)
+    }
+
+    #[cold]
+    fn count_non_finite(&mut self, a: f64, b: f64, at: u64) {
+        self.first_non_finite.get_or_insert(at);
+        if a.is_nan() {
+            self.nan_ref += 1;
+        } else if a.is_infinite() {
+            self.inf_ref += 1;
+        }
+        if b.is_nan() {
+            self.nan_cand += 1;
+        } else if b.is_infinite() {
+            self.inf_cand += 1;
+        }
+    }
+
+    /// Final metrics and charts; `dist` is the distribution of the same stream.
+    pub fn finish(
+        self,
+        dist: Distribution,
+        sample_rate: Option<u32>,
+        stem_names: &[String],
+    ) -> (Metrics, Histogram, Curve) {
+        let nf = self.finite;
+        let mean = |s: f64| if nf == 0 { 0.0 } else { s / nf as f64 };
+        let mse = mean(self.sum_d2);
+        // Identical arrays have an infinite SNR, even when the reference is silent.
+        let (snr_db, psnr_db) = if self.sum_d2 == 0.0 {
+            (f64::INFINITY, f64::INFINITY)
+        } else {
+            (
+                10.0 * (self.sum_r2 / self.sum_d2).log10(),
+                10.0 * (self.peak * self.peak / mse).log10(),
+            )
+        };
+        let norms = (self.sum_r2 * self.sum_c2).sqrt();
+        let cosine = if norms > 0.0 {
+            self.dot / norms
+        } else if self.sum_r2 == self.sum_c2 {
+            1.0
+        } else {
+            0.0
+        };
+        let hist = dist.finish();
+        let (p99_abs, p99_exact) = self.p99.finish(nf);
+        let stems_sdr: Vec<StemSdr> = match &self.stems {
+            Some((_, num, den)) => num
+                .iter()
+                .zip(den)
+                .enumerate()
+                .map(|(i, (n, d))| StemSdr {
+                    stem: stem_names.get(i).cloned().unwrap_or_else(|| i.to_string()),
+                    sdr_db: sdr(*n, *d),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let metrics = Metrics {
+            elements: self.n,
+            max_abs: self.max_abs,
+            max_abs_index: unravel(self.max_at, &self.shape),
+            mean_abs: mean(self.sum_abs),
+            p99_abs,
+            p99_exact,
+            rmse: mse.sqrt(),
+            max_rel: self.max_rel,
+            rel_floor: self.rel_floor,
+            snr_db,
+            psnr_db,
+            cosine,
+            outside: self.outside,
+            nan_ref: self.nan_ref,
+            inf_ref: self.inf_ref,
+            nan_cand: self.nan_cand,
+            inf_cand: self.inf_cand,
+            first_non_finite_index: self.first_non_finite.map(|i| unravel(i, &self.shape)),
+            sdr_db: None,
+            stems_sdr,
+        };
+        let curve = Curve {
+            axis_len: self.curve_runs.len,
+            sample_rate,
+            rms: self
+                .curve_sq
+                .iter()
+                .zip(&self.curve_n)
+                .map(|(s, &n)| if n == 0 { 0.0 } else { (s / n as f64).sqrt() })
+                .collect(),
+            max: self.curve_max,
+        };
+        (metrics, hist, curve)
+    }
+
+    /// Σref² and Σ(cand−ref)² over finite pairs: the whole-array SDR for audio stems.
+    pub fn energies(&self) -> (f64, f64) {
+        (self.sum_r2, self.sum_d2)
+    }
+}
+
+/// demucs `evaluate.new_sdr`: 10·log10((Σref² + δ) / (Σ(ref−est)² + δ)), δ = 1e-7.
+pub fn sdr(num: f64, den: f64) -> f64 {
+    10.0 * ((num + SDR_DELTA) / (den + SDR_DELTA)).log10()
+}
+
+/// C-order multi-index of a flat index.
+pub fn unravel(mut flat: u64, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0usize; shape.len()];
+    for (slot, &d) in idx.iter_mut().zip(shape).rev() {
+        let d = d.max(1) as u64;
+        *slot = (flat % d) as usize;
+        flat /= d;
+    }
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_runs_cover_every_element_once() {
+        for (shape, axis, buckets) in [
+            (vec![2usize, 3, 10], 2usize, 4u64),
+            (vec![7, 2], 0, 3),
+            (vec![1, 4, 2, 5], 1, 4),
+            (vec![5], 0, 200),
+        ] {
+            let n: usize = shape.iter().product();
+            let mut runs = AxisRuns::new(&shape, axis, buckets);
+            let stride: usize = shape[axis + 1..].iter().product();
+            let mut at = 0usize;
+            while at < n {
+                let (b, len) = runs.next(3);
+                assert!(len > 0);
+                for i in at..at + len {
+                    let idx = (i / stride) % shape[axis];
+                    let want = idx as u64 * runs.buckets / shape[axis] as u64;
+                    assert_eq!(b as u64, want, "shape {shape:?} i {i}");
+                }
+                at += len;
+            }
+        }
+    }
+
+    #[test]
+    fn unravels_c_order() {
+        assert_eq!(unravel(7, &[2, 2, 3]), vec![1, 0, 1]);
+        assert_eq!(unravel(0, &[]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn simple_metrics() {
+        let mut acc = Accumulator::new(&[4], 0, None, 0.0, 0.0, 1e-4);
+        let mut dist = Distribution::new();
+        let (r, c) = ([1.0, -2.0, 0.0, 4.0], [1.0, -2.5, 0.0, f64::NAN]);
+        acc.add(&r, &c);
+        dist.add(&r, &c);
+        let (m, h, _) = acc.finish(dist, None, &[]);
+        assert_eq!(h.counts.iter().sum::<u64>(), 1, "one non-zero finite error");
+        assert_eq!(m.p99_abs, 0.5 * 0.98, "numpy: percentile([0, 0.5, 0], 99)");
+        assert_eq!(m.max_abs, 0.5);
+        assert_eq!(m.max_abs_index, vec![1]);
+        assert_eq!(m.nan_cand, 1);
+        assert_eq!(m.outside, 1);
+        assert!((m.snr_db - 10.0 * (5.0f64 / 0.25).log10()).abs() < 1e-12);
+        assert_eq!(h.zeros, 2);
+        assert!((sdr(1.0, 0.0) - 70.0).abs() < 1e-5);
+    }
+}

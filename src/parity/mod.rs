@@ -1,0 +1,21 @@
+//! Parity: stage-by-stage error statistics between a reference (PyTorch) and a candidate
+//! (CoreML) run, streamed from `.npz`/`.npy`/WAV files with bounded memory, judged
+//! against tolerances and rendered as terminal, JSON, JUnit, Markdown and HTML.
+
+pub mod charts;
+pub mod compare;
+pub mod config;
+pub mod histogram;
+pub mod html;
+pub mod junit;
+pub mod kernel;
+pub mod metrics;
+pub mod model;
+pub mod npy;
+pub mod quantile;
+pub mod report;
+pub mod runner;
+pub mod source;
+
+pub use html::render_html;
+pub use report::ParityReport;

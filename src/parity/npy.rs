@@ -1,0 +1,280 @@
+//! The `.npy` format: header parsing (versions 1–3) and streaming decoding of the data
+//! that follows into float64 chunks, without ever holding a whole array.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+
+/// Element types we can decode. Names follow numpy (`float32`, `int16`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    Float16,
+    Float32,
+    Float64,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uint8,
+    Uint16,
+    Uint32,
+    Bool,
+}
+
+impl DType {
+    pub fn size(self) -> usize {
+        match self {
+            DType::Int8 | DType::Uint8 | DType::Bool => 1,
+            DType::Float16 | DType::Int16 | DType::Uint16 => 2,
+            DType::Float32 | DType::Int32 | DType::Uint32 => 4,
+            DType::Float64 | DType::Int64 => 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Float16 => "float16",
+            DType::Float32 => "float32",
+            DType::Float64 => "float64",
+            DType::Int8 => "int8",
+            DType::Int16 => "int16",
+            DType::Int32 => "int32",
+            DType::Int64 => "int64",
+            DType::Uint8 => "uint8",
+            DType::Uint16 => "uint16",
+            DType::Uint32 => "uint32",
+            DType::Bool => "bool",
+        }
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The parsed header of one `.npy` array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub dtype: DType,
+    pub big_endian: bool,
+    pub fortran_order: bool,
+    pub shape: Vec<usize>,
+}
+
+impl Header {
+    pub fn len(&self) -> u64 {
+        self.shape.iter().map(|&d| d as u64).product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads the magic, version and header dictionary from the start of a `.npy` stream,
+/// leaving `r` positioned at the first data byte.
+pub fn read_header(r: &mut dyn Read) -> Result<Header> {
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)
+        .context("the file ends before the .npy header")?;
+    if &magic[..6] != b"\x93NUMPY" {
+        bail!("not a .npy array (the magic bytes \\x93NUMPY are missing)");
+    }
+    let len = match magic[6] {
+        1 => {
+            let mut b = [0u8; 2];
+            r.read_exact(&mut b).context("truncated .npy header")?;
+            u16::from_le_bytes(b) as usize
+        }
+        2 | 3 => {
+            let mut b = [0u8; 4];
+            r.read_exact(&mut b).context("truncated .npy header")?;
+            u32::from_le_bytes(b) as usize
+        }
+        v => bail!("unsupported .npy format version {v} (1, 2 and 3 are understood)"),
+    };
+    if len > 1 << 20 {
+        bail!("the .npy header claims {len} bytes; the file is probably corrupt");
+    }
+    let mut text = vec![0u8; len];
+    r.read_exact(&mut text).context("truncated .npy header")?;
+    let text = String::from_utf8_lossy(&text);
+    parse_dict(&text)
+}
+
+/// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
+fn parse_dict(text: &str) -> Result<Header> {
+    let descr = value_after(text, "descr")
+        .and_then(quoted)
+        .with_context(|| format!("the .npy header has no 'descr': {}", text.trim()))?;
+    let fortran = value_after(text, "fortran_order")
+        .map(|v| v.trim_start().starts_with("True"))
+        .unwrap_or(false);
+    let shape_text = value_after(text, "shape")
+        .and_then(|v| {
+            let v = v.trim_start().strip_prefix('(')?;
+            Some(&v[..v.find(')')?])
+        })
+        .with_context(|| format!("the .npy header has no 'shape': {}", text.trim()))?;
+    let mut shape = Vec::new();
+    for part in shape_text.split(',') {
+        let p = part.trim();
+        if p.is_empty() {
+            continue;
+        }
+        shape.push(
+            p.trim_end_matches('L')
+                .parse::<usize>()
+                .with_context(|| format!("bad dimension {p:?} in the .npy shape"))?,
+        );
+    }
+    let (dtype, big_endian) = parse_descr(descr)?;
+    Ok(Header {
+        dtype,
+        big_endian,
+        fortran_order: fortran,
+        shape,
+    })
+}
+
+fn value_after<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let at = text
+        .find(&format!("'{key}'"))
+        .or_else(|| text.find(&format!("\"{key}\"")))?;
+    let rest = &text[at + key.len() + 2..];
+    let colon = rest.find(':')?;
+    Some(&rest[colon + 1..])
+}
+
+fn quoted(v: &str) -> Option<&str> {
+    let v = v.trim_start();
+    let q = v.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let rest = &v[1..];
+    Some(&rest[..rest.find(q)?])
+}
+
+fn parse_descr(d: &str) -> Result<(DType, bool)> {
+    let (order, code) = match d.chars().next() {
+        Some(c @ ('<' | '>' | '|' | '=')) => (c, &d[1..]),
+        _ => ('=', d),
+    };
+    let dtype = match code {
+        "f2" | "e" => DType::Float16,
+        "f4" | "f" => DType::Float32,
+        "f8" | "d" => DType::Float64,
+        "i1" | "b" => DType::Int8,
+        "i2" | "h" => DType::Int16,
+        "i4" | "i" => DType::Int32,
+        "i8" | "q" => DType::Int64,
+        "u1" | "B" => DType::Uint8,
+        "u2" | "H" => DType::Uint16,
+        "u4" | "I" => DType::Uint32,
+        "b1" | "?" => DType::Bool,
+        _ => bail!(
+            "unsupported .npy dtype {d:?} (real numbers, integers and bools are understood; \
+             save complex data as separate real and imaginary arrays)"
+        ),
+    };
+    Ok((dtype, order == '>'))
+}
+
+/// Converts an IEEE half-precision bit pattern to f64.
+pub fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let frac = (h & 0x3ff) as f64;
+    match exp {
+        0 => sign * frac * 2f64.powi(-24),
+        31 if frac == 0.0 => sign * f64::INFINITY,
+        31 => f64::NAN,
+        _ => sign * (1.0 + frac / 1024.0) * 2f64.powi(exp - 15),
+    }
+}
+
+/// Decodes whole elements from `bytes` (a multiple of the element size) into `out`.
+pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) {
+    out.clear();
+    macro_rules! conv {
+        ($t:ty, $n:expr) => {{
+            // `extend` over an exact-size iterator lets the conversion vectorise.
+            let it = bytes.chunks_exact($n).map(|c| {
+                let mut a = [0u8; $n];
+                a.copy_from_slice(c);
+                a
+            });
+            if big_endian {
+                out.extend(it.map(|a| <$t>::from_be_bytes(a) as f64));
+            } else {
+                out.extend(it.map(|a| <$t>::from_le_bytes(a) as f64));
+            }
+        }};
+    }
+    match dtype {
+        DType::Float32 => conv!(f32, 4),
+        DType::Float64 => conv!(f64, 8),
+        DType::Int8 => conv!(i8, 1),
+        DType::Int16 => conv!(i16, 2),
+        DType::Int32 => conv!(i32, 4),
+        DType::Int64 => conv!(i64, 8),
+        DType::Uint8 => conv!(u8, 1),
+        DType::Uint16 => conv!(u16, 2),
+        DType::Uint32 => conv!(u32, 4),
+        DType::Bool => out.extend(bytes.iter().map(|&b| f64::from(u8::from(b != 0)))),
+        DType::Float16 => {
+            for c in bytes.chunks_exact(2) {
+                let h = if big_endian {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                };
+                out.push(f16_to_f64(h));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_numpy_headers() {
+        let h = parse_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4, 2048), }")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(h.dtype, DType::Float32);
+        assert_eq!(h.shape, vec![1, 4, 2048]);
+        assert!(!h.fortran_order && !h.big_endian);
+        let s = parse_dict("{'descr': '>i2', 'fortran_order': True, 'shape': (7,), }")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            (s.dtype, s.big_endian, s.fortran_order),
+            (DType::Int16, true, true)
+        );
+        assert_eq!(s.shape, vec![7]);
+        let scalar = parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (), }")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(scalar.len(), 1);
+        assert!(parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }").is_err());
+    }
+
+    #[test]
+    fn half_precision() {
+        assert_eq!(f16_to_f64(0x3c00), 1.0);
+        assert_eq!(f16_to_f64(0xc000), -2.0);
+        assert_eq!(f16_to_f64(0x0001), 2f64.powi(-24));
+        assert!(f16_to_f64(0x7e00).is_nan());
+        assert_eq!(f16_to_f64(0x7c00), f64::INFINITY);
+    }
+
+    #[test]
+    fn decodes_little_and_big_endian() {
+        let mut out = Vec::new();
+        decode(DType::Float32, false, &1.5f32.to_le_bytes(), &mut out);
+        assert_eq!(out, vec![1.5]);
+        decode(DType::Int16, true, &(-3i16).to_be_bytes(), &mut out);
+        assert_eq!(out, vec![-3.0]);
+    }
+}

@@ -1,0 +1,335 @@
+//! Where arrays come from: an `.npz` archive (stored or deflate-compressed members), a
+//! folder of `.npy` files, or a folder of WAV stems. Each array is listed by name and
+//! opened as an [`ArrayStream`] that decodes it chunk by chunk into float64.
+
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::npy::{self, DType};
+use crate::audio::wav::{self, SampleFormat};
+
+/// What one array is, read from its header only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayMeta {
+    /// The matching key: npz member or file name without `.npy`/`.wav`.
+    pub name: String,
+    /// The part of the name before the first dot (`freq_branch.freq_out` → `freq_branch`);
+    /// WAV stems without a dot belong to the stage `stems`.
+    pub stage: String,
+    pub shape: Vec<usize>,
+    /// numpy dtype name, or `pcm16`/`pcm24`/`float32` for WAV.
+    pub dtype: String,
+    /// The axis that runs along time (the last one for arrays, frames for WAV).
+    pub time_axis: usize,
+    pub sample_rate: Option<u32>,
+    pub fortran_order: bool,
+    /// True for WAV stems: values are audio samples and SDR applies.
+    pub audio: bool,
+    /// File (and member) for messages.
+    pub origin: String,
+}
+
+impl ArrayMeta {
+    pub fn len(&self) -> u64 {
+        self.shape.iter().map(|&d| d as u64).product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Stage of an array name: the part before the first dot.
+pub fn stage_of(name: &str, audio: bool) -> String {
+    match name.split_once('.') {
+        Some((stage, _)) => stage.to_string(),
+        None if audio => "stems".to_string(),
+        None => name.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Decoder {
+    Npy(DType, bool),
+    Wav(SampleFormat),
+}
+
+impl Decoder {
+    fn size(self) -> usize {
+        match self {
+            Decoder::Npy(d, _) => d.size(),
+            Decoder::Wav(f) => f.bytes(),
+        }
+    }
+}
+
+/// An open array: its metadata and a reader positioned at its first element.
+pub struct ArrayStream<'a> {
+    pub meta: ArrayMeta,
+    reader: Box<dyn Read + Send + 'a>,
+    decoder: Decoder,
+    remaining: u64,
+    bytes: Vec<u8>,
+}
+
+impl ArrayStream<'_> {
+    /// Decodes up to `max` elements into `out` (cleared first); returns how many, 0 at
+    /// the end. A file that ends early is an error naming it.
+    pub fn read_chunk(&mut self, max: usize, out: &mut Vec<f64>) -> Result<usize> {
+        let n = (max as u64).min(self.remaining) as usize;
+        out.clear();
+        if n == 0 {
+            return Ok(0);
+        }
+        let size = self.decoder.size();
+        self.bytes.resize(n * size, 0);
+        self.reader.read_exact(&mut self.bytes).with_context(|| {
+            format!(
+                "{} ends before the {} elements its header announces (the file is truncated; \
+                 re-create it)",
+                self.meta.origin,
+                self.meta.len()
+            )
+        })?;
+        match self.decoder {
+            Decoder::Npy(d, be) => npy::decode(d, be, &self.bytes, out),
+            Decoder::Wav(f) => wav::decode(f, &self.bytes, out),
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
+/// A set of named arrays on disk.
+pub enum Source {
+    Npz {
+        path: PathBuf,
+        archive: Box<zip::ZipArchive<BufReader<File>>>,
+        /// array name → member name
+        members: BTreeMap<String, String>,
+    },
+    Folder {
+        path: PathBuf,
+        /// array name → file
+        files: BTreeMap<String, PathBuf>,
+    },
+}
+
+impl Source {
+    /// Opens `path`: an `.npz` file, a folder of `.npy` files, a folder of `.wav` stems
+    /// (or both kinds in one folder).
+    pub fn open(path: &Path) -> Result<Source> {
+        let meta = std::fs::metadata(path).with_context(|| {
+            format!(
+                "cannot read {} (give an .npz file or a folder of .npy/.wav files)",
+                path.display()
+            )
+        })?;
+        if meta.is_dir() {
+            return Self::open_folder(path);
+        }
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let archive =
+            zip::ZipArchive::new(BufReader::with_capacity(1 << 16, file)).with_context(|| {
+                format!(
+                    "{} is not a readable .npz (zip) archive — it may be truncated or not an \
+                     npz at all; re-create it with numpy.savez",
+                    path.display()
+                )
+            })?;
+        let mut members = BTreeMap::new();
+        for member in archive.file_names() {
+            if let Some(name) = member.strip_suffix(".npy") {
+                members.insert(name.to_string(), member.to_string());
+            }
+        }
+        if members.is_empty() {
+            bail!("{} holds no .npy members", path.display());
+        }
+        Ok(Source::Npz {
+            path: path.to_path_buf(),
+            archive: Box::new(archive),
+            members,
+        })
+    }
+
+    fn open_folder(path: &Path) -> Result<Source> {
+        let mut files = BTreeMap::new();
+        let entries =
+            std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?;
+        for entry in entries {
+            let p = entry
+                .with_context(|| format!("cannot list {}", path.display()))?
+                .path();
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            if !matches!(ext.as_deref(), Some("npy" | "wav")) || !p.is_file() {
+                continue;
+            }
+            let Some(stem) = p.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if let Some(other) = files.insert(stem.to_string(), p.clone()) {
+                bail!(
+                    "{} and {} both give an array named {stem:?}; keep one",
+                    other.display(),
+                    p.display()
+                );
+            }
+        }
+        if files.is_empty() {
+            bail!("{} holds no .npy or .wav files to compare", path.display());
+        }
+        Ok(Source::Folder {
+            path: path.to_path_buf(),
+            files,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::Npz { path, .. } | Source::Folder { path, .. } => path,
+        }
+    }
+
+    /// Array names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Source::Npz { members, .. } => members.keys().cloned().collect(),
+            Source::Folder { files, .. } => files.keys().cloned().collect(),
+        }
+    }
+
+    /// Whether `name` is a WAV stem.
+    pub fn is_audio(&self, name: &str) -> bool {
+        match self {
+            Source::Npz { .. } => false,
+            Source::Folder { files, .. } => files
+                .get(name)
+                .and_then(|p| p.extension())
+                .is_some_and(|e| e.eq_ignore_ascii_case("wav")),
+        }
+    }
+
+    /// Opens one array for streaming.
+    pub fn stream(&mut self, name: &str) -> Result<ArrayStream<'_>> {
+        match self {
+            Source::Npz {
+                path,
+                archive,
+                members,
+            } => {
+                let member = members
+                    .get(name)
+                    .with_context(|| format!("{} has no array {name:?}", path.display()))?;
+                let origin = format!("{} (member {member})", path.display());
+                let file = archive
+                    .by_name(member)
+                    .with_context(|| format!("cannot read {origin}"))?;
+                let mut reader: Box<dyn Read + Send + '_> =
+                    if file.compression() == zip::CompressionMethod::Stored {
+                        // numpy.savez stores members uncompressed: read them straight from
+                        // the file. The zip reader would also CRC every byte, which costs
+                        // as much as the metrics; truncation is still caught by the length.
+                        let (start, size) = (file.data_start(), file.size());
+                        drop(file);
+                        let mut raw = File::open(&*path)
+                            .with_context(|| format!("cannot open {}", path.display()))?;
+                        raw.seek(SeekFrom::Start(start))
+                            .with_context(|| format!("cannot seek in {origin}"))?;
+                        Box::new(BufReader::with_capacity(1 << 16, raw).take(size))
+                    } else {
+                        Box::new(file)
+                    };
+                let header = npy::read_header(&mut reader)
+                    .with_context(|| format!("cannot read the array header in {origin}"))?;
+                Ok(npy_stream(name, header, reader, origin))
+            }
+            Source::Folder { files, path } => {
+                let file_path = files
+                    .get(name)
+                    .with_context(|| format!("{} has no array {name:?}", path.display()))?;
+                let origin = file_path.display().to_string();
+                let file =
+                    File::open(file_path).with_context(|| format!("cannot open {origin}"))?;
+                let mut reader: Box<dyn Read + Send> =
+                    Box::new(BufReader::with_capacity(1 << 16, file));
+                let is_wav = file_path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+                if is_wav {
+                    let h = wav::read_header(&mut reader)
+                        .with_context(|| format!("cannot read the WAV header of {origin}"))?;
+                    let channels = usize::from(h.channels);
+                    let frames = h.frames() as usize;
+                    let meta = ArrayMeta {
+                        name: name.to_string(),
+                        stage: stage_of(name, true),
+                        shape: vec![frames, channels],
+                        dtype: h.format.name(),
+                        time_axis: 0,
+                        sample_rate: Some(h.sample_rate),
+                        fortran_order: false,
+                        audio: true,
+                        origin,
+                    };
+                    Ok(ArrayStream {
+                        remaining: meta.len(),
+                        meta,
+                        reader,
+                        decoder: Decoder::Wav(h.format),
+                        bytes: Vec::new(),
+                    })
+                } else {
+                    let header = npy::read_header(&mut reader)
+                        .with_context(|| format!("cannot read the .npy header of {origin}"))?;
+                    Ok(npy_stream(name, header, reader, origin))
+                }
+            }
+        }
+    }
+}
+
+fn npy_stream<'a>(
+    name: &str,
+    h: npy::Header,
+    reader: Box<dyn Read + Send + 'a>,
+    origin: String,
+) -> ArrayStream<'a> {
+    let meta = ArrayMeta {
+        name: name.to_string(),
+        stage: stage_of(name, false),
+        time_axis: h.shape.len().saturating_sub(1),
+        shape: h.shape.clone(),
+        dtype: h.dtype.name().to_string(),
+        sample_rate: None,
+        fortran_order: h.fortran_order,
+        audio: false,
+        origin,
+    };
+    ArrayStream {
+        remaining: meta.len(),
+        meta,
+        reader,
+        decoder: Decoder::Npy(h.dtype, h.big_endian),
+        bytes: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_the_part_before_the_first_dot() {
+        assert_eq!(stage_of("freq_branch.freq_out", false), "freq_branch");
+        assert_eq!(stage_of("a.b.c", false), "a");
+        assert_eq!(stage_of("drums", true), "stems");
+        assert_eq!(stage_of("mix", false), "mix");
+    }
+}

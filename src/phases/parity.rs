@@ -1,0 +1,378 @@
+//! The parity phase: `parity --reference A --candidate B` compares files, `parity run`
+//! runs the stage runner for both backends (chained and isolated) and compares its
+//! captures, `parity merge` combines shard reports. All three end in one report.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+use crate::context::Ctx;
+use crate::exit::Outcome;
+use crate::parity::compare::{self, Labels};
+use crate::parity::config::Overrides;
+use crate::parity::model::{Check, Mode};
+use crate::parity::report::{Format, ParityReport};
+use crate::parity::runner::{self, Input, Invocation};
+use crate::parity::source::Source;
+use crate::report::PhaseReport;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ParityArgs {
+    #[command(subcommand)]
+    pub command: Option<ParityCommand>,
+    /// Reference arrays: an .npz file, a folder of .npy files or a folder of WAV stems
+    #[arg(long, value_name = "PATH", requires = "candidate")]
+    pub reference: Option<PathBuf>,
+    /// Candidate arrays, matched to the reference by name
+    #[arg(long, value_name = "PATH", requires = "reference")]
+    pub candidate: Option<PathBuf>,
+    #[command(flatten)]
+    pub opts: ParityOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParityCommand {
+    /// Run the stage runner for the reference and candidate backends and compare
+    Run(RunArgs),
+    /// Combine shard reports (parity.json files) into one report
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The stage runner program [default: parity.run.runner, else next to this binary, else PATH]
+    #[arg(long, value_name = "PROGRAM")]
+    pub runner: Option<PathBuf>,
+    /// WAV clips to run (overrides parity.run.clips)
+    #[arg(long = "clip", value_name = "FILE")]
+    pub clips: Vec<PathBuf>,
+    #[command(flatten)]
+    pub opts: ParityOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard reports (files or globs), e.g. shards/*/parity.json
+    #[arg(required = true, value_name = "FILE_OR_GLOB")]
+    pub reports: Vec<String>,
+    #[command(flatten)]
+    pub opts: ParityOptions,
+}
+
+/// Options shared by every form of the command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ParityOptions {
+    /// Absolute tolerance for every array (overrides the config)
+    #[arg(long, value_name = "ATOL")]
+    pub atol: Option<f64>,
+    /// Relative tolerance for every array (overrides the config)
+    #[arg(long, value_name = "RTOL")]
+    pub rtol: Option<f64>,
+    /// Minimum SNR in dB for every array (overrides the config)
+    #[arg(long, value_name = "DB")]
+    pub min_snr_db: Option<f64>,
+    /// Compare only shard I of N (1-based) of the arrays (or clips, with `run`)
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// What to print: a text table, the JSON report, JUnit XML, the Markdown section or the HTML page
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write JUnit XML here [always written to <out-dir>/parity.junit.xml]
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the HTML report here [always written to <out-dir>/parity.html]
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
+    let err = || format!("expected I/N with 1 ≤ I ≤ N, e.g. 2/4, got {s:?}");
+    let (i, n) = s.split_once('/').ok_or_else(err)?;
+    let i: usize = i.trim().parse().map_err(|_| err())?;
+    let n: usize = n.trim().parse().map_err(|_| err())?;
+    if i == 0 || n == 0 || i > n {
+        return Err(err());
+    }
+    Ok((i, n))
+}
+
+/// The items of shard `i/n`: every n-th, starting at i−1, so sizes differ by at most 1.
+pub fn shard_of<T: Clone>(items: &[T], shard: Option<(usize, usize)>) -> Vec<T> {
+    match shard {
+        None => items.to_vec(),
+        Some((i, n)) => items
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % n == i - 1)
+            .map(|(_, t)| t.clone())
+            .collect(),
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
+    match &args.command {
+        Some(ParityCommand::Run(r)) => run_runner(ctx, r),
+        Some(ParityCommand::Merge(m)) => merge(ctx, m),
+        None => {
+            let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) else {
+                bail!(
+                    "parity needs --reference PATH and --candidate PATH (or `parity run` / \
+                     `parity merge`); see `htdemucs-devops parity --help`"
+                );
+            };
+            compare_files(ctx, reference, candidate, &args.opts)
+        }
+    }
+}
+
+fn overrides(o: &ParityOptions) -> Overrides {
+    Overrides {
+        atol: o.atol,
+        rtol: o.rtol,
+        min_snr_db: o.min_snr_db,
+    }
+}
+
+fn shard_label(o: &ParityOptions) -> Option<String> {
+    o.shard.map(|(i, n)| format!("{i}/{n}"))
+}
+
+fn compare_files(
+    ctx: &Ctx,
+    reference: &Path,
+    candidate: &Path,
+    opts: &ParityOptions,
+) -> Result<Outcome> {
+    let (rp, cp) = (ctx.resolve(reference), ctx.resolve(candidate));
+    let mut r = Source::open(&rp)?;
+    let mut c = Source::open(&cp)?;
+    let names = shard_of(&compare::all_names(&r, &c), opts.shard);
+    let ov = overrides(opts);
+    let checks = compare::compare(
+        ctx.console,
+        &mut r,
+        &mut c,
+        &names,
+        &ctx.config.parity,
+        &ov,
+        &Labels::default(),
+    )?;
+    let report = ParityReport::new(
+        display(ctx, &rp),
+        display(ctx, &cp),
+        shard_label(opts),
+        ctx.config.parity.defaults(&ov),
+        checks,
+    );
+    finish(ctx, report, opts)
+}
+
+fn display(ctx: &Ctx, p: &Path) -> String {
+    crate::paths::relativize(&p.to_string_lossy(), &ctx.root, &ctx.root)
+}
+
+fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
+    let cfg = &ctx.config.parity.run;
+    let runner = runner::locate(
+        args.runner
+            .clone()
+            .or_else(|| cfg.runner.as_ref().map(|p| ctx.resolve(p))),
+    );
+    let spec = ctx.resolve(&cfg.spec);
+    let clips: Vec<PathBuf> = if args.clips.is_empty() {
+        cfg.clips.clone()
+    } else {
+        args.clips.clone()
+    };
+    let inputs: Vec<Input> = if clips.is_empty() {
+        vec![Input::Signal(cfg.signal_seconds)]
+    } else {
+        clips.iter().map(|c| Input::Audio(ctx.resolve(c))).collect()
+    };
+    let inputs = shard_of(&inputs, args.opts.shard);
+    let work = ctx.out_dir.join("parity-run");
+    let ov = overrides(&args.opts);
+    let mut checks: Vec<Check> = Vec::new();
+    for (k, input) in inputs.iter().enumerate() {
+        let dir = work.join(format!("{k}-{}", sanitize_file(&input.label())));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let reference = dir.join("reference.npz");
+        let chained = dir.join("candidate-chained.npz");
+        let isolated = dir.join("candidate-isolated.npz");
+        let call = |backend: &str, capture: &Path, from: Option<&Path>| {
+            runner::invoke(
+                ctx.console,
+                &Invocation {
+                    runner: &runner,
+                    spec: &spec,
+                    backend,
+                    input,
+                    capture,
+                    inputs_from: from,
+                    cwd: &ctx.root,
+                },
+            )
+        };
+        call(&cfg.reference_backend, &reference, None)?;
+        call(&cfg.candidate_backend, &chained, None)?;
+        let mut pairs = vec![(Mode::Chained, chained.clone())];
+        if cfg.isolated {
+            call(&cfg.candidate_backend, &isolated, Some(&reference))?;
+            pairs.push((Mode::Isolated, isolated.clone()));
+        }
+        for (mode, cand) in pairs {
+            let mut r = Source::open(&reference)?;
+            let mut c = Source::open(&cand)?;
+            let names = compare::all_names(&r, &c);
+            let labels = Labels {
+                clip: Some(input.label()),
+                mode: Some(mode),
+            };
+            checks.extend(compare::compare(
+                ctx.console,
+                &mut r,
+                &mut c,
+                &names,
+                &ctx.config.parity,
+                &ov,
+                &labels,
+            )?);
+        }
+    }
+    let report = ParityReport::new(
+        cfg.reference_backend.clone(),
+        cfg.candidate_backend.clone(),
+        shard_label(&args.opts),
+        ctx.config.parity.defaults(&ov),
+        checks,
+    );
+    finish(ctx, report, &args.opts)
+}
+
+fn sanitize_file(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for pattern in &args.reports {
+        let full = ctx.resolve(Path::new(pattern));
+        let text = full.to_string_lossy().into_owned();
+        let mut hits: Vec<PathBuf> = glob::glob(&text)
+            .with_context(|| format!("bad glob {pattern:?}"))?
+            .filter_map(|p| p.ok())
+            .collect();
+        if hits.is_empty() {
+            bail!("no shard report matches {pattern:?} (give parity.json files written by `parity --shard I/N`)");
+        }
+        hits.sort();
+        files.extend(hits);
+    }
+    let mut reports = Vec::new();
+    for f in &files {
+        let envelope = PhaseReport::read(f)?;
+        if envelope.phase != "parity" {
+            bail!(
+                "{} is a {} report, not a parity report",
+                f.display(),
+                envelope.phase
+            );
+        }
+        let r: ParityReport = serde_json::from_value(envelope.data).with_context(|| {
+            format!(
+                "{} has no readable parity data (re-run the phase)",
+                f.display()
+            )
+        })?;
+        reports.push((f.clone(), r));
+    }
+    // Every shard of a split must be there exactly once: a missing matrix job must not
+    // let the merged report pass.
+    let shards: Vec<(usize, usize, &Path)> = reports
+        .iter()
+        .filter_map(|(f, r)| {
+            let (i, n) = r.shard.as_deref()?.split_once('/')?;
+            Some((i.parse().ok()?, n.parse().ok()?, f.as_path()))
+        })
+        .collect();
+    if let Some(&(_, n, _)) = shards.first() {
+        for i in 1..=n {
+            let found: Vec<&Path> = shards
+                .iter()
+                .filter(|(si, sn, _)| *si == i && *sn == n)
+                .map(|s| s.2)
+                .collect();
+            match found.len() {
+                1 => {}
+                0 => bail!("shard {i}/{n} is missing from the reports given to parity merge"),
+                _ => bail!(
+                    "shard {i}/{n} appears more than once ({})",
+                    found
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        if shards.iter().any(|s| s.1 != n) {
+            bail!("the shard reports come from different splits (not all are …/{n})");
+        }
+    }
+    let Some((_, first)) = reports.first() else {
+        bail!("parity merge needs at least one report");
+    };
+    let (reference, candidate, tolerance) = (
+        first.reference.clone(),
+        first.candidate.clone(),
+        first.tolerance,
+    );
+    let checks: Vec<Check> = reports.into_iter().flat_map(|(_, r)| r.checks).collect();
+    let report = ParityReport::new(reference, candidate, None, tolerance, checks);
+    finish(ctx, report, &args.opts)
+}
+
+/// Writes JUnit and HTML next to the JSON report (and where asked), then emits.
+fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) -> Result<Outcome> {
+    let junit = crate::parity::junit::render(&report);
+    let html = crate::parity::render_html(&report)?;
+    crate::report::write_atomic(&ctx.out_dir.join("parity.junit.xml"), junit.as_bytes())?;
+    crate::report::write_atomic(&ctx.out_dir.join("parity.html"), html.as_bytes())?;
+    if let Some(p) = &opts.junit {
+        crate::report::write_atomic(p, junit.as_bytes())?;
+    }
+    if let Some(p) = &opts.html {
+        crate::report::write_atomic(p, html.as_bytes())?;
+    }
+    report.format = opts.format;
+    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_items() {
+        let items: Vec<u32> = (0..10).collect();
+        let mut all: Vec<u32> = (1..=3)
+            .flat_map(|i| shard_of(&items, Some((i, 3))))
+            .collect();
+        all.sort();
+        assert_eq!(all, items);
+        assert_eq!(shard_of(&items, Some((2, 3))), vec![1, 4, 7]);
+        assert!(parse_shard("0/3").is_err());
+        assert!(parse_shard("4/3").is_err());
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+    }
+}
