@@ -36,6 +36,15 @@ struct RowView {
     curve_svg: String,
 }
 
+/// Renders the page from the `data` of `<out-dir>/parity.json` (what the publish site
+/// reads), with an error saying what to do when it is not a parity report.
+pub fn render_html_value(data: &serde_json::Value) -> Result<String> {
+    let report: ParityReport = serde_json::from_value(data.clone()).context(
+        "the parity report data is not readable by this version (re-run the parity phase)",
+    )?;
+    render_html(&report)
+}
+
 /// Renders the whole report page.
 pub fn render_html(report: &ParityReport) -> Result<String> {
     let mut env = crate::render::environment();
@@ -138,4 +147,24 @@ pub fn render_html(report: &ParityReport) -> Result<String> {
     env.get_template("parity/report.html")
         .and_then(|t| t.render(ctx))
         .context("cannot render the parity HTML report")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_from_the_json_data_and_rejects_other_data() {
+        let t = crate::parity::model::Tolerance {
+            atol: 1e-4,
+            rtol: 1e-3,
+            min_snr_db: 40.0,
+            min_sdr_db: 40.0,
+        };
+        let report = ParityReport::new("a.npz".into(), "<b>.npz".into(), None, t, vec![]);
+        let data = serde_json::to_value(&report).unwrap_or_default();
+        let html = render_html_value(&data).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(html.contains("&lt;b&gt;.npz") && !html.contains("<b>.npz"));
+        assert!(render_html_value(&serde_json::json!({"lint": 1})).is_err());
+    }
 }

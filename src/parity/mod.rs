@@ -17,5 +17,5 @@ pub mod report;
 pub mod runner;
 pub mod source;
 
-pub use html::render_html;
+pub use html::{render_html, render_html_value};
 pub use report::ParityReport;
