@@ -100,7 +100,13 @@ pub fn curve_svg(c: &Curve) -> Result<String> {
             .y_desc("|error|")
             .y_labels(6)
             .x_labels(6)
-            .x_label_formatter(&|v| format!("{v:.3}"))
+            .x_label_formatter(&|v| {
+                if c.sample_rate.is_some() {
+                    format!("{v:.2}")
+                } else {
+                    format!("{v:.0}")
+                }
+            })
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
