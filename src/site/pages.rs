@@ -230,12 +230,17 @@ fn parity_view(report: &PhaseReport) -> Value {
                 text("stage"),
                 text("array"),
                 num("max_abs"),
-                c.get("snr_db").and_then(|v| v.as_f64()).map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into()),
+                // Non-finite values are written as strings ("inf" for identical arrays).
+                match c.get("snr_db") {
+                    Some(v) if v.is_f64() || v.is_i64() || v.is_u64() => format!("{:.1}", v.as_f64().unwrap_or(f64::NAN)),
+                    Some(serde_json::Value::String(t)) if t == "inf" => "∞".to_string(),
+                    _ => "–".to_string(),
+                },
                 if passed { "✓ pass" } else { "✗ fail" }
             ));
         }
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table><p><a href=\"parity/latest.html\">The full parity report</a>: every metric, error histograms and the error over time of each array.</p>");
     context! { headline => report.headline.clone(), class => verdict_class(report.status), body => body }
 }
 
@@ -300,6 +305,12 @@ pub fn write_site(input: &SiteInput, dir: &Path) -> Result<Vec<PathBuf>> {
             context! { charts => full, run_count => n, shown => n, windowed => false, downsampled => n > MAX_POINTS, ..base("../", "Benchmark history (full)") },
         )?,
     )?;
+    if let Some(p) = &input.parity {
+        // The parity phase's own self-contained report, histograms and curves included.
+        let html = crate::parity::render_html_value(&p.data)
+            .context("cannot render the latest parity report")?;
+        put("parity/latest.html", html)?;
+    }
     let json = serde_json::to_vec_pretty(&input.history).context("cannot serialise the history")?;
     put(
         "data/history.json",

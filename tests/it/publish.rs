@@ -17,36 +17,70 @@ const BASELINE: &str = r#"{
 
 const EVIL: &str = "<script>alert(1)</script>";
 
-/// A workspace with a baseline and phase reports whose names carry markup.
+/// A workspace with a baseline and real phase reports (written by the parity and
+/// benchmark phases) whose array and metric names carry markup.
 fn workspace() -> tempfile::TempDir {
     let dir = tempdir();
-    write(&dir.path().join("benchmarks/baseline.json"), BASELINE);
-    let envelope = |phase: &str, status: &str, data: &str| {
-        format!(
-            r#"{{"schema":"htdemucs-devops/phase-report/v1","phase":"{phase}","tool_version":"0.1.0","generated_at":"2026-02-05T10:00:00Z","status":"{status}","headline":"{phase} headline","markdown":"","annotations":[],"outputs":{{}},"context":{{"sha":"abcdef1234567890"}},"data":{data}}}"#
-        )
-    };
-    let evil = EVIL.replace('"', "\\\"");
+    let ws = dir.path();
+    write(&ws.join("benchmarks/baseline.json"), BASELINE);
+    let signal: Vec<f32> = (0..4096).map(|i| (i as f32 * 0.01).sin()).collect();
+    let noisy: Vec<f32> = signal
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + if i % 7 == 0 { 0.05 } else { 0.0 })
+        .collect();
+    let evil_array = format!("{EVIL}.out");
+    write_npz(
+        &ws.join("ref.npz"),
+        &[
+            ("stft.spec", npy_f32(&[4096], &signal)),
+            (evil_array.as_str(), npy_f32(&[4096], &signal)),
+        ],
+        false,
+    );
+    write_npz(
+        &ws.join("cand.npz"),
+        &[
+            ("stft.spec", npy_f32(&[4096], &signal)),
+            (evil_array.as_str(), npy_f32(&[4096], &noisy)),
+        ],
+        false,
+    );
+    let out = run(bin().current_dir(ws).arg("--root").arg(ws).args([
+        "parity",
+        "--reference",
+        "ref.npz",
+        "--candidate",
+        "cand.npz",
+    ]));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the noisy array fails parity: {}",
+        stderr(&out)
+    );
+    let evil_metric = EVIL.replace('"', "\\\"");
     write(
-        &dir.path().join(".htdemucs-devops/parity.json"),
-        &envelope(
-            "parity",
-            "failed",
-            &format!(
-                r#"{{"passed":false,"checks":[{{"stage":"{evil}","array":"{evil}.out","max_abs":0.5,"snr_db":12.0,"passed":false}},{{"stage":"stft","array":"stft.spec","max_abs":1e-6,"snr_db":95.0,"passed":true}}]}}"#
-            ),
+        &ws.join("current.json"),
+        &format!(
+            r#"{{"coreml": {{"stft_sec": 0.42, "freq_branch_sec": 5.0, "{evil_metric}_sec": 1.0}}, "pytorch": {{"stft_sec": 0.38, "freq_branch_sec": 4.85}}}}"#
         ),
     );
-    write(
-        &dir.path().join(".htdemucs-devops/benchmark.json"),
-        &envelope(
-            "benchmark",
-            "warned",
-            &format!(
-                r#"{{"rows":[{{"backend":"coreml","metric":"{evil}","baseline":3.2,"current":4.1,"change_pct":28.1,"verdict":"regression"}}]}}"#
-            ),
-        ),
-    );
+    let out = run(bin().current_dir(ws).arg("--root").arg(ws).args([
+        "benchmark",
+        "compare",
+        "--baseline",
+        "benchmarks/baseline.json",
+        "--current",
+        "current.json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for phase in ["parity", "benchmark"] {
+        assert!(
+            ws.join(format!(".htdemucs-devops/{phase}.json")).is_file(),
+            "{phase}.json"
+        );
+    }
     dir
 }
 
@@ -60,8 +94,9 @@ fn publish_cmd(ws: &Path) -> Command {
     cmd
 }
 
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 7] = [
     "index.html",
+    "parity/latest.html",
     "benchmarks/latest.html",
     "benchmarks/history.html",
     "benchmarks/history-full.html",
@@ -148,30 +183,6 @@ fn serve(dir: &Path) -> Server {
     Server { port, child }
 }
 
-fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
-    let bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!("Debian's chromium is needed for this test (make test installs it via .ci/run)")
-        });
-    let mut cmd = Command::new(bin);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1000,1400",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .args(args);
-    run(&mut cmd)
-}
-
 #[test]
 fn every_page_opens_in_chromium_and_markup_stays_text() {
     let ws = workspace();
@@ -182,36 +193,23 @@ fn every_page_opens_in_chromium_and_markup_stays_text() {
     std::fs::create_dir_all(&shots).unwrap_or_else(|e| panic!("{e}"));
     for (i, page) in PAGES.iter().enumerate() {
         let url = format!("http://127.0.0.1:{}/{page}", server.port);
-        let profile = ws.path().join(format!("profile-{i}"));
-        let dom = chromium(&["--dump-dom", &url], &profile);
-        let dom_text = stdout(&dom);
+        let (dom, log) = chromium_dump_dom(&url);
+        assert!(dom.contains("</html>"), "{page} did not load: {log}");
+        assert!(!dom.contains(EVIL), "{page}: the stage name became markup");
         assert!(
-            dom_text.contains("</html>"),
-            "{page} did not load: {}",
-            stderr(&dom)
-        );
-        assert!(
-            !dom_text.contains(EVIL),
-            "{page}: the stage name became markup"
+            chromium_page_errors(&log).is_empty(),
+            "{page}: {:?}",
+            chromium_page_errors(&log)
         );
         let png: PathBuf = shots.join(format!("{i}.png"));
-        let _ = chromium(
-            &[&format!("--screenshot={}", png.display()), &url],
-            &profile,
-        );
+        chromium_screenshot(&url, &png, 1000, 1400);
         let bytes = std::fs::read(&png).unwrap_or_default();
         assert!(
             bytes.len() > 5_000 && bytes.starts_with(b"\x89PNG"),
             "{page}: no screenshot"
         );
     }
-    let index = stdout(&chromium(
-        &[
-            "--dump-dom",
-            &format!("http://127.0.0.1:{}/index.html", server.port),
-        ],
-        &ws.path().join("p-x"),
-    ));
+    let (index, _) = chromium_dump_dom(&format!("http://127.0.0.1:{}/index.html", server.port));
     assert!(
         index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "the name is shown as text"
