@@ -17,6 +17,7 @@ pub mod phases;
 pub mod process;
 pub mod render;
 pub mod report;
+pub mod runner;
 pub mod site;
 
 use anyhow::{Context as _, Result};

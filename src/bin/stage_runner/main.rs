@@ -1,0 +1,199 @@
+//! `htdemucs-stage-runner`: runs a pipeline spec's stages on ONE backend, timing and capturing them.
+//!
+//! One backend per process, so peak memory is that backend's alone; the main binary spawns
+//! one runner per backend (`htdemucs_devops::runner::run_stage_runner`) and merges the JSON.
+//! All engine code lives in this binary: `torch.rs` (feature `torch`) and `coreml.rs`
+//! (feature `coreml`, macOS only). Exit 0 on success, 2 on any bad input or setup.
+
+#[cfg(all(target_os = "macos", feature = "coreml"))]
+mod coreml;
+#[cfg(feature = "torch")]
+mod torch;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use htdemucs_devops::runner::{
+    npz, results_json, run_pipeline, signal, wav, ArrayF32, Engine, PipelineSpec, RunMeta, RunPlan, RunnerError,
+    RunOutcome,
+};
+use serde_json::json;
+
+/// Run a model pipeline's stages on one backend: time every repetition, record load time and
+/// peak memory, and optionally capture every stage output to an .npz.
+#[derive(Debug, Parser)]
+#[command(name = "htdemucs-stage-runner", version)]
+struct Args {
+    /// Pipeline spec (YAML): stages, their inputs/outputs and per-backend artifacts.
+    #[arg(long)]
+    spec: PathBuf,
+    /// Backend to run (a name under `backends:` in the spec, e.g. pytorch, converted, coreml).
+    #[arg(long)]
+    backend: String,
+    /// Input audio (16/24-bit PCM or 32-bit float WAV at the spec's rate and channel count).
+    #[arg(long, conflicts_with = "signal_seconds")]
+    audio: Option<PathBuf>,
+    /// Use the generated test signal of this many seconds instead of a WAV [default: 10].
+    #[arg(long)]
+    signal_seconds: Option<f64>,
+    /// Untimed runs per stage before timing.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Timed runs per stage (each one a sample in the results).
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// Intra-op threads (default: the backend's own default).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write the results JSON here (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write every stage output (and the input audio) to this .npz.
+    #[arg(long)]
+    capture: Option<PathBuf>,
+    /// Isolated mode: feed every stage its inputs from this reference .npz (a --capture of
+    /// another backend) instead of this backend's own upstream outputs.
+    #[arg(long)]
+    inputs_from: Option<PathBuf>,
+}
+
+const DEFAULT_SIGNAL_SECONDS: f64 = 10.0;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // --help/--version print to stdout and succeed; usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("htdemucs-stage-runner: error: {e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), RunnerError> {
+    let spec = PipelineSpec::load(&args.spec)?;
+    let backend = spec.backend(&args.backend)?.clone();
+    if args.repeat == 0 {
+        return Err(RunnerError::Usage("--repeat must be at least 1".into()));
+    }
+    let (audio, source) = match &args.audio {
+        Some(path) => (wav::read_wav(path, spec.sample_rate, spec.channels)?.audio, path.clone()),
+        None => {
+            let seconds = args.signal_seconds.unwrap_or(DEFAULT_SIGNAL_SECONDS);
+            if !(seconds.is_finite() && seconds > 0.0) {
+                return Err(RunnerError::Usage(format!("--signal-seconds must be positive, got {seconds}")));
+            }
+            let audio = signal::test_signal(seconds, spec.sample_rate, spec.channels)
+                .map_err(|e| RunnerError::Usage(e.to_string()))?;
+            (audio, PathBuf::from(format!("signal:{seconds}")))
+        }
+    };
+    let inputs_from = match &args.inputs_from {
+        Some(path) => Some((path.clone(), npz::read_npz(path)?)),
+        None => None,
+    };
+    let plan = RunPlan {
+        backend: args.backend.clone(),
+        warmup: args.warmup,
+        repeat: args.repeat,
+        capture: args.capture.is_some(),
+        inputs_from,
+        audio_source: source.clone(),
+    };
+    let (outcome, info, threads, version) = match backend.engine {
+        Engine::Torch => run_torch(&spec, &plan, &audio, args.threads)?,
+        Engine::Coreml => run_coreml(&spec, &plan, &audio, &backend)?,
+    };
+    let frames = audio.shape().last().copied().unwrap_or(0);
+    let meta = RunMeta {
+        backend: args.backend.clone(),
+        backend_info: info,
+        threads,
+        // Sample counts are far below 2^53.
+        audio_seconds: frames as f64 / f64::from(spec.sample_rate),
+        audio_source: source.display().to_string(),
+        warmup: args.warmup,
+        repeat: args.repeat,
+        inputs_from: args.inputs_from.as_ref().map(|p| p.display().to_string()),
+        engine_version: version,
+    };
+    if let Some(path) = &args.capture {
+        npz::write_npz(path, outcome.captured.iter().map(|(k, v)| (k.as_str(), v)))?;
+    }
+    write_results(args.out.as_ref(), &results_json(&outcome, &meta))
+}
+
+type Ran = (RunOutcome, serde_json::Value, usize, Option<String>);
+
+#[cfg(feature = "torch")]
+fn run_torch(spec: &PipelineSpec, plan: &RunPlan, audio: &ArrayF32, threads: Option<usize>) -> Result<Ran, RunnerError> {
+    let (mut backend, threads) =
+        torch::TorchBackend::new(threads).map_err(|m| RunnerError::Backend { backend: plan.backend.clone(), message: m })?;
+    let outcome = run_pipeline(&mut backend, spec, plan, audio)?;
+    let version = torch::TorchBackend::version().map(str::to_string);
+    let info = json!({"engine": "torch", "version": version, "device": "cpu", "libtorch": option_env!("HTDEMUCS_LIBTORCH_LIB")});
+    Ok((outcome, info, threads, version))
+}
+
+#[cfg(not(feature = "torch"))]
+fn run_torch(_: &PipelineSpec, plan: &RunPlan, _: &ArrayF32, _: Option<usize>) -> Result<Ran, RunnerError> {
+    Err(RunnerError::Backend {
+        backend: plan.backend.clone(),
+        message: "this htdemucs-stage-runner was built without libtorch; rebuild with \
+                  `LIBTORCH_USE_PYTORCH=1 cargo build --release --features torch`"
+            .into(),
+    })
+}
+
+#[cfg(all(target_os = "macos", feature = "coreml"))]
+fn run_coreml(
+    spec: &PipelineSpec,
+    plan: &RunPlan,
+    audio: &ArrayF32,
+    backend: &htdemucs_devops::runner::BackendSpec,
+) -> Result<Ran, RunnerError> {
+    let units = backend.compute_units.unwrap_or(htdemucs_devops::runner::ComputeUnits::All);
+    let mut engine = coreml::CoremlBackend::new(units);
+    let outcome = run_pipeline(&mut engine, spec, plan, audio)?;
+    let info = json!({"engine": "coreml", "compute_units": units});
+    // CoreML manages its own threads; report the machine's parallelism.
+    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    Ok((outcome, info, threads, None))
+}
+
+#[cfg(not(all(target_os = "macos", feature = "coreml")))]
+fn run_coreml(
+    _: &PipelineSpec,
+    plan: &RunPlan,
+    _: &ArrayF32,
+    _: &htdemucs_devops::runner::BackendSpec,
+) -> Result<Ran, RunnerError> {
+    let message = if cfg!(target_os = "macos") {
+        "this htdemucs-stage-runner was built without CoreML; rebuild with `cargo build --release --features coreml`"
+    } else {
+        "CoreML runs only on macOS; run this backend on a macOS runner"
+    };
+    Err(RunnerError::Backend { backend: plan.backend.clone(), message: message.into() })
+}
+
+fn write_results(out: Option<&PathBuf>, doc: &serde_json::Value) -> Result<(), RunnerError> {
+    let text = serde_json::to_string_pretty(doc).map_err(|e| RunnerError::Usage(format!("cannot serialise results: {e}")))?;
+    match out {
+        Some(path) => std::fs::write(path, text + "\n").map_err(|source| RunnerError::Io { path: path.clone(), source }),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not a failure of the run.
+            let _ = writeln!(stdout, "{text}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The libtorch backend: TorchScript modules through tch. The only code in the crate that uses tch.
+//!
+//! Runs on CPU under a no-grad guard, with the intra-op thread count set once per process,
+//! which is what `torch.set_num_threads(T)` + `with torch.no_grad():` does in Python. Tuple
+//! outputs (a module with several outputs) come back through `forward_is` as an `IValue`.
+
+use std::path::Path;
+
+use htdemucs_devops::runner::{ArrayF32, Backend, StageSpec};
+use tch::{CModule, Device, IValue, Kind, Tensor};
+
+/// libtorch as a runner backend.
+pub struct TorchBackend {
+    // Dropped with the backend: gradients stay off for the whole run.
+    _no_grad: tch::NoGradGuard,
+}
+
+impl TorchBackend {
+    /// Sets threads (when given) and disables autograd; returns the thread count in effect.
+    pub fn new(threads: Option<usize>) -> Result<(Self, usize), String> {
+        if let Some(t) = threads {
+            let t = i32::try_from(t).map_err(|_| format!("--threads {t} is too large"))?;
+            tch::set_num_threads(t);
+        }
+        let in_effect = usize::try_from(tch::get_num_threads()).unwrap_or(1);
+        Ok((Self { _no_grad: tch::no_grad_guard() }, in_effect))
+    }
+
+    /// The libtorch version this binary was built against (from the build script).
+    pub fn version() -> Option<&'static str> {
+        option_env!("HTDEMUCS_TORCH_VERSION")
+    }
+}
+
+fn tensors(value: IValue, out: &mut Vec<Tensor>) -> Result<(), String> {
+    match value {
+        IValue::Tensor(t) => out.push(t),
+        IValue::Tuple(items) | IValue::GenericList(items) => {
+            for item in items {
+                tensors(item, out)?;
+            }
+        }
+        IValue::TensorList(ts) => out.extend(ts),
+        other => return Err(format!("the module returned {other:?}, expected tensors or a tuple of tensors")),
+    }
+    Ok(())
+}
+
+impl Backend for TorchBackend {
+    type Module = CModule;
+    type Value = Tensor;
+    type Prepared = Vec<IValue>;
+
+    fn load(&mut self, artifact: &Path, _stage: &StageSpec) -> Result<CModule, String> {
+        let mut module = CModule::load_on_device(artifact, Device::Cpu).map_err(|e| {
+            format!("{e}; is it a TorchScript file (torch.jit.script(...).save) for libtorch {}?", Self::version().unwrap_or("?"))
+        })?;
+        module.set_eval();
+        Ok(module)
+    }
+
+    fn upload(&mut self, array: &ArrayF32) -> Result<Tensor, String> {
+        let shape: Vec<i64> = array.shape().iter().map(|d| i64::try_from(*d).unwrap_or(i64::MAX)).collect();
+        Tensor::f_from_slice(array.data())
+            .and_then(|t| t.f_reshape(shape.as_slice()))
+            .map_err(|e| e.to_string())
+    }
+
+    fn shape(&self, value: &Tensor) -> Vec<usize> {
+        value.size().iter().map(|d| usize::try_from(*d).unwrap_or(0)).collect()
+    }
+
+    fn prepare(&mut self, _module: &mut CModule, inputs: &[&Tensor]) -> Result<Vec<IValue>, String> {
+        // shallow_clone shares storage: binding costs no copy.
+        Ok(inputs.iter().map(|t| IValue::Tensor(t.shallow_clone())).collect())
+    }
+
+    fn run(&mut self, module: &mut CModule, prepared: &Vec<IValue>) -> Result<Vec<Tensor>, String> {
+        let output = module.forward_is(prepared).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        tensors(output, &mut out)?;
+        Ok(out)
+    }
+
+    fn download(&mut self, value: &Tensor) -> Result<ArrayF32, String> {
+        let t = value
+            .f_to_kind(Kind::Float)
+            .and_then(|t| t.f_contiguous())
+            .map_err(|e| e.to_string())?;
+        let shape = self.shape(&t);
+        let numel = shape.iter().product();
+        let mut data = vec![0.0_f32; numel];
+        t.f_copy_data(&mut data, numel).map_err(|e| e.to_string())?;
+        ArrayF32::new(shape, data).map_err(|e| e.to_string())
+    }
+}

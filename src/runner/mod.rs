@@ -1,0 +1,26 @@
+//! The stage runner's backend-independent half: spec, inputs, scheduling, measurement, output.
+//!
+//! `htdemucs-stage-runner` (src/bin/stage_runner) links a backend (tch, coreml-rs) and
+//! implements [`schedule::Backend`]; everything else a run needs lives here, compiled into
+//! the library without any backend so it is testable anywhere and the main binary can call
+//! [`run_stage_runner`] without linking libtorch.
+
+pub mod array;
+pub mod error;
+#[cfg(test)]
+mod mock;
+pub mod memory;
+pub mod npz;
+pub mod results;
+pub mod schedule;
+pub mod signal;
+pub mod spawn;
+pub mod spec;
+pub mod wav;
+
+pub use array::{ArrayF32, ShapePattern};
+pub use error::{RunnerError, EXIT_BAD_INPUT};
+pub use results::{merge_results, results_json, RunMeta, META};
+pub use schedule::{run_pipeline, Backend, RunOutcome, RunPlan, StageTiming};
+pub use spawn::{locate_runner, run_stage_runner, AudioSource, RunnerInvocation, SpawnError};
+pub use spec::{BackendSpec, ComputeUnits, Engine, PipelineSpec, StageSpec};

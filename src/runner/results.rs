@@ -1,0 +1,223 @@
+//! The results JSON: backend -> metric -> number or samples, plus `$meta`, and merging runs.
+//!
+//! This is the benchmark phase's producer format:
+//! `{"pytorch": {"stft_sec": [..], "stft_load_sec": 0.01, "stft_peak_mb": 80.5, ...,
+//!   "model_load_sec": 0.3, "memory_peak_mb": 412.5}, "$meta": {...}}`.
+//! Keys starting with `$` are never backends. One runner process writes one backend;
+//! [`merge_results`] combines processes, so each backend's memory is its own process's.
+
+use serde_json::{json, Map, Value};
+
+use super::memory::{self, to_mb};
+use super::schedule::RunOutcome;
+
+/// The reserved top-level metadata key.
+pub const META: &str = "$meta";
+
+/// Facts about the run recorded under `$meta`.
+#[derive(Clone, Debug)]
+pub struct RunMeta {
+    /// Backend name.
+    pub backend: String,
+    /// Engine description, e.g. `{"engine": "torch", "version": "2.13.0"}`.
+    pub backend_info: Value,
+    /// Intra-op threads the backend used.
+    pub threads: usize,
+    /// Length of the input audio in seconds.
+    pub audio_seconds: f64,
+    /// Where the audio came from (`signal:N` or a path).
+    pub audio_source: String,
+    /// Untimed runs per stage.
+    pub warmup: usize,
+    /// Timed runs per stage.
+    pub repeat: usize,
+    /// Isolated mode reference, if any.
+    pub inputs_from: Option<String>,
+    /// The engine's version for the fingerprint (e.g. torch `2.13.0`).
+    pub engine_version: Option<String>,
+}
+
+/// The metrics object for one backend.
+pub fn backend_metrics(outcome: &RunOutcome) -> Map<String, Value> {
+    let mut m = Map::new();
+    for stage in &outcome.stages {
+        m.insert(format!("{}_sec", stage.name), json!(stage.samples));
+        m.insert(format!("{}_load_sec", stage.name), json!(stage.load_sec));
+        if let Some(peak) = stage.peak_bytes {
+            m.insert(format!("{}_peak_mb", stage.name), json!(round3(to_mb(peak))));
+        }
+    }
+    let total_load: f64 = outcome.stages.iter().map(|s| s.load_sec).sum();
+    m.insert("model_load_sec".into(), json!(total_load));
+    m.insert("memory_peak_mb".into(), json!(round3(to_mb(outcome.process_peak_bytes))));
+    m
+}
+
+/// The complete results document one runner process writes.
+pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
+    let stages: Vec<Value> = outcome
+        .stages
+        .iter()
+        .map(|s| json!({"name": s.name, "artifact": s.artifact.display().to_string(), "samples": s.samples.len()}))
+        .collect();
+    let mut backend_info = meta.backend_info.clone();
+    if let Value::Object(info) = &mut backend_info {
+        info.insert("stages".into(), json!(stages));
+        info.insert("skipped_stages".into(), json!(outcome.skipped));
+        if let Some(reference) = &meta.inputs_from {
+            info.insert("inputs_from".into(), json!(reference));
+        }
+    }
+    let mut fingerprint = fingerprint();
+    if let (Some(v), Value::Object(f)) = (&meta.engine_version, &mut fingerprint) {
+        f.insert(engine_key(&meta.backend_info).into(), json!(v));
+    }
+    let mut doc = Map::new();
+    doc.insert(
+        META.into(),
+        json!({
+            "fingerprint": fingerprint,
+            "stages": outcome.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            "threads": meta.threads,
+            "audio_seconds": meta.audio_seconds,
+            "audio_source": meta.audio_source,
+            "warmup": meta.warmup,
+            "repeat": meta.repeat,
+            "memory_method": memory::method(),
+            "backends": {meta.backend.clone(): backend_info},
+        }),
+    );
+    doc.insert(meta.backend.clone(), Value::Object(backend_metrics(outcome)));
+    Value::Object(doc)
+}
+
+fn engine_key(info: &Value) -> &str {
+    match info.get("engine").and_then(Value::as_str) {
+        Some("coreml") => "coreml",
+        _ => "torch",
+    }
+}
+
+/// Merges per-process documents: backends side by side, `$meta` combined.
+///
+/// Fails when two documents carry the same backend, or disagree on threads or audio length
+/// (their numbers would not be comparable).
+pub fn merge_results(parts: Vec<Value>) -> Result<Value, String> {
+    let mut merged = Map::new();
+    let mut meta: Option<Map<String, Value>> = None;
+    for part in parts {
+        let Value::Object(doc) = part else {
+            return Err("a results document is not a JSON object".into());
+        };
+        for (key, value) in doc {
+            if key == META {
+                let Value::Object(m) = value else { return Err("`$meta` is not an object".into()) };
+                meta = Some(match meta.take() {
+                    None => m,
+                    Some(acc) => merge_meta(acc, m)?,
+                });
+            } else if merged.insert(key.clone(), value).is_some() {
+                return Err(format!("backend `{key}` appears in two results documents"));
+            }
+        }
+    }
+    let mut out = Map::new();
+    if let Some(m) = meta {
+        out.insert(META.into(), Value::Object(m));
+    }
+    out.extend(merged);
+    Ok(Value::Object(out))
+}
+
+fn merge_meta(mut acc: Map<String, Value>, next: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    for key in ["threads", "audio_seconds"] {
+        if acc.get(key) != next.get(key) {
+            return Err(format!(
+                "runs disagree on `{key}` ({} vs {}); run every backend with the same options",
+                acc.get(key).unwrap_or(&Value::Null),
+                next.get(key).unwrap_or(&Value::Null)
+            ));
+        }
+    }
+    for (key, value) in next {
+        match (acc.get_mut(&key), value) {
+            (Some(Value::Object(a)), Value::Object(b)) if key == "backends" || key == "fingerprint" => {
+                // Engine versions differ per backend process; keep every one.
+                for (k, v) in b {
+                    a.entry(k).or_insert(v);
+                }
+            }
+            (Some(Value::Array(a)), Value::Array(b)) if key == "stages" => {
+                for v in b {
+                    if !a.contains(&v) {
+                        a.push(v);
+                    }
+                }
+            }
+            (None, v) => {
+                acc.insert(key, v);
+            }
+            _ => {}
+        }
+    }
+    Ok(acc)
+}
+
+/// The machine the numbers came from: compare baselines only across equal fingerprints.
+pub fn fingerprint() -> Value {
+    json!({
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "cpu": cpu_model(),
+        "cpus": std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+        "runner": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+fn cpu_model() -> String {
+    if cfg!(target_os = "macos") {
+        let out = std::process::Command::new("sysctl").args(["-n", "machdep.cpu.brand_string"]).output();
+        if let Ok(o) = out {
+            return String::from_utf8_lossy(&o.stdout).trim().to_string();
+        }
+    }
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(backend: &str, threads: usize) -> Value {
+        json!({"$meta": {"threads": threads, "audio_seconds": 1.0, "stages": ["a"],
+                         "backends": {backend: {"engine": "torch"}}},
+               backend: {"a_sec": [0.1, 0.2], "memory_peak_mb": 10.0}})
+    }
+
+    #[test]
+    fn merge_keeps_backends_and_meta() {
+        let merged = merge_results(vec![doc("pytorch", 2), doc("converted", 2)]).unwrap();
+        assert_eq!(merged["pytorch"]["a_sec"], json!([0.1, 0.2]));
+        assert_eq!(merged["converted"]["memory_peak_mb"], json!(10.0));
+        let backends = merged[META]["backends"].as_object().unwrap();
+        assert_eq!(backends.len(), 2);
+    }
+
+    #[test]
+    fn merge_rejects_duplicates_and_mismatched_threads() {
+        assert!(merge_results(vec![doc("pytorch", 2), doc("pytorch", 2)]).unwrap_err().contains("two"));
+        assert!(merge_results(vec![doc("pytorch", 2), doc("converted", 1)]).unwrap_err().contains("threads"));
+    }
+}

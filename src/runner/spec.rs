@@ -1,0 +1,283 @@
+//! The pipeline spec (YAML): stages in order, each with its inputs, outputs and per-backend artifact.
+//!
+//! ```yaml
+//! sample_rate: 44100
+//! channels: 2
+//! backends:
+//!   pytorch: {engine: torch}
+//!   coreml: {engine: coreml, compute_units: all}
+//! stages:
+//!   - name: stft
+//!     inputs: [{name: audio, from: audio, shape: [1, 2, -1]}]
+//!     outputs: [spectrogram]
+//!     artifacts: {pytorch: build/pytorch/stft.pt}
+//!   - name: branches            # one model, two inputs, two outputs: timed as one stage
+//!     inputs: [stft.spectrogram, {name: raw_audio, from: audio}]
+//!     outputs: [freq_out, time_out]
+//!     artifacts: {pytorch: build/pytorch/branches.pt, coreml: build/Model.mlpackage}
+//! ```
+//!
+//! An input is `audio` (the run's audio, `[1, channels, samples]`) or `<stage>.<output>` of an
+//! earlier stage; `name` is the model's input name (CoreML feeds by name, TorchScript by
+//! position) and `shape` is checked before the model runs (`-1` = any size). Outputs are
+//! named in the order a TorchScript tuple returns them, or by CoreML output name. Artifact
+//! paths are relative to the spec file. A stage with no artifact for a backend is skipped
+//! for that backend (HTDemucsCoreML computes the STFT outside CoreML); a listed artifact
+//! that does not exist is an error.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::array::ShapePattern;
+
+/// The name under which the run's input audio is available to stages.
+pub const AUDIO: &str = "audio";
+
+/// A pipeline spec file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("pipeline spec {path}: {message}")]
+pub struct SpecError {
+    /// The spec file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A validated pipeline spec.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    /// Optional display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Sample rate the audio input must have.
+    pub sample_rate: u32,
+    /// Channel count the audio input must have.
+    pub channels: usize,
+    /// Backend name (the results JSON key) -> how to run it.
+    pub backends: BTreeMap<String, BackendSpec>,
+    /// Stages in execution order.
+    pub stages: Vec<StageSpec>,
+    /// Directory artifact paths are relative to (the spec file's directory).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The spec file itself, for error messages.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Which library runs a backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// TorchScript modules through tch (libtorch).
+    Torch,
+    /// CoreML models through coreml-rs (macOS only).
+    Coreml,
+}
+
+/// CoreML compute units. `all` maps to coreml-rs's `CpuAndANE`, its widest choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeUnits {
+    /// CPU only.
+    Cpu,
+    /// CPU and GPU.
+    Gpu,
+    /// CPU and Neural Engine.
+    Ane,
+    /// Everything coreml-rs can select (CPU and Neural Engine).
+    All,
+}
+
+/// How one backend is run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSpec {
+    /// The engine.
+    pub engine: Engine,
+    /// CoreML only: compute units (default `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_units: Option<ComputeUnits>,
+}
+
+/// One stage: a model run with named inputs and outputs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Stage name; metrics are `<name>_sec`, captured arrays `<name>.<output>`.
+    pub name: String,
+    /// Inputs in the order the model takes them.
+    pub inputs: Vec<InputSpec>,
+    /// Output names in the order the model returns them.
+    pub outputs: Vec<String>,
+    /// Backend name -> artifact path (relative to the spec file).
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, PathBuf>,
+}
+
+/// One stage input.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "RawInput", into = "RawInputFull")]
+pub struct InputSpec {
+    /// The model's name for this input.
+    pub name: String,
+    /// `audio` or `<stage>.<output>`.
+    pub from: String,
+    /// Expected shape, checked before running.
+    pub shape: Option<ShapePattern>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawInput {
+    Short(String),
+    Full(RawInputFull),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInputFull {
+    #[serde(default)]
+    name: Option<String>,
+    from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shape: Option<ShapePattern>,
+}
+
+impl From<RawInput> for InputSpec {
+    fn from(raw: RawInput) -> Self {
+        let full = match raw {
+            RawInput::Short(from) => RawInputFull { name: None, from, shape: None },
+            RawInput::Full(full) => full,
+        };
+        // The default model input name is the output it comes from: `stft.spectrogram` -> `spectrogram`.
+        let name = full
+            .name
+            .unwrap_or_else(|| full.from.rsplit('.').next().unwrap_or(&full.from).to_string());
+        Self { name, from: full.from, shape: full.shape }
+    }
+}
+
+impl From<InputSpec> for RawInputFull {
+    fn from(i: InputSpec) -> Self {
+        Self { name: Some(i.name), from: i.from, shape: i.shape }
+    }
+}
+
+impl PipelineSpec {
+    /// Reads and validates a spec file.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let err = |message: String| SpecError { path: path.to_path_buf(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let mut spec: Self = serde_yaml_ng::from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+        spec.path = path.to_path_buf();
+        spec.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        spec.validate().map_err(err)?;
+        Ok(spec)
+    }
+
+    /// Checks names, references and backends; returns what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sample_rate == 0 || self.channels == 0 {
+            return Err("sample_rate and channels must be positive".into());
+        }
+        if self.stages.is_empty() {
+            return Err("no stages listed".into());
+        }
+        let mut available: HashSet<String> = HashSet::from([AUDIO.to_string()]);
+        let mut names = HashSet::new();
+        for stage in &self.stages {
+            let s = &stage.name;
+            if s.is_empty() || s.contains('.') || s.starts_with('$') || s == AUDIO {
+                return Err(format!("stage name `{s}` must be non-empty, without '.', '$', and not `audio`"));
+            }
+            if !names.insert(s.clone()) {
+                return Err(format!("stage `{s}` is listed twice"));
+            }
+            if stage.outputs.is_empty() {
+                return Err(format!("stage `{s}` lists no outputs"));
+            }
+            for input in &stage.inputs {
+                if !available.contains(&input.from) {
+                    return Err(format!(
+                        "stage `{s}` input `{}` comes from `{}`, which is neither `audio` nor an output of an earlier stage",
+                        input.name, input.from
+                    ));
+                }
+            }
+            for backend in stage.artifacts.keys() {
+                if !self.backends.contains_key(backend) {
+                    return Err(format!("stage `{s}` names backend `{backend}`, which is not under `backends:`"));
+                }
+            }
+            available.extend(stage.outputs.iter().map(|o| format!("{s}.{o}")));
+        }
+        if let Some(bad) = self.backends.keys().find(|b| b.starts_with('$') || b.is_empty()) {
+            return Err(format!("backend name `{bad}` must be non-empty and not start with '$'"));
+        }
+        Ok(())
+    }
+
+    /// The backend's spec, or an error listing the known backends.
+    pub fn backend(&self, name: &str) -> Result<&BackendSpec, SpecError> {
+        self.backends.get(name).ok_or_else(|| SpecError {
+            path: self.path.clone(),
+            message: format!(
+                "no backend `{name}`; this spec defines: {}",
+                self.backends.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// The stage's artifact for `backend`, resolved against the spec's directory.
+    pub fn artifact(&self, stage: &StageSpec, backend: &str) -> Option<PathBuf> {
+        stage.artifacts.get(backend).map(|p| self.base_dir.join(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<PipelineSpec, String> {
+        let spec: PipelineSpec = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
+        spec.validate().map(|()| spec)
+    }
+
+    const HEAD: &str = "sample_rate: 44100\nchannels: 2\nbackends: {pytorch: {engine: torch}}\n";
+
+    #[test]
+    fn short_inputs_default_their_name() {
+        let spec = parse(&format!(
+            "{HEAD}stages:\n - {{name: stft, inputs: [audio], outputs: [spec]}}\n - {{name: f, inputs: [stft.spec], outputs: [y], artifacts: {{pytorch: f.pt}}}}\n"
+        ))
+        .unwrap();
+        assert_eq!(spec.stages[1].inputs[0].name, "spec");
+        assert_eq!(spec.stages[1].inputs[0].from, "stft.spec");
+    }
+
+    #[test]
+    fn rejects_forward_references_unknown_backends_and_duplicates() {
+        let forward = parse(&format!(
+            "{HEAD}stages:\n - {{name: a, inputs: [b.y], outputs: [x]}}\n - {{name: b, inputs: [audio], outputs: [y]}}\n"
+        ));
+        assert!(forward.unwrap_err().contains("earlier stage"));
+        let backend = parse(&format!(
+            "{HEAD}stages:\n - {{name: a, inputs: [audio], outputs: [x], artifacts: {{coreml: m.mlpackage}}}}\n"
+        ));
+        assert!(backend.unwrap_err().contains("`coreml`"));
+        let twice = parse(&format!(
+            "{HEAD}stages:\n - {{name: a, inputs: [audio], outputs: [x]}}\n - {{name: a, inputs: [audio], outputs: [x]}}\n"
+        ));
+        assert!(twice.unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let typo = parse(&format!("{HEAD}stages:\n - {{name: a, input: [audio], outputs: [x]}}\n"));
+        assert!(typo.is_err());
+    }
+}
