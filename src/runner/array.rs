@@ -31,7 +31,11 @@ impl ArrayF32 {
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, ShapeError> {
         let expected = shape.iter().product::<usize>();
         if expected != data.len() {
-            return Err(ShapeError { shape, expected, actual: data.len() });
+            return Err(ShapeError {
+                shape,
+                expected,
+                actual: data.len(),
+            });
         }
         Ok(Self { shape, data })
     }
@@ -88,13 +92,20 @@ impl fmt::Display for ShapePattern {
         let dims: Vec<String> = self
             .0
             .iter()
-            .map(|d| if *d < 0 { "*".to_string() } else { d.to_string() })
+            .map(|d| {
+                if *d < 0 {
+                    "*".to_string()
+                } else {
+                    d.to_string()
+                }
+            })
             .collect();
         write!(f, "[{}]", dims.join(", "))
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -19,9 +19,14 @@ pub enum RunnerError {
     /// The pipeline spec is unreadable or inconsistent.
     #[error(transparent)]
     Spec(#[from] SpecError),
-    /// The input WAV is unusable.
-    #[error("audio input {0}")]
-    Wav(#[from] WavError),
+    /// The input WAV is unusable; names the stages that would have read it.
+    #[error("stage(s) {stages} (input `audio`): {source}", stages = .stages.join(", "))]
+    Wav {
+        /// Stages that take the audio as input.
+        stages: Vec<String>,
+        /// What is wrong with the file.
+        source: WavError,
+    },
     /// A reference or capture `.npz` could not be read or written.
     #[error("npz {0}")]
     Npz(#[from] NpzError),
@@ -59,7 +64,11 @@ pub enum RunnerError {
 impl RunnerError {
     /// Shorthand for a stage error.
     pub fn stage(stage: &str, file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Self::Stage { stage: stage.to_string(), file: file.into(), message: message.into() }
+        Self::Stage {
+            stage: stage.to_string(),
+            file: file.into(),
+            message: message.into(),
+        }
     }
 
     /// The process exit code for this error (always 2: bad input or setup).

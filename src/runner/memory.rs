@@ -102,6 +102,7 @@ fn reset_peak() -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -118,7 +119,10 @@ mod tests {
         drop(big);
         let ok = probe.begin_stage();
         let without = probe.stage_peak(ok).unwrap();
-        assert!(with >= without + (48 << 20), "with {with} without {without}");
+        assert!(
+            with >= without + (48 << 20),
+            "with {with} without {without}"
+        );
         assert!(probe.process_peak() >= with);
     }
 }

@@ -4,6 +4,8 @@
 //! tests exercise loading, chaining, isolation, shape checks, capture and error naming
 //! exactly as the torch and CoreML backends go through them.
 
+#![allow(clippy::unwrap_used)] // test-only module: a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,9 @@ impl Backend for Mock {
     type Prepared = Vec<ArrayF32>;
 
     fn load(&mut self, artifact: &Path, _stage: &StageSpec) -> Result<String, String> {
-        std::fs::read_to_string(artifact).map(|s| s.trim().to_string()).map_err(|e| e.to_string())
+        std::fs::read_to_string(artifact)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| e.to_string())
     }
     fn upload(&mut self, array: &ArrayF32) -> Result<ArrayF32, String> {
         Ok(array.clone())
@@ -40,7 +44,12 @@ impl Backend for Mock {
             "double" => Ok(vec![map(&x[0], |v| 2.0 * v)]),
             "split" => Ok(vec![x[0].clone(), map(&x[0], |v| -v)]),
             "sum" => {
-                let data = x[0].data().iter().zip(x[1].data()).map(|(a, b)| a + b).collect();
+                let data = x[0]
+                    .data()
+                    .iter()
+                    .zip(x[1].data())
+                    .map(|(a, b)| a + b)
+                    .collect();
                 Ok(vec![ArrayF32::new(x[0].shape().to_vec(), data).unwrap()])
             }
             other => Err(format!("mock op `{other}` failed")),
@@ -91,7 +100,10 @@ fn chained_run_times_every_repetition_and_captures_in_order() {
     assert_eq!(names, ["audio", "a.y", "b.p", "b.n", "c.z"]);
     assert_eq!(out.captured[1].1.data(), &[2.0, 4.0, 6.0, 8.0]);
     assert_eq!(out.captured[4].1.data(), &[0.0; 4]);
-    assert!(out.stages.iter().all(|s| s.samples.len() == 3 && s.load_sec >= 0.0));
+    assert!(out
+        .stages
+        .iter()
+        .all(|s| s.samples.len() == 3 && s.load_sec >= 0.0));
 }
 
 #[test]
@@ -114,22 +126,37 @@ fn missing_upstream_stage_suggests_isolated_mode() {
     let (_dir, spec) = setup(["double", "split", "sum"]);
     let err = run_pipeline(&mut Mock, &spec, &plan("other", None), &audio()).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("stage `c`") && msg.contains("--inputs-from"), "{msg}");
+    assert!(
+        msg.contains("stage `c`") && msg.contains("--inputs-from"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn errors_name_stage_and_file() {
     let (dir, spec) = setup(["double", "fail", "sum"]);
-    let msg = run_pipeline(&mut Mock, &spec, &plan("mock", None), &audio()).unwrap_err().to_string();
-    assert!(msg.contains("stage `b`") && msg.contains("b.op") && msg.contains("failed"), "{msg}");
+    let msg = run_pipeline(&mut Mock, &spec, &plan("mock", None), &audio())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("stage `b`") && msg.contains("b.op") && msg.contains("failed"),
+        "{msg}"
+    );
 
     let (_d, spec) = setup(["double", "double", "sum"]);
-    let msg = run_pipeline(&mut Mock, &spec, &plan("mock", None), &audio()).unwrap_err().to_string();
-    assert!(msg.contains("returned 1 output(s) but the spec lists 2"), "{msg}");
+    let msg = run_pipeline(&mut Mock, &spec, &plan("mock", None), &audio())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("returned 1 output(s) but the spec lists 2"),
+        "{msg}"
+    );
 
     std::fs::remove_file(dir.path().join("a.op")).unwrap();
     let err = run_pipeline(&mut Mock, &spec_in(&dir), &plan("mock", None), &audio()).unwrap_err();
-    assert!(matches!(&err, RunnerError::Stage { stage, file, .. } if stage == "a" && file.ends_with("a.op")));
+    assert!(
+        matches!(&err, RunnerError::Stage { stage, file, .. } if stage == "a" && file.ends_with("a.op"))
+    );
     assert_eq!(err.exit_code(), 2);
 }
 
@@ -138,8 +165,13 @@ fn wrong_input_shape_names_the_reference_file() {
     let (_dir, spec) = setup(["double", "split", "sum"]);
     let stereo = ArrayF32::new(vec![1, 2, 2], vec![0.0; 4]).unwrap();
     let reference = BTreeMap::from([("audio".to_string(), stereo)]);
-    let msg = run_pipeline(&mut Mock, &spec, &plan("mock", Some(reference)), &audio()).unwrap_err().to_string();
-    assert!(msg.contains("stage `a`") && msg.contains("ref.npz") && msg.contains("[1, 1, *]"), "{msg}");
+    let msg = run_pipeline(&mut Mock, &spec, &plan("mock", Some(reference)), &audio())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("stage `a`") && msg.contains("ref.npz") && msg.contains("[1, 1, *]"),
+        "{msg}"
+    );
 }
 
 fn spec_in(dir: &tempfile::TempDir) -> PipelineSpec {

@@ -7,9 +7,9 @@
 
 pub mod array;
 pub mod error;
+pub mod memory;
 #[cfg(test)]
 mod mock;
-pub mod memory;
 pub mod npz;
 pub mod results;
 pub mod schedule;

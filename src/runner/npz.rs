@@ -39,7 +39,10 @@ pub fn write_npz<'a, I>(path: &Path, arrays: I) -> Result<(), NpzError>
 where
     I: IntoIterator<Item = (&'a str, &'a ArrayF32)>,
 {
-    let io = |source| NpzError::Io { path: path.to_path_buf(), source };
+    let io = |source| NpzError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = File::create(path).map_err(io)?;
     let mut zip = zip::ZipWriter::new(BufWriter::new(file));
     let options = zip::write::SimpleFileOptions::default()
@@ -50,7 +53,8 @@ where
         message: format!("writing the archive failed: {e}"),
     };
     for (name, array) in arrays {
-        zip.start_file(format!("{name}.npy"), options).map_err(zip_err)?;
+        zip.start_file(format!("{name}.npy"), options)
+            .map_err(zip_err)?;
         zip.write_all(&npy_bytes(array)).map_err(io)?;
     }
     let mut inner = zip.finish().map_err(zip_err)?;
@@ -59,17 +63,28 @@ where
 
 /// Reads every array of an `.npz`, keyed by entry name without the `.npy` suffix.
 pub fn read_npz(path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
-    let file = File::open(path).map_err(|source| NpzError::Io { path: path.to_path_buf(), source })?;
+    let file = File::open(path).map_err(|source| NpzError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     read_npz_from(file, path)
 }
 
-fn read_npz_from<R: Read + Seek>(reader: R, path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
-    let format = |message: String| NpzError::Format { path: path.to_path_buf(), message };
+fn read_npz_from<R: Read + Seek>(
+    reader: R,
+    path: &Path,
+) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
+    let format = |message: String| NpzError::Format {
+        path: path.to_path_buf(),
+        message,
+    };
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|e| format(format!("not a zip archive (.npz): {e}")))?;
     let mut arrays = BTreeMap::new();
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(|e| format(format!("entry {index}: {e}")))?;
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| format(format!("entry {index}: {e}")))?;
         let name = entry.name().to_string();
         let mut bytes = Vec::new();
         entry
@@ -87,7 +102,13 @@ pub fn npy_bytes(array: &ArrayF32) -> Vec<u8> {
     let shape = match array.shape() {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        dims => format!("({})", dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
+        dims => format!(
+            "({})",
+            dims.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
     // numpy pads the header with spaces so the data starts on a 64-byte boundary.
@@ -97,7 +118,11 @@ pub fn npy_bytes(array: &ArrayF32) -> Vec<u8> {
     let mut out = Vec::with_capacity(10 + header.len() + array.data().len() * 4);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     // The padded header is at most a few hundred bytes, far below u16::MAX.
-    out.extend_from_slice(&u16::try_from(header.len()).unwrap_or(u16::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u16::try_from(header.len())
+            .unwrap_or(u16::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(header.as_bytes());
     for v in array.data() {
         out.extend_from_slice(&v.to_le_bytes());
@@ -131,13 +156,21 @@ pub fn parse_npy(bytes: &[u8]) -> Result<ArrayF32, String> {
         "<f2" => 2,
         "<f4" => 4,
         "<f8" => 8,
-        _ => return Err(format!("dtype {descr:.6} is not little-endian float16/32/64")),
+        _ => {
+            return Err(format!(
+                "dtype {descr:.6} is not little-endian float16/32/64"
+            ))
+        }
     };
     let shape = parse_shape(header).ok_or("header has no readable 'shape'")?;
     let count: usize = shape.iter().product();
     let body = &bytes[start + header_len..];
     if body.len() < count * width {
-        return Err(format!("truncated data: shape {shape:?} needs {} bytes, found {}", count * width, body.len()));
+        return Err(format!(
+            "truncated data: shape {shape:?} needs {} bytes, found {}",
+            count * width,
+            body.len()
+        ));
     }
     let data = body[..count * width]
         .chunks_exact(width)
@@ -181,6 +214,7 @@ fn f16_to_f32(h: u16) -> f32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -209,11 +243,22 @@ mod tests {
     fn rejects_truncated_and_fortran_and_ints() {
         let a = ArrayF32::new(vec![3], vec![1.0, 2.0, 3.0]).unwrap();
         let bytes = npy_bytes(&a);
-        assert!(parse_npy(&bytes[..bytes.len() - 2]).unwrap_err().contains("truncated"));
-        let fortran = String::from_utf8_lossy(&bytes).replace("False", "True ");
-        assert!(parse_npy(fortran.as_bytes()).is_err());
-        let ints = String::from_utf8_lossy(&bytes[..64]).replace("<f4", "<i4");
-        assert!(parse_npy(ints.as_bytes()).unwrap_err().contains("dtype"));
+        assert!(parse_npy(&bytes[..bytes.len() - 2])
+            .unwrap_err()
+            .contains("truncated"));
+        // Edit the header in place (same length), keeping the binary magic intact.
+        let patch = |from: &[u8], to: &[u8]| {
+            let mut b = bytes.clone();
+            let at = b.windows(from.len()).position(|w| w == from).unwrap();
+            b[at..at + to.len()].copy_from_slice(to);
+            b
+        };
+        assert!(parse_npy(&patch(b"False", b"True "))
+            .unwrap_err()
+            .contains("Fortran"));
+        assert!(parse_npy(&patch(b"<f4", b"<i4"))
+            .unwrap_err()
+            .contains("dtype"));
     }
 
     #[test]

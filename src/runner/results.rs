@@ -44,12 +44,18 @@ pub fn backend_metrics(outcome: &RunOutcome) -> Map<String, Value> {
         m.insert(format!("{}_sec", stage.name), json!(stage.samples));
         m.insert(format!("{}_load_sec", stage.name), json!(stage.load_sec));
         if let Some(peak) = stage.peak_bytes {
-            m.insert(format!("{}_peak_mb", stage.name), json!(round3(to_mb(peak))));
+            m.insert(
+                format!("{}_peak_mb", stage.name),
+                json!(round3(to_mb(peak))),
+            );
         }
     }
     let total_load: f64 = outcome.stages.iter().map(|s| s.load_sec).sum();
     m.insert("model_load_sec".into(), json!(total_load));
-    m.insert("memory_peak_mb".into(), json!(round3(to_mb(outcome.process_peak_bytes))));
+    m.insert(
+        "memory_peak_mb".into(),
+        json!(round3(to_mb(outcome.process_peak_bytes))),
+    );
     m
 }
 
@@ -87,7 +93,10 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
             "backends": {meta.backend.clone(): backend_info},
         }),
     );
-    doc.insert(meta.backend.clone(), Value::Object(backend_metrics(outcome)));
+    doc.insert(
+        meta.backend.clone(),
+        Value::Object(backend_metrics(outcome)),
+    );
     Value::Object(doc)
 }
 
@@ -111,7 +120,9 @@ pub fn merge_results(parts: Vec<Value>) -> Result<Value, String> {
         };
         for (key, value) in doc {
             if key == META {
-                let Value::Object(m) = value else { return Err("`$meta` is not an object".into()) };
+                let Value::Object(m) = value else {
+                    return Err("`$meta` is not an object".into());
+                };
                 meta = Some(match meta.take() {
                     None => m,
                     Some(acc) => merge_meta(acc, m)?,
@@ -129,7 +140,10 @@ pub fn merge_results(parts: Vec<Value>) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
-fn merge_meta(mut acc: Map<String, Value>, next: Map<String, Value>) -> Result<Map<String, Value>, String> {
+fn merge_meta(
+    mut acc: Map<String, Value>,
+    next: Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
     for key in ["threads", "audio_seconds"] {
         if acc.get(key) != next.get(key) {
             return Err(format!(
@@ -141,7 +155,9 @@ fn merge_meta(mut acc: Map<String, Value>, next: Map<String, Value>) -> Result<M
     }
     for (key, value) in next {
         match (acc.get_mut(&key), value) {
-            (Some(Value::Object(a)), Value::Object(b)) if key == "backends" || key == "fingerprint" => {
+            (Some(Value::Object(a)), Value::Object(b))
+                if key == "backends" || key == "fingerprint" =>
+            {
                 // Engine versions differ per backend process; keep every one.
                 for (k, v) in b {
                     a.entry(k).or_insert(v);
@@ -176,7 +192,9 @@ pub fn fingerprint() -> Value {
 
 fn cpu_model() -> String {
     if cfg!(target_os = "macos") {
-        let out = std::process::Command::new("sysctl").args(["-n", "machdep.cpu.brand_string"]).output();
+        let out = std::process::Command::new("sysctl")
+            .args(["-n", "machdep.cpu.brand_string"])
+            .output();
         if let Ok(o) = out {
             return String::from_utf8_lossy(&o.stdout).trim().to_string();
         }
@@ -197,6 +215,7 @@ fn round3(x: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -217,7 +236,11 @@ mod tests {
 
     #[test]
     fn merge_rejects_duplicates_and_mismatched_threads() {
-        assert!(merge_results(vec![doc("pytorch", 2), doc("pytorch", 2)]).unwrap_err().contains("two"));
-        assert!(merge_results(vec![doc("pytorch", 2), doc("converted", 1)]).unwrap_err().contains("threads"));
+        assert!(merge_results(vec![doc("pytorch", 2), doc("pytorch", 2)])
+            .unwrap_err()
+            .contains("two"));
+        assert!(merge_results(vec![doc("pytorch", 2), doc("converted", 1)])
+            .unwrap_err()
+            .contains("threads"));
     }
 }

@@ -33,9 +33,17 @@ pub trait Backend {
     /// The shape of an engine value, to check against the spec before running.
     fn shape(&self, value: &Self::Value) -> Vec<usize>;
     /// Binds inputs for repeated runs (not timed).
-    fn prepare(&mut self, module: &mut Self::Module, inputs: &[&Self::Value]) -> Result<Self::Prepared, String>;
+    fn prepare(
+        &mut self,
+        module: &mut Self::Module,
+        inputs: &[&Self::Value],
+    ) -> Result<Self::Prepared, String>;
     /// Runs the module once (timed), returning its outputs in spec order.
-    fn run(&mut self, module: &mut Self::Module, prepared: &Self::Prepared) -> Result<Vec<Self::Value>, String>;
+    fn run(
+        &mut self,
+        module: &mut Self::Module,
+        prepared: &Self::Prepared,
+    ) -> Result<Vec<Self::Value>, String>;
     /// Converts an engine value back into an array (for capture).
     fn download(&mut self, value: &Self::Value) -> Result<ArrayF32, String>;
 }
@@ -99,9 +107,12 @@ pub fn run_pipeline<B: Backend>(
     let mut outcome = RunOutcome::default();
     // Values this backend produced, by `<stage>.<output>`; also where each came from.
     let mut values: HashMap<String, (B::Value, PathBuf)> = HashMap::new();
-    let uploaded = backend
-        .upload(audio)
-        .map_err(|m| RunnerError::Usage(format!("{}: cannot load the audio: {m}", plan.audio_source.display())))?;
+    let uploaded = backend.upload(audio).map_err(|m| {
+        RunnerError::Usage(format!(
+            "{}: cannot load the audio: {m}",
+            plan.audio_source.display()
+        ))
+    })?;
     values.insert(AUDIO.to_string(), (uploaded, plan.audio_source.clone()));
     if plan.capture {
         outcome.captured.push((AUDIO.to_string(), audio.clone()));
@@ -173,7 +184,13 @@ pub fn run_pipeline<B: Backend>(
             }
             values.insert(key, (value, artifact.clone()));
         }
-        outcome.stages.push(StageTiming { name: stage.name.clone(), artifact, load_sec, samples, peak_bytes });
+        outcome.stages.push(StageTiming {
+            name: stage.name.clone(),
+            artifact,
+            load_sec,
+            samples,
+            peak_bytes,
+        });
     }
     outcome.process_peak_bytes = probe.process_peak();
     Ok(outcome)
@@ -199,7 +216,14 @@ fn chained_inputs<'v, B: Backend>(
                 ),
             ));
         };
-        check_shape(stage, &input.name, &input.from, &backend.shape(value), input.shape.as_ref(), source)?;
+        check_shape(
+            stage,
+            &input.name,
+            &input.from,
+            &backend.shape(value),
+            input.shape.as_ref(),
+            source,
+        )?;
         inputs.push(value);
     }
     Ok(inputs)
@@ -230,10 +254,21 @@ fn isolated_inputs<B: Backend>(
                 ),
             ));
         };
-        check_shape(stage, &input.name, &input.from, array.shape(), input.shape.as_ref(), ref_path)?;
-        let value = backend
-            .upload(array)
-            .map_err(|m| RunnerError::stage(&stage.name, ref_path, format!("cannot load `{}`: {m}", input.from)))?;
+        check_shape(
+            stage,
+            &input.name,
+            &input.from,
+            array.shape(),
+            input.shape.as_ref(),
+            ref_path,
+        )?;
+        let value = backend.upload(array).map_err(|m| {
+            RunnerError::stage(
+                &stage.name,
+                ref_path,
+                format!("cannot load `{}`: {m}", input.from),
+            )
+        })?;
         inputs.push(value);
     }
     Ok(Some(inputs))

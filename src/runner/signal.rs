@@ -7,7 +7,11 @@
 use super::array::{ArrayF32, ShapeError};
 
 /// `seconds` of `[1, channels, samples]` audio at `sample_rate`, peak below 0.8.
-pub fn test_signal(seconds: f64, sample_rate: u32, channels: usize) -> Result<ArrayF32, ShapeError> {
+pub fn test_signal(
+    seconds: f64,
+    sample_rate: u32,
+    channels: usize,
+) -> Result<ArrayF32, ShapeError> {
     // Rounded to whole samples; negative or NaN lengths become empty.
     let frames = (seconds.max(0.0) * f64::from(sample_rate)).round() as usize;
     let rate = f64::from(sample_rate);
@@ -34,6 +38,7 @@ pub fn test_signal(seconds: f64, sample_rate: u32, channels: usize) -> Result<Ar
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

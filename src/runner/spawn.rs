@@ -74,8 +74,11 @@ pub fn locate_runner() -> Result<PathBuf, SpawnError> {
             }
         }
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(&name)).find(|c| c.is_file()));
+    let on_path = std::env::var_os("PATH").map(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(&name))
+            .find(|c| c.is_file())
+    });
     on_path.flatten().ok_or_else(|| SpawnError {
         message: format!(
             "cannot find `{RUNNER_BIN}` next to this binary or on PATH; build it with \
@@ -106,31 +109,51 @@ pub fn run_stage_runner(inv: &RunnerInvocation) -> Result<Value, SpawnError> {
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(SpawnError {
-                message: format!("backend `{backend}`: {} failed: {}", program.display(), stderr.trim()),
+                message: format!(
+                    "backend `{backend}`: {} failed: {}",
+                    program.display(),
+                    stderr.trim()
+                ),
                 exit_code: output.status.code(),
             });
         }
         let text = std::fs::read_to_string(&out).map_err(|e| SpawnError {
-            message: format!("backend `{backend}`: runner wrote no results to {}: {e}", out.display()),
+            message: format!(
+                "backend `{backend}`: runner wrote no results to {}: {e}",
+                out.display()
+            ),
             exit_code: None,
         })?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| SpawnError {
-            message: format!("backend `{backend}`: results in {} are not JSON: {e}", out.display()),
+            message: format!(
+                "backend `{backend}`: results in {} are not JSON: {e}",
+                out.display()
+            ),
             exit_code: None,
         })?;
         parts.push(doc);
     }
-    merge_results(parts).map_err(|message| SpawnError { message, exit_code: None })
+    merge_results(parts).map_err(|message| SpawnError {
+        message,
+        exit_code: None,
+    })
 }
 
 fn command(program: &Path, inv: &RunnerInvocation, backend: &str, out: &Path) -> Command {
     let mut cmd = Command::new(program);
-    cmd.arg("--spec").arg(&inv.spec).args(["--backend", backend]);
+    cmd.arg("--spec")
+        .arg(&inv.spec)
+        .args(["--backend", backend]);
     match &inv.audio {
         AudioSource::Wav(path) => cmd.arg("--audio").arg(path),
         AudioSource::Signal(seconds) => cmd.arg("--signal-seconds").arg(seconds.to_string()),
     };
-    cmd.args(["--warmup", &inv.warmup.to_string(), "--repeat", &inv.repeat.to_string()]);
+    cmd.args([
+        "--warmup",
+        &inv.warmup.to_string(),
+        "--repeat",
+        &inv.repeat.to_string(),
+    ]);
     if let Some(t) = inv.threads {
         cmd.args(["--threads", &t.to_string()]);
     }

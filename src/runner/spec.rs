@@ -150,29 +150,49 @@ struct RawInputFull {
 impl From<RawInput> for InputSpec {
     fn from(raw: RawInput) -> Self {
         let full = match raw {
-            RawInput::Short(from) => RawInputFull { name: None, from, shape: None },
+            RawInput::Short(from) => RawInputFull {
+                name: None,
+                from,
+                shape: None,
+            },
             RawInput::Full(full) => full,
         };
         // The default model input name is the output it comes from: `stft.spectrogram` -> `spectrogram`.
-        let name = full
-            .name
-            .unwrap_or_else(|| full.from.rsplit('.').next().unwrap_or(&full.from).to_string());
-        Self { name, from: full.from, shape: full.shape }
+        let name = full.name.unwrap_or_else(|| {
+            full.from
+                .rsplit('.')
+                .next()
+                .unwrap_or(&full.from)
+                .to_string()
+        });
+        Self {
+            name,
+            from: full.from,
+            shape: full.shape,
+        }
     }
 }
 
 impl From<InputSpec> for RawInputFull {
     fn from(i: InputSpec) -> Self {
-        Self { name: Some(i.name), from: i.from, shape: i.shape }
+        Self {
+            name: Some(i.name),
+            from: i.from,
+            shape: i.shape,
+        }
     }
 }
 
 impl PipelineSpec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let err = |message: String| SpecError { path: path.to_path_buf(), message };
+        let err = |message: String| SpecError {
+            path: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let mut spec: Self = serde_yaml_ng::from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+        let mut spec: Self =
+            serde_yaml_ng::from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
         spec.path = path.to_path_buf();
         spec.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         spec.validate().map_err(err)?;
@@ -192,7 +212,9 @@ impl PipelineSpec {
         for stage in &self.stages {
             let s = &stage.name;
             if s.is_empty() || s.contains('.') || s.starts_with('$') || s == AUDIO {
-                return Err(format!("stage name `{s}` must be non-empty, without '.', '$', and not `audio`"));
+                return Err(format!(
+                    "stage name `{s}` must be non-empty, without '.', '$', and not `audio`"
+                ));
             }
             if !names.insert(s.clone()) {
                 return Err(format!("stage `{s}` is listed twice"));
@@ -210,13 +232,21 @@ impl PipelineSpec {
             }
             for backend in stage.artifacts.keys() {
                 if !self.backends.contains_key(backend) {
-                    return Err(format!("stage `{s}` names backend `{backend}`, which is not under `backends:`"));
+                    return Err(format!(
+                        "stage `{s}` names backend `{backend}`, which is not under `backends:`"
+                    ));
                 }
             }
             available.extend(stage.outputs.iter().map(|o| format!("{s}.{o}")));
         }
-        if let Some(bad) = self.backends.keys().find(|b| b.starts_with('$') || b.is_empty()) {
-            return Err(format!("backend name `{bad}` must be non-empty and not start with '$'"));
+        if let Some(bad) = self
+            .backends
+            .keys()
+            .find(|b| b.starts_with('$') || b.is_empty())
+        {
+            return Err(format!(
+                "backend name `{bad}` must be non-empty and not start with '$'"
+            ));
         }
         Ok(())
     }
@@ -232,6 +262,15 @@ impl PipelineSpec {
         })
     }
 
+    /// Stages that take the run's audio as an input, for error messages about the audio.
+    pub fn audio_readers(&self) -> Vec<String> {
+        self.stages
+            .iter()
+            .filter(|s| s.inputs.iter().any(|i| i.from == AUDIO))
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
     /// The stage's artifact for `backend`, resolved against the spec's directory.
     pub fn artifact(&self, stage: &StageSpec, backend: &str) -> Option<PathBuf> {
         stage.artifacts.get(backend).map(|p| self.base_dir.join(p))
@@ -239,6 +278,7 @@ impl PipelineSpec {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
@@ -277,7 +317,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors() {
-        let typo = parse(&format!("{HEAD}stages:\n - {{name: a, input: [audio], outputs: [x]}}\n"));
+        let typo = parse(&format!(
+            "{HEAD}stages:\n - {{name: a, input: [audio], outputs: [x]}}\n"
+        ));
         assert!(typo.is_err());
     }
 }

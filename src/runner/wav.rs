@@ -34,7 +34,10 @@ const FORMAT_EXTENSIBLE: u16 = 0xfffe;
 
 /// Reads `path` and checks it against the spec's sample rate and channel count.
 pub fn read_wav(path: &Path, sample_rate: u32, channels: usize) -> Result<Wav, WavError> {
-    let err = |message: String| WavError { path: path.to_path_buf(), message };
+    let err = |message: String| WavError {
+        path: path.to_path_buf(),
+        message,
+    };
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read the audio file: {e}")))?;
     let wav = decode(&bytes).map_err(err)?;
     if wav.sample_rate != sample_rate {
@@ -63,10 +66,13 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
     let mut pos = 12;
     while pos + 8 <= bytes.len() {
         let id = &bytes[pos..pos + 4];
-        let size = usize::try_from(le_u32(&bytes[pos + 4..pos + 8])).map_err(|_| "chunk too large")?;
+        let size =
+            usize::try_from(le_u32(&bytes[pos + 4..pos + 8])).map_err(|_| "chunk too large")?;
         let body_start = pos + 8;
         if id == b"fmt " {
-            let body = bytes.get(body_start..body_start + size).ok_or("truncated fmt chunk")?;
+            let body = bytes
+                .get(body_start..body_start + size)
+                .ok_or("truncated fmt chunk")?;
             if body.len() < 16 {
                 return Err("fmt chunk shorter than 16 bytes".into());
             }
@@ -78,7 +84,8 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
             let channels = usize::from(le_u16(&body[2..4]));
             fmt = Some((format, channels, le_u32(&body[4..8]), le_u16(&body[14..16])));
         } else if id == b"data" {
-            let (format, channels, rate, bits) = fmt.ok_or("data chunk comes before the fmt chunk")?;
+            let (format, channels, rate, bits) =
+                fmt.ok_or("data chunk comes before the fmt chunk")?;
             let available = bytes.len() - body_start;
             if size > available {
                 return Err(format!(
@@ -87,7 +94,10 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
                 ));
             }
             let data = &bytes[body_start..body_start + size];
-            return decode_samples(data, format, channels, bits).map(|audio| Wav { sample_rate: rate, audio });
+            return decode_samples(data, format, channels, bits).map(|audio| Wav {
+                sample_rate: rate,
+                audio,
+            });
         }
         // Chunks are padded to an even size.
         pos = body_start + size + (size & 1);
@@ -95,7 +105,12 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
     Err("no data chunk found (truncated file?)".into())
 }
 
-fn decode_samples(data: &[u8], format: u16, channels: usize, bits: u16) -> Result<ArrayF32, String> {
+fn decode_samples(
+    data: &[u8],
+    format: u16,
+    channels: usize,
+    bits: u16,
+) -> Result<ArrayF32, String> {
     if channels == 0 {
         return Err("fmt chunk declares 0 channels".into());
     }
@@ -145,7 +160,11 @@ pub fn encode(audio: &ArrayF32, sample_rate: u32, bits: u16) -> Vec<u8> {
     let format = if bits == 32 { FORMAT_FLOAT } else { FORMAT_PCM };
     let block = u16::try_from(channels * width).unwrap_or(u16::MAX);
     out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&u32::try_from(36 + data_len).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(36 + data_len)
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(b"WAVEfmt ");
     out.extend_from_slice(&16u32.to_le_bytes());
     out.extend_from_slice(&format.to_le_bytes());
@@ -170,11 +189,16 @@ pub fn encode(audio: &ArrayF32, sample_rate: u32, bits: u16) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
     fn audio() -> ArrayF32 {
-        ArrayF32::new(vec![1, 2, 4], vec![0.0, 0.5, -0.5, 0.25, 1.0, -1.0, 0.125, 0.0]).unwrap()
+        ArrayF32::new(
+            vec![1, 2, 4],
+            vec![0.0, 0.5, -0.5, 0.25, 1.0, -1.0, 0.125, 0.0],
+        )
+        .unwrap()
     }
 
     #[test]

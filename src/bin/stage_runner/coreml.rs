@@ -45,7 +45,10 @@ impl Backend for CoremlBackend {
     type Prepared = Vec<ArrayD<f32>>;
 
     fn load(&mut self, artifact: &Path, stage: &StageSpec) -> Result<Loaded, String> {
-        let options = CoreMLModelOptions { compute_platform: self.platform(), ..Default::default() };
+        let options = CoreMLModelOptions {
+            compute_platform: self.platform(),
+            ..Default::default()
+        };
         // `.mlmodelc` is already compiled; `.mlpackage`/`.mlmodel` are compiled on load.
         let compiled = artifact.extension().is_some_and(|e| e == "mlmodelc");
         let model = if compiled {
@@ -69,18 +72,31 @@ impl Backend for CoremlBackend {
         value.shape().to_vec()
     }
 
-    fn prepare(&mut self, _m: &mut Loaded, inputs: &[&ArrayF32]) -> Result<Vec<ArrayD<f32>>, String> {
+    fn prepare(
+        &mut self,
+        _m: &mut Loaded,
+        inputs: &[&ArrayF32],
+    ) -> Result<Vec<ArrayD<f32>>, String> {
         inputs
             .iter()
-            .map(|a| ArrayD::from_shape_vec(IxDyn(a.shape()), a.data().to_vec()).map_err(|e| e.to_string()))
+            .map(|a| {
+                ArrayD::from_shape_vec(IxDyn(a.shape()), a.data().to_vec())
+                    .map_err(|e| e.to_string())
+            })
             .collect()
     }
 
-    fn run(&mut self, m: &mut Loaded, prepared: &Vec<ArrayD<f32>>) -> Result<Vec<ArrayF32>, String> {
+    fn run(
+        &mut self,
+        m: &mut Loaded,
+        prepared: &Vec<ArrayD<f32>>,
+    ) -> Result<Vec<ArrayF32>, String> {
         for (name, array) in m.inputs.iter().zip(prepared) {
             // add_input takes ownership; the copy is inside the timed region, as it is
             // for any caller of coreml-rs that reuses its input.
-            m.model.add_input(name, array.clone()).map_err(|e| format!("input `{name}`: {e}"))?;
+            m.model
+                .add_input(name, array.clone())
+                .map_err(|e| format!("input `{name}`: {e}"))?;
         }
         let mut output = m.model.predict().map_err(|e| e.to_string())?;
         m.outputs
@@ -91,7 +107,8 @@ impl Backend for CoremlBackend {
                     .remove(name)
                     .ok_or_else(|| format!("the model has no output `{name}`"))?
                     .extract_to_tensor::<f32>();
-                ArrayF32::new(array.shape().to_vec(), array.iter().copied().collect()).map_err(|e| e.to_string())
+                ArrayF32::new(array.shape().to_vec(), array.iter().copied().collect())
+                    .map_err(|e| e.to_string())
             })
             .collect()
     }

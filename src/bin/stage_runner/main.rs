@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use htdemucs_devops::runner::{
-    npz, results_json, run_pipeline, signal, wav, ArrayF32, Engine, PipelineSpec, RunMeta, RunPlan, RunnerError,
-    RunOutcome,
+    npz, results_json, run_pipeline, signal, wav, ArrayF32, Engine, PipelineSpec, RunMeta,
+    RunOutcome, RunPlan, RunnerError,
 };
 use serde_json::json;
 
@@ -67,7 +67,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help/--version print to stdout and succeed; usage errors exit 2.
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match run(&args) {
@@ -86,11 +90,21 @@ fn run(args: &Args) -> Result<(), RunnerError> {
         return Err(RunnerError::Usage("--repeat must be at least 1".into()));
     }
     let (audio, source) = match &args.audio {
-        Some(path) => (wav::read_wav(path, spec.sample_rate, spec.channels)?.audio, path.clone()),
+        Some(path) => {
+            let wav = wav::read_wav(path, spec.sample_rate, spec.channels).map_err(|source| {
+                RunnerError::Wav {
+                    stages: spec.audio_readers(),
+                    source,
+                }
+            })?;
+            (wav.audio, path.clone())
+        }
         None => {
             let seconds = args.signal_seconds.unwrap_or(DEFAULT_SIGNAL_SECONDS);
             if !(seconds.is_finite() && seconds > 0.0) {
-                return Err(RunnerError::Usage(format!("--signal-seconds must be positive, got {seconds}")));
+                return Err(RunnerError::Usage(format!(
+                    "--signal-seconds must be positive, got {seconds}"
+                )));
             }
             let audio = signal::test_signal(seconds, spec.sample_rate, spec.channels)
                 .map_err(|e| RunnerError::Usage(e.to_string()))?;
@@ -135,9 +149,17 @@ fn run(args: &Args) -> Result<(), RunnerError> {
 type Ran = (RunOutcome, serde_json::Value, usize, Option<String>);
 
 #[cfg(feature = "torch")]
-fn run_torch(spec: &PipelineSpec, plan: &RunPlan, audio: &ArrayF32, threads: Option<usize>) -> Result<Ran, RunnerError> {
+fn run_torch(
+    spec: &PipelineSpec,
+    plan: &RunPlan,
+    audio: &ArrayF32,
+    threads: Option<usize>,
+) -> Result<Ran, RunnerError> {
     let (mut backend, threads) =
-        torch::TorchBackend::new(threads).map_err(|m| RunnerError::Backend { backend: plan.backend.clone(), message: m })?;
+        torch::TorchBackend::new(threads).map_err(|m| RunnerError::Backend {
+            backend: plan.backend.clone(),
+            message: m,
+        })?;
     let outcome = run_pipeline(&mut backend, spec, plan, audio)?;
     let version = torch::TorchBackend::version().map(str::to_string);
     let info = json!({"engine": "torch", "version": version, "device": "cpu", "libtorch": option_env!("HTDEMUCS_LIBTORCH_LIB")});
@@ -145,7 +167,12 @@ fn run_torch(spec: &PipelineSpec, plan: &RunPlan, audio: &ArrayF32, threads: Opt
 }
 
 #[cfg(not(feature = "torch"))]
-fn run_torch(_: &PipelineSpec, plan: &RunPlan, _: &ArrayF32, _: Option<usize>) -> Result<Ran, RunnerError> {
+fn run_torch(
+    _: &PipelineSpec,
+    plan: &RunPlan,
+    _: &ArrayF32,
+    _: Option<usize>,
+) -> Result<Ran, RunnerError> {
     Err(RunnerError::Backend {
         backend: plan.backend.clone(),
         message: "this htdemucs-stage-runner was built without libtorch; rebuild with \
@@ -161,12 +188,16 @@ fn run_coreml(
     audio: &ArrayF32,
     backend: &htdemucs_devops::runner::BackendSpec,
 ) -> Result<Ran, RunnerError> {
-    let units = backend.compute_units.unwrap_or(htdemucs_devops::runner::ComputeUnits::All);
+    let units = backend
+        .compute_units
+        .unwrap_or(htdemucs_devops::runner::ComputeUnits::All);
     let mut engine = coreml::CoremlBackend::new(units);
     let outcome = run_pipeline(&mut engine, spec, plan, audio)?;
     let info = json!({"engine": "coreml", "compute_units": units});
     // CoreML manages its own threads; report the machine's parallelism.
-    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
     Ok((outcome, info, threads, None))
 }
 
@@ -182,13 +213,20 @@ fn run_coreml(
     } else {
         "CoreML runs only on macOS; run this backend on a macOS runner"
     };
-    Err(RunnerError::Backend { backend: plan.backend.clone(), message: message.into() })
+    Err(RunnerError::Backend {
+        backend: plan.backend.clone(),
+        message: message.into(),
+    })
 }
 
 fn write_results(out: Option<&PathBuf>, doc: &serde_json::Value) -> Result<(), RunnerError> {
-    let text = serde_json::to_string_pretty(doc).map_err(|e| RunnerError::Usage(format!("cannot serialise results: {e}")))?;
+    let text = serde_json::to_string_pretty(doc)
+        .map_err(|e| RunnerError::Usage(format!("cannot serialise results: {e}")))?;
     match out {
-        Some(path) => std::fs::write(path, text + "\n").map_err(|source| RunnerError::Io { path: path.clone(), source }),
+        Some(path) => std::fs::write(path, text + "\n").map_err(|source| RunnerError::Io {
+            path: path.clone(),
+            source,
+        }),
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not a failure of the run.

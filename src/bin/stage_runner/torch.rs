@@ -23,7 +23,12 @@ impl TorchBackend {
             tch::set_num_threads(t);
         }
         let in_effect = usize::try_from(tch::get_num_threads()).unwrap_or(1);
-        Ok((Self { _no_grad: tch::no_grad_guard() }, in_effect))
+        Ok((
+            Self {
+                _no_grad: tch::no_grad_guard(),
+            },
+            in_effect,
+        ))
     }
 
     /// The libtorch version this binary was built against (from the build script).
@@ -41,7 +46,11 @@ fn tensors(value: IValue, out: &mut Vec<Tensor>) -> Result<(), String> {
             }
         }
         IValue::TensorList(ts) => out.extend(ts),
-        other => return Err(format!("the module returned {other:?}, expected tensors or a tuple of tensors")),
+        other => {
+            return Err(format!(
+                "the module returned {other:?}, expected tensors or a tuple of tensors"
+            ))
+        }
     }
     Ok(())
 }
@@ -53,26 +62,44 @@ impl Backend for TorchBackend {
 
     fn load(&mut self, artifact: &Path, _stage: &StageSpec) -> Result<CModule, String> {
         let mut module = CModule::load_on_device(artifact, Device::Cpu).map_err(|e| {
-            format!("{e}; is it a TorchScript file (torch.jit.script(...).save) for libtorch {}?", Self::version().unwrap_or("?"))
+            format!(
+                "{e}; is it a TorchScript file (torch.jit.script(...).save) for libtorch {}?",
+                Self::version().unwrap_or("?")
+            )
         })?;
         module.set_eval();
         Ok(module)
     }
 
     fn upload(&mut self, array: &ArrayF32) -> Result<Tensor, String> {
-        let shape: Vec<i64> = array.shape().iter().map(|d| i64::try_from(*d).unwrap_or(i64::MAX)).collect();
+        let shape: Vec<i64> = array
+            .shape()
+            .iter()
+            .map(|d| i64::try_from(*d).unwrap_or(i64::MAX))
+            .collect();
         Tensor::f_from_slice(array.data())
             .and_then(|t| t.f_reshape(shape.as_slice()))
             .map_err(|e| e.to_string())
     }
 
     fn shape(&self, value: &Tensor) -> Vec<usize> {
-        value.size().iter().map(|d| usize::try_from(*d).unwrap_or(0)).collect()
+        value
+            .size()
+            .iter()
+            .map(|d| usize::try_from(*d).unwrap_or(0))
+            .collect()
     }
 
-    fn prepare(&mut self, _module: &mut CModule, inputs: &[&Tensor]) -> Result<Vec<IValue>, String> {
+    fn prepare(
+        &mut self,
+        _module: &mut CModule,
+        inputs: &[&Tensor],
+    ) -> Result<Vec<IValue>, String> {
         // shallow_clone shares storage: binding costs no copy.
-        Ok(inputs.iter().map(|t| IValue::Tensor(t.shallow_clone())).collect())
+        Ok(inputs
+            .iter()
+            .map(|t| IValue::Tensor(t.shallow_clone()))
+            .collect())
     }
 
     fn run(&mut self, module: &mut CModule, prepared: &Vec<IValue>) -> Result<Vec<Tensor>, String> {

@@ -1,0 +1,9 @@
+//! Integration tests of `htdemucs-stage-runner` through its binary, on the htdemucs-mini example.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+mod errors;
+mod linking;
+#[cfg(feature = "torch")]
+mod torch_runs;
