@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mini_htdemucs import (  # noqa: E402
+from mini_htdemucs import (
     Branches,
     Float16,
     FreqBranch,
@@ -44,9 +44,15 @@ def build_variants() -> dict[str, dict[str, torch.nn.Module]]:
     torch.manual_seed(SEED)
     stft, istft = Stft().eval(), Istft().eval()
     freq, time = FreqBranch().eval(), TimeBranch().eval()
-    freq16, time16 = Float16(copy.deepcopy(freq)).eval(), Float16(copy.deepcopy(time)).eval()
+    freq16, time16 = (
+        Float16(copy.deepcopy(freq)).eval(),
+        Float16(copy.deepcopy(time)).eval(),
+    )
     variants = {}
-    for name, (f, t) in {"pytorch": (freq, time), "converted": (freq16, time16)}.items():
+    for name, (f, t) in {
+        "pytorch": (freq, time),
+        "converted": (freq16, time16),
+    }.items():
         variants[name] = {
             "stft": stft,
             "freq_branch": f,
@@ -70,7 +76,10 @@ def main() -> int:
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     args = parser.parse_args()
     stamp = args.out / "COMPLETE"
-    if stamp.is_file() and stamp.read_text().strip() == f"{EXPORT_VERSION} {torch.__version__}":
+    if (
+        stamp.is_file()
+        and stamp.read_text().strip() == f"{EXPORT_VERSION} {torch.__version__}"
+    ):
         print(f"htdemucs-mini: {args.out} is up to date")
         return 0
     stamp.unlink(missing_ok=True)

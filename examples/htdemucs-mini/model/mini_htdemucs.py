@@ -68,7 +68,9 @@ class Istft(nn.Module):
         z = freq_out.reshape(b * s * c, 2, f, frames).permute(0, 2, 3, 1).contiguous()
         z = torch.view_as_complex(z)
         z = torch.nn.functional.pad(z, (0, 0, 0, 1))  # restore the Nyquist bin as zeros
-        wav = torch.istft(z, self.nfft, self.hop, window=self.window, center=True, length=t)
+        wav = torch.istft(
+            z, self.nfft, self.hop, window=self.window, center=True, length=t
+        )
         return time_out + wav.reshape(b, s, c, t)
 
 
@@ -80,7 +82,10 @@ class FreqBranch(nn.Module):
         k, st, p = (8, 3), (4, 1), (2, 1)
         cin = 2 * CHANNELS
         self.enc = nn.Sequential(
-            nn.Conv2d(cin, 8, k, st, p), nn.GELU(), nn.Conv2d(8, 16, k, st, p), nn.GELU()
+            nn.Conv2d(cin, 8, k, st, p),
+            nn.GELU(),
+            nn.Conv2d(8, 16, k, st, p),
+            nn.GELU(),
         )
         self.mid = nn.Conv2d(16, 16, 1)
         self.sources = len(SOURCES)
@@ -102,7 +107,10 @@ class TimeBranch(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.enc = nn.Sequential(
-            nn.Conv1d(CHANNELS, 8, 8, 4, 2), nn.GELU(), nn.Conv1d(8, 16, 8, 4, 2), nn.GELU()
+            nn.Conv1d(CHANNELS, 8, 8, 4, 2),
+            nn.GELU(),
+            nn.Conv1d(8, 16, 8, 4, 2),
+            nn.GELU(),
         )
         self.mid = nn.Conv1d(16, 16, 1)
         self.sources, self.stride = len(SOURCES), TIME_STRIDE
@@ -148,7 +156,9 @@ class Branches(nn.Module):
 class FullPipeline(nn.Module):
     """audio [B, C, T] -> stems [B, S, C, T], the stages composed in one module."""
 
-    def __init__(self, stft: nn.Module, freq: nn.Module, time: nn.Module, istft: nn.Module):
+    def __init__(
+        self, stft: nn.Module, freq: nn.Module, time: nn.Module, istft: nn.Module
+    ):
         super().__init__()
         self.stft = stft
         self.freq = freq

@@ -1,0 +1,146 @@
+"""Time the same TorchScript stages from Python, as a reference for htdemucs-stage-runner.
+
+Reads the runner's results JSON (for its timings and settings) and its --capture .npz (so
+Python feeds every stage the very same input tensors), then for each stage: time
+``torch.jit.load``, run ``warmup`` untimed calls and ``repeat`` timed calls under
+``torch.no_grad()`` with the same thread count, and print runner/Python ratios of the median
+time per repetition and of the load time. A ratio of 1.02 means the runner is 2 % slower.
+
+Usage: python runner_overhead.py --spec pipeline.yml --results runner.json --capture runner.npz
+       [--json out.json]
+       python runner_overhead.py --summarize round1.json round2.json ...   (median over rounds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+
+def python_timings(
+    spec_path: Path, capture: Path, backend: str, warmup: int, repeat: int
+):
+    spec = yaml.safe_load(spec_path.read_text())
+    arrays = np.load(capture)
+    out = {}
+    with torch.no_grad():
+        for stage in spec["stages"]:
+            artifact = stage.get("artifacts", {}).get(backend)
+            if artifact is None:
+                continue
+            inputs = [
+                torch.from_numpy(np.ascontiguousarray(arrays[i["from"]]))
+                for i in stage["inputs"]
+            ]
+            t0 = time.perf_counter()
+            module = torch.jit.load(
+                str(spec_path.parent / artifact), map_location="cpu"
+            )
+            load = time.perf_counter() - t0
+            module.eval()
+            for _ in range(warmup):
+                module(*inputs)
+            samples = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                module(*inputs)
+                samples.append(time.perf_counter() - t0)
+            out[stage["name"]] = {"load": load, "samples": samples}
+            del module
+    return out
+
+
+def summarize(files: list[Path]) -> int:
+    rounds = [json.loads(f.read_text()) for f in files]
+    print(f"median over {len(rounds)} rounds (runner / python; <= 1.02 is within 2 %):")
+    worst = 0.0
+    for i, row in enumerate(rounds[0]["rows"]):
+        ratio = statistics.median(r["rows"][i]["ratio"] for r in rounds)
+        worst = max(worst, ratio)
+        print(f"  {row['stage']:<16} time ratio {ratio:.3f}")
+    load = statistics.median(
+        r["runner_load_sec"] / r["python_load_sec"] for r in rounds
+    )
+    print(
+        f"  {'model load':<16} load ratio {load:.3f} (<= 1.0: runner loads no slower)"
+    )
+    print(f"  worst stage time ratio {worst:.3f}")
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--summarize", type=Path, nargs="+", help="comparison JSONs from earlier rounds"
+    )
+    p.add_argument("--spec", type=Path)
+    p.add_argument("--results", type=Path, help="the runner's results JSON")
+    p.add_argument("--capture", type=Path, help="the runner's --capture .npz")
+    p.add_argument("--json", type=Path, help="also write the comparison here")
+    args = p.parse_args()
+    if args.summarize:
+        return summarize(args.summarize)
+    if not (args.spec and args.results and args.capture):
+        p.error("--spec, --results and --capture are required")
+    doc = json.loads(args.results.read_text())
+    meta = doc["$meta"]
+    backend = next(k for k in doc if not k.startswith("$"))
+    torch.set_num_threads(meta["threads"])
+    py = python_timings(
+        args.spec, args.capture, backend, meta["warmup"], meta["repeat"]
+    )
+    rows = []
+    for stage, timing in py.items():
+        runner_med = statistics.median(doc[backend][f"{stage}_sec"])
+        python_med = statistics.median(timing["samples"])
+        rows.append(
+            {
+                "stage": stage,
+                "runner_sec": runner_med,
+                "python_sec": python_med,
+                "ratio": runner_med / python_med,
+                "runner_load_sec": doc[backend][f"{stage}_load_sec"],
+                "python_load_sec": timing["load"],
+            }
+        )
+    runner_load = sum(r["runner_load_sec"] for r in rows)
+    python_load = sum(r["python_load_sec"] for r in rows)
+    print(
+        f"threads={meta['threads']} audio={meta['audio_seconds']}s warmup={meta['warmup']} "
+        f"repeat={meta['repeat']} torch={torch.__version__}"
+    )
+    print(
+        f"{'stage':<16}{'runner ms':>11}{'python ms':>11}{'ratio':>8}{'load r ms':>11}{'load py ms':>12}"
+    )
+    for r in rows:
+        print(
+            f"{r['stage']:<16}{r['runner_sec'] * 1e3:>11.3f}{r['python_sec'] * 1e3:>11.3f}{r['ratio']:>8.3f}"
+            f"{r['runner_load_sec'] * 1e3:>11.2f}{r['python_load_sec'] * 1e3:>12.2f}"
+        )
+    print(
+        f"{'model load':<16}{'':>11}{'':>11}{runner_load / python_load:>8.3f}{runner_load * 1e3:>11.2f}{python_load * 1e3:>12.2f}"
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "runner_load_sec": runner_load,
+                    "python_load_sec": python_load,
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Overhead of htdemucs-stage-runner against the same TorchScript modules timed from Python.
+#
+# For ROUNDS rounds: the release runner runs the htdemucs-mini pipeline (pytorch backend)
+# and captures every stage's inputs; runner_overhead.py then loads the same .pt files with
+# torch.jit.load and times the same calls on the same tensors with the same thread count,
+# warm-up and repetitions. Prints per-round tables and the median ratio over rounds.
+# Target: time ratio <= 1.02 per stage, load ratio <= 1.0. Not a test: timing on shared CI
+# machines is too noisy to gate on.
+#
+# Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (30), WARMUP (3),
+#      THREADS (all cores), ROUNDS (3), HTDEMUCS_STAGE_RUNNER (default: target/release/...).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+python=${PYTHON:-python3}
+seconds=${AUDIO_SECONDS:-5}
+repeat=${REPEAT:-30}
+warmup=${WARMUP:-3}
+threads=${THREADS:-$(getconf _NPROCESSORS_ONLN)}
+rounds=${ROUNDS:-3}
+runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
+example=examples/htdemucs-mini
+
+if [[ ! -x $runner ]]; then
+  LIBTORCH_USE_PYTORCH=${LIBTORCH_USE_PYTORCH:-1} \
+    cargo build --release --features torch --bin htdemucs-stage-runner
+fi
+"$python" "$example/model/export.py" --out "$example/build"
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+for round in $(seq "$rounds"); do
+  echo "== round $round/$rounds"
+  "$runner" --spec "$example/pipeline.yml" --backend pytorch --signal-seconds "$seconds" \
+    --warmup "$warmup" --repeat "$repeat" --threads "$threads" \
+    --out "$scratch/runner$round.json" --capture "$scratch/runner$round.npz"
+  "$python" benchmarks/runner_overhead.py --spec "$example/pipeline.yml" \
+    --results "$scratch/runner$round.json" --capture "$scratch/runner$round.npz" \
+    --json "$scratch/compare$round.json"
+done
+"$python" benchmarks/runner_overhead.py --summarize "$scratch"/compare*.json
