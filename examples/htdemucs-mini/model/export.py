@@ -76,10 +76,7 @@ def main() -> int:
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     args = parser.parse_args()
     stamp = args.out / "COMPLETE"
-    if (
-        stamp.is_file()
-        and stamp.read_text().strip() == f"{EXPORT_VERSION} {torch.__version__}"
-    ):
+    if stamp.is_file() and stamp.read_text().strip() == f"{EXPORT_VERSION} {torch.__version__}":
         print(f"htdemucs-mini: {args.out} is up to date")
         return 0
     stamp.unlink(missing_ok=True)

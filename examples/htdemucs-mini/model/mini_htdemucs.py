@@ -68,9 +68,7 @@ class Istft(nn.Module):
         z = freq_out.reshape(b * s * c, 2, f, frames).permute(0, 2, 3, 1).contiguous()
         z = torch.view_as_complex(z)
         z = torch.nn.functional.pad(z, (0, 0, 0, 1))  # restore the Nyquist bin as zeros
-        wav = torch.istft(
-            z, self.nfft, self.hop, window=self.window, center=True, length=t
-        )
+        wav = torch.istft(z, self.nfft, self.hop, window=self.window, center=True, length=t)
         return time_out + wav.reshape(b, s, c, t)
 
 
@@ -156,9 +154,7 @@ class Branches(nn.Module):
 class FullPipeline(nn.Module):
     """audio [B, C, T] -> stems [B, S, C, T], the stages composed in one module."""
 
-    def __init__(
-        self, stft: nn.Module, freq: nn.Module, time: nn.Module, istft: nn.Module
-    ):
+    def __init__(self, stft: nn.Module, freq: nn.Module, time: nn.Module, istft: nn.Module):
         super().__init__()
         self.stft = stft
         self.freq = freq
