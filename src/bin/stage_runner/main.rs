@@ -16,10 +16,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use htdemucs_devops::runner::{
-    npz, results_json, run_pipeline, signal, wav, ArrayF32, Engine, PipelineSpec, RunMeta,
-    RunOutcome, RunPlan, RunnerError,
+    npz, results_json, signal, wav, ArrayF32, Engine, PipelineSpec, RunMeta, RunOutcome, RunPlan,
+    RunnerError,
 };
-use serde_json::json;
 
 /// Run a model pipeline's stages on one backend: time every repetition, record load time and
 /// peak memory, and optionally capture every stage output to an .npz.
@@ -160,9 +159,14 @@ fn run_torch(
             backend: plan.backend.clone(),
             message: m,
         })?;
-    let outcome = run_pipeline(&mut backend, spec, plan, audio)?;
+    let outcome = htdemucs_devops::runner::run_pipeline(&mut backend, spec, plan, audio)?;
     let version = torch::TorchBackend::version().map(str::to_string);
-    let info = json!({"engine": "torch", "version": version, "device": "cpu", "libtorch": option_env!("HTDEMUCS_LIBTORCH_LIB")});
+    let info = serde_json::json!({
+        "engine": "torch",
+        "version": version,
+        "device": "cpu",
+        "libtorch": option_env!("HTDEMUCS_LIBTORCH_LIB"),
+    });
     Ok((outcome, info, threads, version))
 }
 
@@ -192,8 +196,8 @@ fn run_coreml(
         .compute_units
         .unwrap_or(htdemucs_devops::runner::ComputeUnits::All);
     let mut engine = coreml::CoremlBackend::new(units);
-    let outcome = run_pipeline(&mut engine, spec, plan, audio)?;
-    let info = json!({"engine": "coreml", "compute_units": units});
+    let outcome = htdemucs_devops::runner::run_pipeline(&mut engine, spec, plan, audio)?;
+    let info = serde_json::json!({"engine": "coreml", "compute_units": units});
     // CoreML manages its own threads; report the machine's parallelism.
     let threads = std::thread::available_parallelism()
         .map(usize::from)
