@@ -1,8 +1,9 @@
 //! Shared helpers for the stage runner's tests: build the example's TorchScript once, run the binary.
 //!
 //! The artifacts are never committed: the first test that needs them runs the example's
-//! exporter (with the project's Python: `$HTDEMUCS_PYTHON`, `$VIRTUAL_ENV`, `./.venv`, or
-//! `python3` on PATH) into this test binary's scratch folder.
+//! exporter (with the project's Python: `$HTDEMUCS_PYTHON`, `$HTDEMUCS_VENV` (set by the
+//! Makefile), `$VIRTUAL_ENV`, `./.venv`, or `python3` on PATH) into this test binary's
+//! scratch folder.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,8 +23,10 @@ pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("HTDEMUCS_PYTHON") {
         return PathBuf::from(p);
     }
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
-        return PathBuf::from(venv).join("bin/python");
+    for venv in ["HTDEMUCS_VENV", "VIRTUAL_ENV"] {
+        if let Some(dir) = std::env::var_os(venv) {
+            return PathBuf::from(dir).join("bin/python");
+        }
     }
     let local = manifest_dir().join(".venv/bin/python");
     if local.is_file() {
