@@ -14,16 +14,17 @@ fn capture(
     let npz = dir.path().join(format!("{backend}.npz"));
     let json = dir.path().join("results.json");
     let spec = spec(spec_file);
-    let mut args = vec![
-        "--spec",
-        &spec,
-        "--backend",
-        backend,
-        "--signal-seconds",
-        "1.5",
-        "--repeat",
-        "2",
-    ];
+    let mut args = vec!["--spec", &spec, "--backend", backend];
+    // Outputs do not depend on repetitions: keep the runs short unless a test asks.
+    for (flag, default) in [("--warmup", "0"), ("--repeat", "1")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, default]);
+        }
+    }
+    if !extra.contains(&"--inputs-from") {
+        // Isolated runs take the reference's audio.
+        args.extend(["--signal-seconds", "1"]);
+    }
     args.extend(["--capture", s(&npz), "--out", s(&json)]);
     args.extend(extra);
     runner_ok(&args);
@@ -38,7 +39,7 @@ fn stages_one_after_another_equal_full_pipeline() {
         let arrays = load(&npz);
         let staged = &arrays["istft.stems"];
         let full = &arrays["full_pipeline.stems"];
-        assert_eq!(staged.shape(), &[1, 4, 2, 66_150]);
+        assert_eq!(staged.shape(), &[1, 4, 2, 44_100]);
         assert!(
             peak(full) > 1e-3,
             "{backend}: output is silent, the comparison would prove nothing"
@@ -55,8 +56,8 @@ fn stages_one_after_another_equal_full_pipeline() {
 fn joint_branches_model_with_two_inputs_and_outputs_equals_full_pipeline() {
     let (_d, npz, doc) = capture("pipeline-joint.yml", "pytorch", &[]);
     let arrays = load(&npz);
-    assert_eq!(arrays["branches.freq_out"].shape(), &[1, 4, 4, 256, 517]);
-    assert_eq!(arrays["branches.time_out"].shape(), &[1, 4, 2, 66_150]);
+    assert_eq!(arrays["branches.freq_out"].shape(), &[1, 4, 4, 256, 345]);
+    assert_eq!(arrays["branches.time_out"].shape(), &[1, 4, 2, 44_100]);
     let diff = arrays["istft.stems"]
         .max_abs_diff(&arrays["full_pipeline.stems"])
         .unwrap();
@@ -107,6 +108,24 @@ fn isolated_mode_feeds_each_stage_the_reference_inputs() {
         "chained {chained_diff} vs isolated {iso_diff}"
     );
     assert_eq!(
+        doc[META]["audio_seconds"], 1.0,
+        "the reference's audio was the input"
+    );
+    assert_eq!(iso["audio"], r["audio"]);
+    // Giving audio as well as a reference that has it is ambiguous: exit 2.
+    let spec = spec("pipeline.yml");
+    let err = runner_fails(&[
+        "--spec",
+        &spec,
+        "--backend",
+        "converted",
+        "--inputs-from",
+        s(&reference),
+        "--signal-seconds",
+        "1",
+    ]);
+    assert!(err.contains("already holds the `audio` array"), "{err}");
+    assert_eq!(
         doc[META]["backends"]["converted"]["inputs_from"],
         Value::String(s(&reference).into())
     );
@@ -117,7 +136,7 @@ fn results_json_has_the_benchmark_producer_shape() {
     let (_d, _, doc) = capture(
         "pipeline.yml",
         "pytorch",
-        &["--warmup", "1", "--threads", "1"],
+        &["--warmup", "1", "--repeat", "2", "--threads", "1"],
     );
     let m = doc["pytorch"].as_object().unwrap();
     let stages = [
@@ -139,7 +158,7 @@ fn results_json_has_the_benchmark_producer_shape() {
     assert!((m["model_load_sec"].as_f64().unwrap() - load_sum).abs() < 1e-9);
     let meta = &doc[META];
     assert_eq!(meta["threads"], 1);
-    assert_eq!(meta["audio_seconds"], 1.5);
+    assert_eq!(meta["audio_seconds"], 1.0);
     assert_eq!(meta["fingerprint"]["torch"], "2.13.0");
     assert_eq!(meta["stages"].as_array().unwrap().len(), stages.len());
 }

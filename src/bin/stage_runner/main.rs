@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use htdemucs_devops::runner::{
-    npz, results_json, signal, wav, ArrayF32, Engine, PipelineSpec, RunMeta, RunOutcome, RunPlan,
-    RunnerError,
+    npz, results_json, signal, spec::AUDIO, wav, ArrayF32, Engine, PipelineSpec, RunMeta,
+    RunOutcome, RunPlan, RunnerError,
 };
 
 /// Run a model pipeline's stages on one backend: time every repetition, record load time and
@@ -54,7 +54,8 @@ struct Args {
     #[arg(long)]
     capture: Option<PathBuf>,
     /// Isolated mode: feed every stage its inputs from this reference .npz (a --capture of
-    /// another backend) instead of this backend's own upstream outputs.
+    /// another backend) instead of this backend's own upstream outputs. The reference's
+    /// `audio` array, when present, is the input audio.
     #[arg(long)]
     inputs_from: Option<PathBuf>,
 }
@@ -89,8 +90,25 @@ fn run(args: &Args) -> Result<(), RunnerError> {
     if args.repeat == 0 {
         return Err(RunnerError::Usage("--repeat must be at least 1".into()));
     }
-    let (audio, source) = match &args.audio {
-        Some(path) => {
+    let inputs_from = match &args.inputs_from {
+        Some(path) => Some((path.clone(), npz::read_npz(path)?)),
+        None => None,
+    };
+    // In isolated mode the reference's own audio (a --capture always has it) is the input,
+    // so captures and `audio_seconds` describe what the stages were really fed.
+    let reference_audio = inputs_from
+        .as_ref()
+        .and_then(|(path, arrays)| arrays.get(AUDIO).map(|a| (a.clone(), path.clone())));
+    let (audio, source) = match (reference_audio, &args.audio) {
+        (Some(_), _) if args.audio.is_some() || args.signal_seconds.is_some() => {
+            return Err(RunnerError::Usage(
+                "--inputs-from names a reference that already holds the `audio` array; \
+                 drop --audio/--signal-seconds"
+                    .into(),
+            ))
+        }
+        (Some(from_reference), _) => from_reference,
+        (None, Some(path)) => {
             let wav = wav::read_wav(path, spec.sample_rate, spec.channels).map_err(|source| {
                 RunnerError::Wav {
                     stages: spec.audio_readers(),
@@ -99,7 +117,7 @@ fn run(args: &Args) -> Result<(), RunnerError> {
             })?;
             (wav.audio, path.clone())
         }
-        None => {
+        (None, None) => {
             let seconds = args.signal_seconds.unwrap_or(DEFAULT_SIGNAL_SECONDS);
             if !(seconds.is_finite() && seconds > 0.0) {
                 return Err(RunnerError::Usage(format!(
@@ -110,10 +128,6 @@ fn run(args: &Args) -> Result<(), RunnerError> {
                 .map_err(|e| RunnerError::Usage(e.to_string()))?;
             (audio, PathBuf::from(format!("signal:{seconds}")))
         }
-    };
-    let inputs_from = match &args.inputs_from {
-        Some(path) => Some((path.clone(), npz::read_npz(path)?)),
-        None => None,
     };
     let plan = RunPlan {
         backend: args.backend.clone(),
