@@ -29,7 +29,13 @@ DELIBERATE_FORMAT := $(EXAMPLE)/htdemucs_mini/stems.py
 WITH_VENV := env PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
 
 .PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
-	format-fix demo clean
+	format-fix demo clean models bench-runner
+
+# Cargo features for `make test`: `torch` builds htdemucs-stage-runner against the venv's
+# PyTorch so its tests run real libtorch. `make test FEATURES=` skips them.
+FEATURES ?= torch
+# The example's TorchScript stages (examples/htdemucs-mini/model/export.py writes them).
+MODELS := $(EXAMPLE)/build/COMPLETE
 
 help: ## Show this list (the default)
 	@echo "Usage: make TARGET [VENV=$(VENV)] [PYTHON=$(PYTHON)] [CARGO=$(CARGO)]"
@@ -49,6 +55,13 @@ setup: ## Create or update the Python venv (VENV, default .venv) from requiremen
 		"$(VENV)/bin/python" -m pip install --quiet -r $(REQUIREMENTS); \
 		cp $(REQUIREMENTS) "$(STAMP)"; \
 	fi
+	@$(MAKE) --no-print-directory $(MODELS)
+
+models: $(MODELS) ## Export the example's TorchScript stages to examples/htdemucs-mini/build
+
+# Re-exported when the model code or the venv's requirements change; never committed.
+$(MODELS): $(wildcard $(EXAMPLE)/model/*.py) $(STAMP)
+	$(WITH_VENV) python $(EXAMPLE)/model/export.py --force --out $(EXAMPLE)/build
 
 setup-hooks: setup ## Install the pre-commit hooks into .git/hooks
 	$(WITH_VENV) pre-commit install
@@ -58,8 +71,8 @@ build: ## Build the release binary (target/release/htdemucs-devops)
 
 test: test-rust test-hooks test-example ## Run every test: cargo test, the hook test, the example's checks
 
-test-rust: setup ## Run cargo test (with the venv's ruff and pytest on PATH)
-	$(WITH_VENV) $(CARGO) test
+test-rust: setup ## Run cargo test (with the venv's ruff and pytest on PATH; FEATURES=torch)
+	$(WITH_VENV) $(CARGO) test $(if $(FEATURES),--features $(FEATURES))
 
 test-hooks: setup ## Check that the pre-commit hooks refuse bad commits (tests/precommit.sh)
 	$(WITH_VENV) bash tests/precommit.sh
@@ -79,6 +92,10 @@ format: setup ## Check formatting: rustfmt and ruff format, changing nothing
 format-fix: setup ## Apply formatting: rustfmt and ruff format
 	$(CARGO) fmt
 	$(WITH_VENV) ruff format --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
+
+bench-runner: setup ## Stage runner overhead vs the same TorchScript timed from Python
+	$(WITH_VENV) $(CARGO) build --release --features torch --bin htdemucs-stage-runner
+	$(WITH_VENV) PYTHON=python bash benchmarks/runner_overhead.sh
 
 # $(call phase,NAME,EXPECTED_EXIT,COMMAND): run one phase of the demo, show its output,
 # and remember (in $$fail) whether it exited as expected; the next phase runs either way.

@@ -1,13 +1,12 @@
 """Time the same TorchScript stages from Python, as a reference for htdemucs-stage-runner.
 
-Reads the runner's results JSON (for its timings and settings) and its --capture .npz (so
-Python feeds every stage the very same input tensors), then for each stage: time
-``torch.jit.load``, run ``warmup`` untimed calls and ``repeat`` timed calls under
-``torch.no_grad()`` with the same thread count, and print runner/Python ratios of the median
-time per repetition and of the load time. A ratio of 1.02 means the runner is 2 % slower.
+Reads the runner's results JSON (its timings, settings, and each stage's artifact and input
+names) and its --capture .npz (so Python feeds every stage the very same input tensors), then
+for each stage: time ``torch.jit.load``, run ``warmup`` untimed calls and ``repeat`` timed
+calls under ``torch.no_grad()`` with the same thread count, and print runner/Python ratios of
+the median time per repetition and of the load time. 1.02 means the runner is 2 % slower.
 
-Usage: python runner_overhead.py --spec pipeline.yml --results runner.json --capture runner.npz
-       [--json out.json]
+Usage: python runner_overhead.py --results runner.json --capture runner.npz [--json out.json]
        python runner_overhead.py --summarize round1.json round2.json ...   (median over rounds)
 """
 
@@ -22,28 +21,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 
-def python_timings(
-    spec_path: Path, capture: Path, backend: str, warmup: int, repeat: int
-):
-    spec = yaml.safe_load(spec_path.read_text())
+def python_timings(stages: list[dict], capture: Path, warmup: int, repeat: int) -> dict:
     arrays = np.load(capture)
     out = {}
     with torch.no_grad():
-        for stage in spec["stages"]:
-            artifact = stage.get("artifacts", {}).get(backend)
-            if artifact is None:
-                continue
-            inputs = [
-                torch.from_numpy(np.ascontiguousarray(arrays[i["from"]]))
-                for i in stage["inputs"]
-            ]
+        for stage in stages:
+            inputs = [torch.from_numpy(np.ascontiguousarray(arrays[i])) for i in stage["inputs"]]
             t0 = time.perf_counter()
-            module = torch.jit.load(
-                str(spec_path.parent / artifact), map_location="cpu"
-            )
+            module = torch.jit.load(stage["artifact"], map_location="cpu")
             load = time.perf_counter() - t0
             module.eval()
             for _ in range(warmup):
@@ -58,45 +45,13 @@ def python_timings(
     return out
 
 
-def summarize(files: list[Path]) -> int:
-    rounds = [json.loads(f.read_text()) for f in files]
-    print(f"median over {len(rounds)} rounds (runner / python; <= 1.02 is within 2 %):")
-    worst = 0.0
-    for i, row in enumerate(rounds[0]["rows"]):
-        ratio = statistics.median(r["rows"][i]["ratio"] for r in rounds)
-        worst = max(worst, ratio)
-        print(f"  {row['stage']:<16} time ratio {ratio:.3f}")
-    load = statistics.median(
-        r["runner_load_sec"] / r["python_load_sec"] for r in rounds
-    )
-    print(
-        f"  {'model load':<16} load ratio {load:.3f} (<= 1.0: runner loads no slower)"
-    )
-    print(f"  worst stage time ratio {worst:.3f}")
-    return 0
-
-
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--summarize", type=Path, nargs="+", help="comparison JSONs from earlier rounds"
-    )
-    p.add_argument("--spec", type=Path)
-    p.add_argument("--results", type=Path, help="the runner's results JSON")
-    p.add_argument("--capture", type=Path, help="the runner's --capture .npz")
-    p.add_argument("--json", type=Path, help="also write the comparison here")
-    args = p.parse_args()
-    if args.summarize:
-        return summarize(args.summarize)
-    if not (args.spec and args.results and args.capture):
-        p.error("--spec, --results and --capture are required")
-    doc = json.loads(args.results.read_text())
+def compare(results: Path, capture: Path, out: Path | None) -> int:
+    doc = json.loads(results.read_text())
     meta = doc["$meta"]
     backend = next(k for k in doc if not k.startswith("$"))
     torch.set_num_threads(meta["threads"])
-    py = python_timings(
-        args.spec, args.capture, backend, meta["warmup"], meta["repeat"]
-    )
+    stages = meta["backends"][backend]["stages"]
+    py = python_timings(stages, capture, meta["warmup"], meta["repeat"])
     rows = []
     for stage, timing in py.items():
         runner_med = statistics.median(doc[backend][f"{stage}_sec"])
@@ -118,28 +73,50 @@ def main() -> int:
         f"repeat={meta['repeat']} torch={torch.__version__}"
     )
     print(
-        f"{'stage':<16}{'runner ms':>11}{'python ms':>11}{'ratio':>8}{'load r ms':>11}{'load py ms':>12}"
+        f"{'stage':<16}{'runner ms':>11}{'python ms':>11}{'ratio':>8}{'load ms':>10}{'py load':>10}"
     )
     for r in rows:
         print(
-            f"{r['stage']:<16}{r['runner_sec'] * 1e3:>11.3f}{r['python_sec'] * 1e3:>11.3f}{r['ratio']:>8.3f}"
-            f"{r['runner_load_sec'] * 1e3:>11.2f}{r['python_load_sec'] * 1e3:>12.2f}"
+            f"{r['stage']:<16}{r['runner_sec'] * 1e3:>11.3f}{r['python_sec'] * 1e3:>11.3f}"
+            f"{r['ratio']:>8.3f}{r['runner_load_sec'] * 1e3:>10.2f}{r['python_load_sec'] * 1e3:>10.2f}"
         )
+    load_ratio = runner_load / python_load
     print(
-        f"{'model load':<16}{'':>11}{'':>11}{runner_load / python_load:>8.3f}{runner_load * 1e3:>11.2f}{python_load * 1e3:>12.2f}"
+        f"{'model load':<16}{'':>22}{load_ratio:>8.3f}{runner_load * 1e3:>10.2f}"
+        f"{python_load * 1e3:>10.2f}"
     )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "rows": rows,
-                    "runner_load_sec": runner_load,
-                    "python_load_sec": python_load,
-                },
-                indent=2,
-            )
-        )
+    if out:
+        summary = {"rows": rows, "runner_load_sec": runner_load, "python_load_sec": python_load}
+        out.write_text(json.dumps(summary, indent=2))
     return 0
+
+
+def summarize(files: list[Path]) -> int:
+    rounds = [json.loads(f.read_text()) for f in files]
+    print(f"median over {len(rounds)} rounds (runner / python; <= 1.02 is within 2 %):")
+    worst = 0.0
+    for i, row in enumerate(rounds[0]["rows"]):
+        ratio = statistics.median(r["rows"][i]["ratio"] for r in rounds)
+        worst = max(worst, ratio)
+        print(f"  {row['stage']:<16} time ratio {ratio:.3f}")
+    load = statistics.median(r["runner_load_sec"] / r["python_load_sec"] for r in rounds)
+    print(f"  {'model load':<16} load ratio {load:.3f} (<= 1.0: runner loads no slower)")
+    print(f"  worst stage time ratio {worst:.3f}")
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--summarize", type=Path, nargs="+", help="comparison JSONs of earlier rounds")
+    p.add_argument("--results", type=Path, help="the runner's results JSON")
+    p.add_argument("--capture", type=Path, help="the runner's --capture .npz")
+    p.add_argument("--json", type=Path, help="also write the comparison here")
+    args = p.parse_args()
+    if args.summarize:
+        return summarize(args.summarize)
+    if not (args.results and args.capture):
+        p.error("--results and --capture are required")
+    return compare(args.results, args.capture, args.json)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ for round in $(seq "$rounds"); do
   "$runner" --spec "$example/pipeline.yml" --backend pytorch --signal-seconds "$seconds" \
     --warmup "$warmup" --repeat "$repeat" --threads "$threads" \
     --out "$scratch/runner$round.json" --capture "$scratch/runner$round.npz"
-  "$python" benchmarks/runner_overhead.py --spec "$example/pipeline.yml" \
+  "$python" benchmarks/runner_overhead.py \
     --results "$scratch/runner$round.json" --capture "$scratch/runner$round.npz" \
     --json "$scratch/compare$round.json"
 done

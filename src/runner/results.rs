@@ -64,7 +64,14 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
     let stages: Vec<Value> = outcome
         .stages
         .iter()
-        .map(|s| json!({"name": s.name, "artifact": s.artifact.display().to_string(), "samples": s.samples.len()}))
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "artifact": s.artifact.display().to_string(),
+                "inputs": s.inputs,
+                "samples": s.samples.len(),
+            })
+        })
         .collect();
     let mut backend_info = meta.backend_info.clone();
     if let Value::Object(info) = &mut backend_info {

@@ -78,6 +78,8 @@ pub struct StageTiming {
     pub samples: Vec<f64>,
     /// High-water mark of resident memory during load and runs, where measurable.
     pub peak_bytes: Option<u64>,
+    /// Where each input came from (`audio` or `<stage>.<output>`), in model order.
+    pub inputs: Vec<String>,
 }
 
 /// Everything one backend's run produced.
@@ -190,6 +192,7 @@ pub fn run_pipeline<B: Backend>(
             load_sec,
             samples,
             peak_bytes,
+            inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
         });
     }
     outcome.process_peak_bytes = probe.process_peak();

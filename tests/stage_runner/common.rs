@@ -5,6 +5,9 @@
 //! Makefile), `$VIRTUAL_ENV`, `./.venv`, or `python3` on PATH) into this test binary's
 //! scratch folder.
 
+// Without feature `torch` only some helpers are used.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use htdemucs_devops::runner::{npz::write_npz, signal::test_signal, wav::encode, ArrayF32};
+use htdemucs_devops::runner::{signal::test_signal, wav::encode};
 
 use crate::common::*;
 
@@ -104,6 +104,7 @@ fn unknown_backend_and_bad_spec() {
 #[cfg(feature = "torch")]
 mod with_torch {
     use super::*;
+    use htdemucs_devops::runner::{npz::write_npz, ArrayF32};
 
     /// A copy of the example folder whose `build/` we may break.
     fn broken_example() -> tempfile::TempDir {

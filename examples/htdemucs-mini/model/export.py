@@ -11,7 +11,7 @@ in float16 by default, with float32 inputs and outputs, and HTDemucsCoreML keeps
 STFT/iSTFT in float32 (vDSP). Files are written under temporary names and renamed, and a
 ``COMPLETE`` stamp is written last, so a reader never sees a half-written export.
 
-Usage: python export.py --out examples/htdemucs-mini/build
+Usage: python export.py --out examples/htdemucs-mini/build [--force]
 """
 
 from __future__ import annotations
@@ -74,9 +74,14 @@ def save(module: torch.nn.Module, path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--force", action="store_true", help="export even if up to date")
     args = parser.parse_args()
     stamp = args.out / "COMPLETE"
-    if stamp.is_file() and stamp.read_text().strip() == f"{EXPORT_VERSION} {torch.__version__}":
+    if (
+        not args.force
+        and stamp.is_file()
+        and stamp.read_text().strip() == f"{EXPORT_VERSION} {torch.__version__}"
+    ):
         print(f"htdemucs-mini: {args.out} is up to date")
         return 0
     stamp.unlink(missing_ok=True)
