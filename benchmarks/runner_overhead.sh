@@ -8,18 +8,18 @@
 # Target: time ratio <= 1.02 per stage, load ratio <= 1.0. Not a test: timing on shared CI
 # machines is too noisy to gate on.
 #
-# Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (30), WARMUP (3),
-#      THREADS (all cores), ROUNDS (3), HTDEMUCS_STAGE_RUNNER (default: target/release/...).
+# Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (15), WARMUP (3),
+#      THREADS (all cores), ROUNDS (5), HTDEMUCS_STAGE_RUNNER (default: target/release/...).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 python=${PYTHON:-python3}
 seconds=${AUDIO_SECONDS:-5}
-repeat=${REPEAT:-30}
+repeat=${REPEAT:-15}
 warmup=${WARMUP:-3}
 threads=${THREADS:-$(getconf _NPROCESSORS_ONLN)}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
 example=examples/htdemucs-mini
 

@@ -31,6 +31,33 @@ impl TorchBackend {
         ))
     }
 
+    /// Initialises libtorch's TorchScript machinery before any load is timed; returns seconds.
+    ///
+    /// The first `torch::jit::load` in a process pays one-time set-up (the importer and
+    /// compiler, operator tables): 30-50 ms here, against 2 ms for a second load of the
+    /// same file. Python pays it in `import torch`, before any `torch.jit.load` a user
+    /// times. To time loads on equal terms, the runner traces a trivial function, saves it
+    /// and loads it back (no user artifact involved) and reports this cost separately as
+    /// `runtime_init_sec` in the results metadata.
+    pub fn warm_up(&mut self) -> Result<f64, String> {
+        let started = std::time::Instant::now();
+        let x =
+            Tensor::f_zeros([1, 2, 8], (Kind::Float, Device::Cpu)).map_err(|e| e.to_string())?;
+        let traced = CModule::create_by_tracing("warmup", "forward", &[x], &mut |xs| {
+            xs.iter().map(|t| t * 2.0).collect()
+        })
+        .map_err(|e| format!("tracing the warm-up module: {e}"))?;
+        let dir =
+            tempfile::tempdir().map_err(|e| format!("temporary folder for the warm-up: {e}"))?;
+        let path = dir.path().join("warmup.pt");
+        traced
+            .save(&path)
+            .map_err(|e| format!("saving the warm-up module: {e}"))?;
+        CModule::load_on_device(&path, Device::Cpu)
+            .map_err(|e| format!("loading the warm-up module: {e}"))?;
+        Ok(started.elapsed().as_secs_f64())
+    }
+
     /// The libtorch version this binary was built against (from the build script).
     pub fn version() -> Option<&'static str> {
         option_env!("HTDEMUCS_TORCH_VERSION")
