@@ -8,8 +8,15 @@
 # Target: time ratio <= 1.02 per stage, load ratio <= 1.0. Not a test: timing on shared CI
 # machines is too noisy to gate on.
 #
+# Allocator: by default (ALLOCATOR=pinned) both processes run with fixed glibc malloc
+# thresholds. With glibc's adaptive defaults the Python process returns its large
+# intermediate buffers to the OS after every call and page-faults them back in (about 6x
+# the runner's minor faults, 2x the time on the frequency branch here), which measures
+# the allocator, not the runner. ALLOCATOR=default runs both with the defaults instead.
+#
 # Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (15), WARMUP (3),
-#      THREADS (all cores), ROUNDS (5), HTDEMUCS_STAGE_RUNNER (default: target/release/...).
+#      THREADS (all cores), ROUNDS (5), ALLOCATOR (pinned|default),
+#      HTDEMUCS_STAGE_RUNNER (default: target/release/...).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +29,12 @@ threads=${THREADS:-$(getconf _NPROCESSORS_ONLN)}
 rounds=${ROUNDS:-5}
 runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
 example=examples/htdemucs-mini
+case ${ALLOCATOR:-pinned} in
+  pinned) export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 ;;
+  default) ;;
+  *) echo "runner_overhead.sh: ALLOCATOR must be pinned or default" >&2; exit 2 ;;
+esac
+echo "allocator: ${ALLOCATOR:-pinned}, threads: $threads"
 
 if [[ ! -x $runner ]]; then
   LIBTORCH_USE_PYTORCH=${LIBTORCH_USE_PYTORCH:-1} \
