@@ -161,7 +161,12 @@ fn results_json_has_the_benchmark_producer_shape() {
     assert_eq!(meta["audio_seconds"], 1.0);
     assert_eq!(meta["fingerprint"]["torch"], "2.13.0");
     // The one-time TorchScript set-up is measured, and kept out of the stage loads.
-    assert!(meta["backends"]["pytorch"]["runtime_init_sec"].as_f64().unwrap() > 0.0);
+    assert!(
+        meta["backends"]["pytorch"]["runtime_init_sec"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert_eq!(meta["stages"].as_array().unwrap().len(), stages.len());
 }
 
