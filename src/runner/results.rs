@@ -83,7 +83,11 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
     }
     let mut fingerprint = fingerprint();
     if let (Some(v), Value::Object(f)) = (&meta.engine_version, &mut fingerprint) {
-        f.insert(engine_key(&meta.backend_info).into(), json!(v));
+        let engine = engine_key(&meta.backend_info);
+        // `tools` is where the benchmark phase keeps tool versions; the top-level key is
+        // the documented producer contract.
+        f.insert(engine.into(), json!(v));
+        f.insert("tools".into(), json!({ engine: v }));
     }
     let mut doc = Map::new();
     doc.insert(
@@ -193,7 +197,8 @@ pub fn fingerprint() -> Value {
         "arch": std::env::consts::ARCH,
         "cpu": cpu_model(),
         "cpus": std::thread::available_parallelism().map(usize::from).unwrap_or(1),
-        "runner": env!("CARGO_PKG_VERSION"),
+        // Not `runner`: the benchmark phase uses that for the CI runner image.
+        "stage_runner": env!("CARGO_PKG_VERSION"),
     })
 }
 

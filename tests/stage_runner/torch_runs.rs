@@ -160,6 +160,7 @@ fn results_json_has_the_benchmark_producer_shape() {
     assert_eq!(meta["threads"], 1);
     assert_eq!(meta["audio_seconds"], 1.0);
     assert_eq!(meta["fingerprint"]["torch"], "2.13.0");
+    assert_eq!(meta["fingerprint"]["tools"]["torch"], "2.13.0");
     // The one-time TorchScript set-up is measured, and kept out of the stage loads.
     assert!(
         meta["backends"]["pytorch"]["runtime_init_sec"]
