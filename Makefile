@@ -66,8 +66,8 @@ $(MODELS): $(wildcard $(EXAMPLE)/model/*.py) $(STAMP)
 setup-hooks: setup ## Install the pre-commit hooks into .git/hooks
 	$(WITH_VENV) pre-commit install
 
-build: ## Build the release binary (target/release/htdemucs-devops)
-	$(CARGO) build --release
+build: setup ## Build the release binaries (htdemucs-devops, and htdemucs-stage-runner with FEATURES=torch)
+	$(WITH_VENV) $(CARGO) build --release $(if $(FEATURES),--features $(FEATURES))
 
 test: test-rust test-hooks test-example ## Run every test: cargo test, the hook test, the example's checks
 
@@ -106,10 +106,14 @@ if [ "$$status" -eq $(2) ]; then echo "==> $(1): exit $$status, as expected"; \
 else echo "==> $(1): exit $$status, expected $(2)" >&2; fail=1; fi
 endef
 
-demo: build setup ## Run htdemucs-devops on the embedded example (lint finds its deliberate problems)
-	@set -u; fail=0; \
-	$(call phase,lint,1,$(BIN) lint --root $(EXAMPLE)); \
-	$(call phase,test,0,$(BIN) test --root $(EXAMPLE)); \
+demo: build models ## Run every phase on the embedded example: lint, test, parity, benchmark, site
+	@set -u; fail=0; out=.htdemucs-devops/demo; rm -rf "$$out"; \
+	$(call phase,lint,1,$(BIN) lint --root $(EXAMPLE) --out-dir $$out); \
+	$(call phase,test,0,$(BIN) test --root $(EXAMPLE) --out-dir $$out); \
+	$(call phase,parity,0,$(BIN) parity run --root $(EXAMPLE) --out-dir $$out); \
+	$(call phase,benchmark,0,$(BIN) benchmark run --root $(EXAMPLE) --out-dir $$out); \
+	$(call phase,publish,0,$(BIN) publish --root $(EXAMPLE) --out-dir $$out --site-dir $$PWD/$$out/site); \
+	echo; echo "reports: $$out/*.json · parity report: $$out/parity.html · site: $$out/site/index.html"; \
 	exit $$fail
 
 clean: ## Remove build output, reports and caches (keeps the venv)

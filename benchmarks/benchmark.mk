@@ -9,9 +9,8 @@ WINDOW ?=
 
 .PHONY: benchmark benchmark-compare bench
 
-benchmark: ## Print the CoreML | PyTorch table for the embedded example (recorded sample data)
-	$(CARGO) run --quiet -- benchmark compare \
-		--baseline $(BENCH_EXAMPLE)/baseline.json --current $(BENCH_EXAMPLE)/recorded-run.json
+benchmark: build models ## Measure the example with the stage runner and print the CoreML-vs-PyTorch style table
+	$(WITH_VENV) $(BIN) benchmark run --root $(EXAMPLE)
 
 benchmark-compare: ## Compare CURRENT=<results.json> with BASELINE (WINDOW=1: the last entry only)
 	$(CARGO) run --quiet -- benchmark compare --baseline $(BASELINE) --current $(CURRENT) \

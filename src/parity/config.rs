@@ -86,8 +86,8 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             runner: None,
-            spec: PathBuf::from("PIPELINE.yml"),
-            reference_backend: "torch".to_string(),
+            spec: PathBuf::from("pipeline.yml"),
+            reference_backend: "pytorch".to_string(),
             candidate_backend: "coreml".to_string(),
             clips: Vec::new(),
             signal_seconds: 10.0,

@@ -9,24 +9,15 @@ use std::path::{Path, PathBuf};
 use crate::console::Console;
 use crate::process::{run_tool, Launch};
 
-pub const RUNNER_NAME: &str = "htdemucs-stage-runner";
+pub use crate::runner::spawn::RUNNER_BIN as RUNNER_NAME;
 
-/// The runner to use: an explicit path, else the one next to our executable, else the
-/// name (looked up on PATH when started).
+/// The runner to use: an explicit path, else the runner crate's own search
+/// (`$HTDEMUCS_STAGE_RUNNER`, next to our executable, then PATH), else the bare name so
+/// that starting it reports it as not installed.
 pub fn locate(explicit: Option<PathBuf>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p;
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        let beside = dir.join(RUNNER_NAME);
-        if beside.is_file() {
-            return beside;
-        }
-    }
-    PathBuf::from(RUNNER_NAME)
+    explicit
+        .or_else(|| crate::runner::locate_runner().ok())
+        .unwrap_or_else(|| PathBuf::from(RUNNER_NAME))
 }
 
 /// One clip's input for the runner.
@@ -75,10 +66,12 @@ pub fn invoke(console: &Console, inv: &Invocation<'_>) -> Result<()> {
         "--backend".into(),
         inv.backend.to_string(),
     ];
-    argv.extend(inv.input.args());
     argv.extend(["--capture".into(), inv.capture.display().to_string()]);
-    if let Some(r) = inv.inputs_from {
-        argv.extend(["--inputs-from".into(), r.display().to_string()]);
+    match inv.inputs_from {
+        // Isolated: the reference capture holds the input audio too, and the runner takes
+        // it from there (naming the audio again is an error).
+        Some(r) => argv.extend(["--inputs-from".into(), r.display().to_string()]),
+        None => argv.extend(inv.input.args()),
     }
     argv.extend([
         "--out".into(),

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ "$backend" = "broken" ]; then echo "model file not found: x.mlpackage" >&2; exit 3; fi
-if [ "$backend" = "torch" ]; then src=ref.npz
+if [ "$backend" = "pytorch" ]; then src=ref.npz
 elif [ -n "$from" ]; then
   [ -f "$from" ] || { echo "no inputs file $from" >&2; exit 4; }
   src=isolated.npz
@@ -67,7 +67,7 @@ fn fake_runner_dir() -> tempfile::TempDir {
         std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    write(&dir.path().join("PIPELINE.yml"), "stages: []\n");
+    write(&dir.path().join("pipeline.yml"), "stages: []\n");
     dir
 }
 
@@ -92,7 +92,7 @@ fn run_compares_chained_and_isolated_side_by_side() {
         serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
     let checks = v["checks"].as_array().cloned().unwrap_or_default();
     assert_eq!(checks.len(), 2 * 2 * 4, "2 clips × 2 modes × 4 arrays");
-    assert_eq!(v["reference"], "torch");
+    assert_eq!(v["reference"], "pytorch");
     assert_eq!(v["candidate"], "coreml");
     let find = |clip: &str, mode: &str, array: &str| {
         checks
@@ -114,18 +114,20 @@ fn run_compares_chained_and_isolated_side_by_side() {
     let lines: Vec<&str> = calls.lines().collect();
     assert_eq!(lines.len(), 6, "{calls}");
     assert!(
-        lines[0].contains("--backend torch")
+        lines[0].contains("--backend pytorch")
             && lines[0].contains("--audio")
             && lines[0].contains("a.wav")
     );
     assert!(
-        lines[0].contains("--spec") && lines[0].contains("PIPELINE.yml"),
+        lines[0].contains("--spec") && lines[0].contains("pipeline.yml"),
         "{calls}"
     );
     assert!(lines[1].contains("--backend coreml") && !lines[1].contains("--inputs-from"));
     assert!(
-        lines[2].contains("--inputs-from") && lines[2].contains("reference.npz"),
-        "{calls}"
+        lines[2].contains("--inputs-from")
+            && lines[2].contains("reference.npz")
+            && !lines[2].contains("--audio"),
+        "isolated runs take the audio from the reference capture: {calls}"
     );
     // The text table puts chained and isolated SNR side by side.
     let text = run_parity(dir.path(), &["--clip", "a.wav"]);

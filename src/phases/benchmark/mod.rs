@@ -116,6 +116,13 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
             .split_first()
             .with_context(|| format!("benchmark producer {:?} has an empty command", p.name))?;
         let cwd = ctx.resolve(p.working_directory.as_deref().unwrap_or(Path::new(".")));
+        // The built-in stage runner is found the way `parity run` finds it (beside this
+        // binary first), so a config can name it without a path.
+        let program = if program == crate::runner::spawn::RUNNER_BIN {
+            crate::parity::runner::locate(None).to_string_lossy().into_owned()
+        } else {
+            program.clone()
+        };
         for i in 0..warmup + reps {
             let what = if i < warmup {
                 format!("{} warm-up {}/{warmup}", p.name, i + 1)
@@ -123,7 +130,7 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
                 format!("{} repetition {}/{reps}", p.name, i - warmup + 1)
             };
             progress.step(&what);
-            let out = std::process::Command::new(program)
+            let out = std::process::Command::new(&program)
                 .args(args)
                 .current_dir(&cwd)
                 .stdin(std::process::Stdio::null())
