@@ -48,6 +48,14 @@ impl Distribution {
         }
     }
 
+    /// Folds in another worker's histogram.
+    pub fn merge(&mut self, other: Distribution) {
+        for (a, b) in self.hist.iter_mut().zip(other.hist) {
+            *a += b;
+        }
+        self.zeros += other.zeros;
+    }
+
     /// The histogram.
     pub fn finish(self) -> Hist {
         let mut counts: Vec<u64> = (0..BINS)

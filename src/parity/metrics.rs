@@ -42,6 +42,12 @@ impl AxisRuns {
         }
     }
 
+    /// Moves to flat index `pos` (workers take chunks out of order).
+    fn seek(&mut self, pos: u64) {
+        self.idx = (pos / self.stride) % self.len;
+        self.within = pos % self.stride;
+    }
+
     /// The bucket of the next element and how many elements (≤ max) stay in it.
     fn next(&mut self, max: usize) -> (usize, usize) {
         let b = self.idx * self.buckets / self.len;
@@ -65,7 +71,10 @@ pub struct Accumulator {
     atol: f64,
     rtol: f64,
     rel_floor: f64,
+    /// Flat index of the next element to add.
     n: u64,
+    /// Elements added (by this accumulator; merged ones included).
+    count: u64,
     finite: u64,
     sum_abs: f64,
     sum_d2: f64,
@@ -115,6 +124,7 @@ impl Accumulator {
             rtol,
             rel_floor,
             n: 0,
+            count: 0,
             finite: 0,
             sum_abs: 0.0,
             sum_d2: 0.0,
@@ -140,9 +150,81 @@ impl Accumulator {
         }
     }
 
+    /// An empty accumulator for the same array and parameters, for another worker.
+    pub fn fresh(&self, time_axis: usize, stem_axis: Option<usize>) -> Self {
+        Accumulator::new(
+            &self.shape,
+            time_axis,
+            stem_axis,
+            self.atol,
+            self.rtol,
+            self.rel_floor,
+        )
+    }
+
+    /// Adds equally long chunks of both arrays that start at flat index `pos`.
+    pub fn add_at(&mut self, pos: u64, r: &[f64], c: &[f64]) {
+        if pos != self.n {
+            self.n = pos;
+            self.curve_runs.seek(pos);
+            if let Some((runs, _, _)) = &mut self.stems {
+                runs.seek(pos);
+            }
+        }
+        self.add(r, c);
+    }
+
+    /// Folds in another worker's accumulator of the same array (disjoint elements).
+    /// Sums are added, so the result differs from one sequential pass only by float
+    /// rounding; the maximum's index is the lowest among equal maxima, as sequentially.
+    pub fn merge(&mut self, o: Accumulator) {
+        self.count += o.count;
+        self.finite += o.finite;
+        self.sum_abs += o.sum_abs;
+        self.sum_d2 += o.sum_d2;
+        self.sum_r2 += o.sum_r2;
+        self.sum_c2 += o.sum_c2;
+        self.dot += o.dot;
+        if o.max_abs > self.max_abs || (o.max_abs == self.max_abs && o.max_at < self.max_at) {
+            self.max_abs = o.max_abs;
+            self.max_at = o.max_at;
+        }
+        self.peak = self.peak.max(o.peak);
+        self.max_rel = self.max_rel.max(o.max_rel);
+        self.outside += o.outside;
+        self.nan_ref += o.nan_ref;
+        self.inf_ref += o.inf_ref;
+        self.nan_cand += o.nan_cand;
+        self.inf_cand += o.inf_cand;
+        self.first_non_finite = match (self.first_non_finite, o.first_non_finite) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.p99.merge(o.p99);
+        for (i, (&sq, (&mx, &n))) in o
+            .curve_sq
+            .iter()
+            .zip(o.curve_max.iter().zip(&o.curve_n))
+            .enumerate()
+        {
+            self.curve_sq[i] += sq;
+            self.curve_max[i] = self.curve_max[i].max(mx);
+            self.curve_n[i] += n;
+        }
+        if let (Some((_, num, den)), Some((_, onum, oden))) = (&mut self.stems, o.stems) {
+            for (a, b) in num.iter_mut().zip(onum) {
+                *a += b;
+            }
+            for (a, b) in den.iter_mut().zip(oden) {
+                *a += b;
+            }
+        }
+    }
+
     /// Adds the next equally long chunks of both arrays.
     pub fn add(&mut self, r: &[f64], c: &[f64]) {
         debug_assert_eq!(r.len(), c.len());
+        self.count += r.len() as u64;
         if let Some((runs, num, den)) = &mut self.stems {
             let mut at = 0;
             while at < r.len() {
@@ -200,7 +282,7 @@ impl Accumulator {
             s_r2 += a * a;
             s_c2 += b * b;
             s_dot += a * b;
-            if ad > mx {
+            if ad > mx || (ad == mx && base + (i as u64) < mx_at) {
                 mx = ad;
                 mx_at = base + i as u64;
             }
@@ -252,9 +334,13 @@ impl Accumulator {
             }
         }
         let run_max = Lanes::max_of(&l.max);
-        if run_max > self.max_abs {
-            self.max_abs = run_max;
-            self.max_at = self.n + kernel::first_at(r, c, run_max) as u64;
+        // Among equal maxima the lowest index wins, whatever order chunks come in.
+        if run_max > self.max_abs || (run_max == self.max_abs && self.n < self.max_at) {
+            let at = self.n + kernel::first_at(r, c, run_max) as u64;
+            if run_max > self.max_abs || at < self.max_at {
+                self.max_abs = run_max;
+                self.max_at = at;
+            }
         }
         let d2 = Lanes::sum(&l.d2);
         self.sum_abs += Lanes::sum(&l.abs);
@@ -327,7 +413,7 @@ impl Accumulator {
             None => Vec::new(),
         };
         let metrics = Metrics {
-            elements: self.n,
+            elements: self.count,
             max_abs: self.max_abs,
             max_abs_index: unravel(self.max_at, &self.shape),
             mean_abs: mean(self.sum_abs),
@@ -410,6 +496,71 @@ mod tests {
                 }
                 at += len;
             }
+        }
+    }
+
+    #[test]
+    fn chunks_split_between_workers_merge_to_the_sequential_result() {
+        let shape = [1usize, 3, 2, 997];
+        let n: usize = shape.iter().product();
+        let mut r: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        (r[100], r[5000]) = (0.5, 0.5);
+        let mut c: Vec<f64> = r
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + ((i * 7919) % 101) as f64 * 1e-5)
+            .collect();
+        c[1234] = f64::NAN;
+        c[4567] = f64::INFINITY;
+        // The largest error twice: the lower index must win in both orders.
+        (c[100], c[5000]) = (1.5, 1.5);
+        let new = || Accumulator::new(&shape, 3, Some(1), 1e-4, 1e-3, 1e-4);
+        let mut seq = new();
+        let mut seq_dist = Distribution::new();
+        for (x, y) in r.chunks(500).zip(c.chunks(500)) {
+            seq.add(x, y);
+            seq_dist.add(x, y);
+        }
+        // Two workers take alternate chunks, the second one first.
+        let (mut a, mut b) = (new(), new());
+        let (mut da, mut db) = (Distribution::new(), Distribution::new());
+        for (k, (x, y)) in r.chunks(500).zip(c.chunks(500)).enumerate().rev() {
+            let (acc, dist) = if k % 2 == 0 {
+                (&mut a, &mut da)
+            } else {
+                (&mut b, &mut db)
+            };
+            acc.add_at((k * 500) as u64, x, y);
+            dist.add(x, y);
+        }
+        b.merge(a);
+        db.merge(da);
+        let names: Vec<String> = Vec::new();
+        let (m1, h1, c1) = seq.finish(seq_dist, None, &names);
+        let (m2, h2, c2) = b.finish(db, None, &names);
+        let close = |x: f64, y: f64| x == y || ((x - y) / y).abs() < 1e-12;
+        assert_eq!(m2.max_abs_index, m1.max_abs_index);
+        assert_eq!(m2.max_abs_index, vec![0, 0, 0, 100]);
+        assert_eq!(m2.first_non_finite_index, m1.first_non_finite_index);
+        assert_eq!((m2.elements, m2.outside), (m1.elements, m1.outside));
+        assert_eq!((m2.nan_cand, m2.inf_cand), (m1.nan_cand, m1.inf_cand));
+        assert_eq!((m2.p99_abs, m2.max_rel), (m1.p99_abs, m1.max_rel));
+        for (x, y) in [
+            (m2.mean_abs, m1.mean_abs),
+            (m2.rmse, m1.rmse),
+            (m2.snr_db, m1.snr_db),
+            (m2.cosine, m1.cosine),
+        ] {
+            assert!(close(x, y), "{x} vs {y}");
+        }
+        assert_eq!(m2.stems_sdr.len(), 3);
+        for (x, y) in m2.stems_sdr.iter().zip(&m1.stems_sdr) {
+            assert!(close(x.sdr_db, y.sdr_db));
+        }
+        assert_eq!(h2.counts, h1.counts);
+        assert_eq!(c2.max, c1.max);
+        for (x, y) in c2.rms.iter().zip(&c1.rms) {
+            assert!(close(*x, *y));
         }
     }
 

@@ -83,6 +83,32 @@ impl Quantile {
         }
     }
 
+    /// Folds in another stream's state (same planned size, so the same kind): the
+    /// union of two supersets of each side's largest values holds the largest overall.
+    pub fn merge(&mut self, other: Quantile) {
+        match (self, other) {
+            (Quantile::Sketch { counts }, Quantile::Sketch { counts: o }) => {
+                for (a, b) in counts.iter_mut().zip(o) {
+                    *a += b;
+                }
+            }
+            (me, Quantile::Exact { buf, .. }) => {
+                for bits in buf {
+                    me.push(f64::from_bits(bits));
+                }
+            }
+            (me, Quantile::Sketch { counts }) => {
+                // Not reached (both sides are planned alike); kept correct regardless.
+                for (i, &n) in counts.iter().enumerate() {
+                    let v = f64::from_bits((i as u64) << SKETCH_SHIFT);
+                    for _ in 0..n {
+                        me.push(v);
+                    }
+                }
+            }
+        }
+    }
+
     /// Values whose bit pattern (as i64) is not above this cannot change the result
     /// (−1: everything counts).
     #[inline]
