@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use super::config::{Overrides, ParityConfig};
-use super::metrics::{self, Accumulator, Distribution};
+use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
 use super::source::{stage_of, ArrayStream, Decoder, Source};
 use crate::console::Console;
@@ -165,16 +165,9 @@ pub fn compare_pair(
         config.rel_floor,
     );
     let time_axis = r.meta.time_axis;
-    let (acc, dist) = stream_pairs(
-        &mut r,
-        &mut c,
-        acc,
-        Distribution::new(),
-        time_axis,
-        stem_axis,
-    )?;
+    let acc = stream_pairs(&mut r, &mut c, acc, time_axis, stem_axis)?;
     let (num, den) = acc.energies();
-    let (mut m, hist, curve) = acc.finish(dist, r.meta.sample_rate, &stem_names);
+    let (mut m, hist, curve) = acc.finish(r.meta.sample_rate, &stem_names);
     if audio {
         m.sdr_db = Some(metrics::sdr(num, den));
     } else if !m.stems_sdr.is_empty() {
@@ -189,7 +182,7 @@ pub fn compare_pair(
     Ok(check)
 }
 
-/// Streams both arrays through `acc` and `dist` on up to [`WORKERS`] threads. Each
+/// Streams both arrays through `acc` on up to [`WORKERS`] threads. Each
 /// worker takes the next chunk pair from the shared readers (reading is the only
 /// serial part), then decodes it in [`BLOCK`]-element pieces that stay in L1 cache and
 /// runs every metric on them, into its own accumulator; the accumulators merge at the
@@ -198,10 +191,9 @@ fn stream_pairs(
     r: &mut ArrayStream<'_>,
     c: &mut ArrayStream<'_>,
     acc: Accumulator,
-    dist: Distribution,
     time_axis: usize,
     stem_axis: Option<usize>,
-) -> Result<(Accumulator, Distribution)> {
+) -> Result<Accumulator> {
     let (dr, dc) = (r.decoder(), c.decoder());
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -212,28 +204,27 @@ fn stream_pairs(
         pos: 0,
         stop: false,
     });
-    let mut parts = vec![(acc, dist)];
+    let mut parts = vec![acc];
     for _ in 1..workers {
-        let fresh = parts[0].0.fresh(time_axis, stem_axis);
-        parts.push((fresh, Distribution::new()));
+        let fresh = parts[0].fresh(time_axis, stem_axis);
+        parts.push(fresh);
     }
-    let results: Vec<Result<(Accumulator, Distribution)>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Accumulator>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
-            .map(|(mut acc, mut dist)| {
+            .map(|mut acc| {
                 let shared = &shared;
-                scope.spawn(move || -> Result<(Accumulator, Distribution)> {
+                scope.spawn(move || -> Result<Accumulator> {
                     let mut blocks = Blocks::new(dr, dc);
                     let (mut rb, mut cb) = (Vec::new(), Vec::new());
                     while let Some(pos) = next_chunk(shared, &mut rb, &mut cb)? {
                         let mut at = pos;
                         blocks.each(&rb, &cb, |x, y| {
                             acc.add_at(at, x, y);
-                            dist.add(x, y);
                             at += x.len() as u64;
                         });
                     }
-                    Ok((acc, dist))
+                    Ok(acc)
                 })
             })
             .collect();
@@ -245,15 +236,12 @@ fn stream_pairs(
             })
             .collect()
     });
-    let mut merged: Option<(Accumulator, Distribution)> = None;
+    let mut merged: Option<Accumulator> = None;
     for part in results {
-        let (a, d) = part?;
+        let a = part?;
         match &mut merged {
-            None => merged = Some((a, d)),
-            Some((ma, md)) => {
-                ma.merge(a);
-                md.merge(d);
-            }
+            None => merged = Some(a),
+            Some(m) => m.merge(a),
         }
     }
     merged.ok_or_else(|| anyhow::anyhow!("no parity worker ran"))

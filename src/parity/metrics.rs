@@ -92,6 +92,9 @@ pub struct Accumulator {
     inf_cand: u64,
     first_non_finite: Option<u64>,
     p99: Quantile,
+    dist: Distribution,
+    /// Scratch: the |errors| of the current run (at most one decoded block).
+    ad: Vec<f64>,
     curve_runs: AxisRuns,
     curve_sq: Vec<f64>,
     curve_max: Vec<f64>,
@@ -142,6 +145,8 @@ impl Accumulator {
             inf_cand: 0,
             first_non_finite: None,
             p99: Quantile::new(shape.iter().map(|&d| d as u64).product()),
+            dist: Distribution::new(),
+            ad: Vec::new(),
             curve_runs,
             curve_sq: vec![0.0; buckets],
             curve_max: vec![0.0; buckets],
@@ -201,6 +206,7 @@ impl Accumulator {
             (a, b) => a.or(b),
         };
         self.p99.merge(o.p99);
+        self.dist.merge(o.dist);
         for (i, (&sq, (&mx, &n))) in o
             .curve_sq
             .iter()
@@ -241,6 +247,9 @@ impl Accumulator {
                 at += len;
             }
         }
+        if self.fast_block(r, c) {
+            return;
+        }
         let mut at = 0;
         while at < r.len() {
             let (bucket, len) = self.curve_runs.next(r.len() - at);
@@ -254,13 +263,67 @@ impl Accumulator {
         }
     }
 
-    /// The hot loop over one run; partial sums are local (chunked summation keeps the
-    /// float64 rounding error far below the 1e-9 we promise against numpy).
-    #[inline]
-    fn run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
-        if kernel::all_finite(r, c) {
-            return self.fast_run(r, c);
+    /// A whole block in one vectorised pass when every value is finite (detected from
+    /// the sums of squares: a NaN or Inf on either side makes them non-finite), then
+    /// the error-over-time buckets from the |errors| the pass left in `self.ad`. Short
+    /// time axes (spectrogram frames) give runs of a few dozen elements; running the
+    /// kernel per run would cost more than the arithmetic. Returns false, changing
+    /// nothing, when the block needs the per-element path.
+    fn fast_block(&mut self, r: &[f64], c: &[f64]) -> bool {
+        let params = Params {
+            atol: self.atol,
+            rtol: self.rtol,
+            rel_floor: self.rel_floor,
+            rel_screen: self.max_rel * (1.0 - 1e-12),
+        };
+        self.ad.resize(r.len(), 0.0);
+        let l = kernel::finite_run(r, c, &params, &mut self.ad);
+        let (r2, c2) = (Lanes::sum(&l.r2), Lanes::sum(&l.c2));
+        // Also false for finite values whose squares overflow; the slow path is exact.
+        if !(r2 + c2).is_finite() {
+            return false;
         }
+        self.dist.add_abs(&self.ad);
+        self.p99.extend(&self.ad);
+        let block_max = Lanes::max_of(&l.max);
+        // Among equal maxima the lowest index wins, whatever order chunks come in.
+        if block_max > self.max_abs || (block_max == self.max_abs && self.n < self.max_at) {
+            let at = self.n + kernel::first_at(r, c, block_max) as u64;
+            if block_max > self.max_abs || at < self.max_at {
+                self.max_abs = block_max;
+                self.max_at = at;
+            }
+        }
+        self.sum_abs += Lanes::sum(&l.abs);
+        self.sum_d2 += Lanes::sum(&l.d2);
+        self.sum_r2 += r2;
+        self.sum_c2 += c2;
+        self.dot += Lanes::sum(&l.dot);
+        self.peak = self.peak.max(Lanes::max_of(&l.peak));
+        if l.rel_hits.iter().any(|&h| h > 0) {
+            self.max_rel = self.max_rel.max(kernel::max_rel(r, c, self.rel_floor));
+        }
+        self.outside += l.outside.iter().sum::<u64>();
+        self.n += r.len() as u64;
+        self.finite += r.len() as u64;
+        let mut at = 0;
+        while at < r.len() {
+            let (bucket, len) = self.curve_runs.next(r.len() - at);
+            let (sq, mx) = kernel::sq_max(&self.ad[at..at + len]);
+            self.curve_sq[bucket] += sq;
+            self.curve_n[bucket] += len as u64;
+            if mx > self.curve_max[bucket] {
+                self.curve_max[bucket] = mx;
+            }
+            at += len;
+        }
+        true
+    }
+
+    /// The per-element path over one run of a block holding NaN/Inf (or huge values);
+    /// partial sums are local (chunked summation keeps the float64 rounding error far
+    /// below the 1e-9 we promise against numpy).
+    fn run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
         let (mut s_abs, mut s_d2, mut s_r2, mut s_c2, mut s_dot) = (0.0, 0.0, 0.0, 0.0, 0.0);
         let (mut mx, mut mx_at, mut peak, mut max_rel) =
             (self.max_abs, self.max_at, self.peak, self.max_rel);
@@ -300,6 +363,7 @@ impl Accumulator {
                 outside += 1;
             }
             self.p99.push(ad);
+            self.dist.push(ad);
         }
         self.n += r.len() as u64;
         self.finite += finite;
@@ -314,46 +378,6 @@ impl Accumulator {
         self.max_rel = max_rel;
         self.outside += outside;
         (s_d2, run_max, finite)
-    }
-
-    /// A run without NaN/Inf: the lane kernel, then the rare updates.
-    fn fast_run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
-        let params = Params {
-            atol: self.atol,
-            rtol: self.rtol,
-            rel_floor: self.rel_floor,
-        };
-        let l = kernel::finite_run(r, c, &params);
-        // p99 candidates: a scalar scan, but only a few values pass the cut-off.
-        let mut cut = self.p99.cutoff();
-        for (&a, &b) in r.iter().zip(c) {
-            let bits = (b - a).abs().to_bits();
-            if bits as i64 > cut {
-                self.p99.push(f64::from_bits(bits));
-                cut = self.p99.cutoff();
-            }
-        }
-        let run_max = Lanes::max_of(&l.max);
-        // Among equal maxima the lowest index wins, whatever order chunks come in.
-        if run_max > self.max_abs || (run_max == self.max_abs && self.n < self.max_at) {
-            let at = self.n + kernel::first_at(r, c, run_max) as u64;
-            if run_max > self.max_abs || at < self.max_at {
-                self.max_abs = run_max;
-                self.max_at = at;
-            }
-        }
-        let d2 = Lanes::sum(&l.d2);
-        self.sum_abs += Lanes::sum(&l.abs);
-        self.sum_d2 += d2;
-        self.sum_r2 += Lanes::sum(&l.r2);
-        self.sum_c2 += Lanes::sum(&l.c2);
-        self.dot += Lanes::sum(&l.dot);
-        self.peak = self.peak.max(Lanes::max_of(&l.peak));
-        self.max_rel = self.max_rel.max(Lanes::max_of(&l.rel));
-        self.outside += l.outside.iter().sum::<u64>();
-        self.n += r.len() as u64;
-        self.finite += r.len() as u64;
-        (d2, run_max, r.len() as u64)
     }
 
     #[cold]
@@ -371,10 +395,9 @@ impl Accumulator {
         }
     }
 
-    /// Final metrics and charts; `dist` is the distribution of the same stream.
+    /// Final metrics and charts.
     pub fn finish(
         self,
-        dist: Distribution,
         sample_rate: Option<u32>,
         stem_names: &[String],
     ) -> (Metrics, Histogram, Curve) {
@@ -398,7 +421,7 @@ impl Accumulator {
         } else {
             0.0
         };
-        let hist = dist.finish();
+        let hist = self.dist.finish();
         let (p99_abs, p99_exact) = self.p99.finish(nf);
         let stems_sdr: Vec<StemSdr> = match &self.stems {
             Some((_, num, den)) => num
@@ -516,28 +539,19 @@ mod tests {
         (c[100], c[5000]) = (1.5, 1.5);
         let new = || Accumulator::new(&shape, 3, Some(1), 1e-4, 1e-3, 1e-4);
         let mut seq = new();
-        let mut seq_dist = Distribution::new();
         for (x, y) in r.chunks(500).zip(c.chunks(500)) {
             seq.add(x, y);
-            seq_dist.add(x, y);
         }
         // Two workers take alternate chunks, the second one first.
         let (mut a, mut b) = (new(), new());
-        let (mut da, mut db) = (Distribution::new(), Distribution::new());
         for (k, (x, y)) in r.chunks(500).zip(c.chunks(500)).enumerate().rev() {
-            let (acc, dist) = if k % 2 == 0 {
-                (&mut a, &mut da)
-            } else {
-                (&mut b, &mut db)
-            };
+            let acc = if k % 2 == 0 { &mut a } else { &mut b };
             acc.add_at((k * 500) as u64, x, y);
-            dist.add(x, y);
         }
         b.merge(a);
-        db.merge(da);
         let names: Vec<String> = Vec::new();
-        let (m1, h1, c1) = seq.finish(seq_dist, None, &names);
-        let (m2, h2, c2) = b.finish(db, None, &names);
+        let (m1, h1, c1) = seq.finish(None, &names);
+        let (m2, h2, c2) = b.finish(None, &names);
         let close = |x: f64, y: f64| x == y || ((x - y) / y).abs() < 1e-12;
         assert_eq!(m2.max_abs_index, m1.max_abs_index);
         assert_eq!(m2.max_abs_index, vec![0, 0, 0, 100]);
@@ -573,11 +587,9 @@ mod tests {
     #[test]
     fn simple_metrics() {
         let mut acc = Accumulator::new(&[4], 0, None, 0.0, 0.0, 1e-4);
-        let mut dist = Distribution::new();
         let (r, c) = ([1.0, -2.0, 0.0, 4.0], [1.0, -2.5, 0.0, f64::NAN]);
         acc.add(&r, &c);
-        dist.add(&r, &c);
-        let (m, h, _) = acc.finish(dist, None, &[]);
+        let (m, h, _) = acc.finish(None, &[]);
         assert_eq!(h.counts.iter().sum::<u64>(), 1, "one non-zero finite error");
         assert_eq!(m.p99_abs, 0.5 * 0.98, "numpy: percentile([0, 0.5, 0], 99)");
         assert_eq!(m.max_abs, 0.5);
