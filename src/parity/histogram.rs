@@ -16,7 +16,8 @@ const BINS: usize = (HIST_MAX_EXP - HIST_MIN_EXP + 1) as usize;
 pub struct Distribution {
     /// `LANES` copies of the bins: consecutive values land in different copies, so
     /// repeated increments of one bin don't wait on each other.
-    hist: [[u64; BINS]; LANES],
+    /// 64 slots (≥ BINS) so a masked index needs no bounds check.
+    hist: [[u64; 64]; LANES],
     zeros: u64,
 }
 
@@ -26,17 +27,37 @@ impl Default for Distribution {
     }
 }
 
+/// Bin of each biased float64 exponent (clamped to the chart's range).
+static BIN_OF_EXP: [u8; 2048] = bin_table();
+
+const fn bin_table() -> [u8; 2048] {
+    let mut t = [0u8; 2048];
+    let mut e = 0;
+    while e < 2048 {
+        let b = e as i64 - 1023 - HIST_MIN_EXP as i64;
+        t[e] = if b < 0 {
+            0
+        } else if b >= BINS as i64 {
+            (BINS - 1) as u8
+        } else {
+            b as u8
+        };
+        e += 1;
+    }
+    t
+}
+
 /// The bin of a non-negative |error|; zeros land in bin 0 too (`finish` takes them out).
+/// A table lookup on the exponent bits: no arithmetic, clamping or bounds checks.
 #[inline]
 fn bin(ad: f64) -> usize {
-    let exp = (ad.to_bits() >> 52) as i64 - 1023 - i64::from(HIST_MIN_EXP);
-    exp.clamp(0, BINS as i64 - 1) as usize
+    usize::from(BIN_OF_EXP[((ad.to_bits() >> 52) & 0x7ff) as usize]) & 63
 }
 
 impl Distribution {
     pub fn new() -> Self {
         Distribution {
-            hist: [[0; BINS]; LANES],
+            hist: [[0; 64]; LANES],
             zeros: 0,
         }
     }
@@ -49,7 +70,7 @@ impl Distribution {
         let mut groups = ad.chunks_exact(LANES);
         for g in &mut groups {
             for (lane, &x) in self.hist.iter_mut().zip(g) {
-                lane[bin(x).min(BINS - 1)] += 1;
+                lane[bin(x)] += 1;
             }
         }
         for &x in groups.remainder() {
@@ -61,7 +82,7 @@ impl Distribution {
     #[inline]
     pub fn push(&mut self, ad: f64) {
         self.zeros += u64::from(ad == 0.0);
-        self.hist[0][bin(ad).min(BINS - 1)] += 1;
+        self.hist[0][bin(ad)] += 1;
     }
 
     /// Adds the next equally long chunks of both arrays (non-finite pairs are skipped).
