@@ -39,7 +39,7 @@ pub enum Quantile {
 }
 
 /// Values screened together by [`Quantile::extend`].
-const GROUP: usize = 16;
+const GROUP: usize = 8;
 
 /// The quantile we report.
 pub const Q: f64 = 0.99;
@@ -86,9 +86,9 @@ impl Quantile {
         }
     }
 
-    /// Adds non-negative, finite values. Only a few percent can pass the cut-off, so
-    /// groups are screened with a branch-free comparison the compiler vectorises and
-    /// only groups holding a candidate are looked at one by one.
+    /// Adds non-negative, finite values. Only a few percent pass the cut-off, so each
+    /// group's maximum (vectorised) is compared first and only groups holding a
+    /// candidate are looked at one by one.
     #[inline]
     pub fn extend(&mut self, values: &[f64]) {
         if let Quantile::Sketch { .. } = self {
@@ -97,18 +97,35 @@ impl Quantile {
             }
             return;
         }
-        for group in values.chunks(GROUP) {
-            let cut = self.cutoff();
-            // For non-negative values, `v > from_bits(cut)` is `bits(v) > cut`.
-            let cut_value = if cut < 0 {
+        // The cut-off as a value: for non-negative values, `v > from_bits(cut)` is
+        // `bits(v) > cut`. A stale cut-off only lets more through, never fewer.
+        let as_value = |cut: i64| {
+            if cut < 0 {
                 -1.0
             } else {
                 f64::from_bits(cut as u64)
-            };
-            if group.iter().fold(false, |any, &v| any | (v > cut_value)) {
-                for &v in group {
-                    self.push(v);
+            }
+        };
+        let mut cut = as_value(self.cutoff());
+        for group in values.chunks(GROUP) {
+            // Four independent maxima vectorise; one comparison then skips the group.
+            let mut m = [0.0f64; 4];
+            let mut quads = group.chunks_exact(4);
+            for q in &mut quads {
+                for j in 0..4 {
+                    m[j] = if q[j] > m[j] { q[j] } else { m[j] };
                 }
+            }
+            for &v in quads.remainder() {
+                m[0] = m[0].max(v);
+            }
+            if m[0].max(m[1]).max(m[2].max(m[3])) > cut {
+                for &v in group {
+                    if v > cut {
+                        self.push(v);
+                    }
+                }
+                cut = as_value(self.cutoff());
             }
         }
     }
