@@ -579,6 +579,18 @@ mod tests {
     }
 
     #[test]
+    fn huge_finite_values_take_the_exact_path() {
+        // Their squares overflow, which the fast path reads as "maybe NaN/Inf".
+        let mut acc = Accumulator::new(&[3], 0, None, 0.0, 0.0, 1e-4);
+        acc.add(&[1e200, 1.0, 0.0], &[1e200, 3.0, 0.0]);
+        let (m, h, _) = acc.finish(None, &[]);
+        assert_eq!((m.nan_ref, m.inf_ref, m.nan_cand, m.inf_cand), (0, 0, 0, 0));
+        assert_eq!((m.max_abs, m.max_abs_index.clone()), (2.0, vec![1]));
+        assert_eq!((m.elements, m.outside, h.zeros), (3, 1, 2));
+        assert_eq!(m.max_rel, 2.0);
+    }
+
+    #[test]
     fn unravels_c_order() {
         assert_eq!(unravel(7, &[2, 2, 3]), vec![1, 0, 1]);
         assert_eq!(unravel(0, &[]), Vec::<usize>::new());
