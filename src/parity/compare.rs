@@ -3,16 +3,18 @@
 
 use anyhow::Result;
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use super::config::{Overrides, ParityConfig};
-use super::metrics::{self, Accumulator, Distribution};
+use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
-use super::source::{stage_of, ArrayStream, Source};
+use super::source::{stage_of, ArrayStream, Decoder, Source};
 use crate::console::Console;
 
-/// Elements per chunk: 64 Ki float64 = 512 KiB per side, cache-friendly and far from
-/// the memory budget whatever the array size.
-pub const CHUNK: usize = 1 << 16;
+/// Elements read per chunk: 32 Ki (128 KiB of float32 per side, like `cat`'s reads),
+/// so a worker's chunk pair stays in its core's L2 cache between the kernel's copy
+/// and the metrics.
+pub const CHUNK: usize = 1 << 15;
 
 /// Labels for one comparison (set by `parity run`; `None` for plain files).
 #[derive(Debug, Clone, Default)]
@@ -155,7 +157,7 @@ pub fn compare_pair(
     let stage_cfg = config.stages.get(&stage);
     let stem_axis = stage_cfg.and_then(|s| s.stem_axis);
     let stem_names = stage_cfg.map(|s| s.stems.clone()).unwrap_or_default();
-    let mut acc = Accumulator::new(
+    let acc = Accumulator::new(
         &r.meta.shape,
         r.meta.time_axis,
         stem_axis,
@@ -163,10 +165,10 @@ pub fn compare_pair(
         tolerance.rtol,
         config.rel_floor,
     );
-    let dist = Distribution::new();
-    let dist = stream_pairs(&mut r, &mut c, dist, |rb, cb| acc.add(rb, cb))?;
+    let time_axis = r.meta.time_axis;
+    let acc = stream_pairs(&mut r, &mut c, acc, time_axis, stem_axis)?;
     let (num, den) = acc.energies();
-    let (mut m, hist, curve) = acc.finish(dist, r.meta.sample_rate, &stem_names);
+    let (mut m, hist, curve) = acc.finish(r.meta.sample_rate, &stem_names);
     if audio {
         m.sdr_db = Some(metrics::sdr(num, den));
     } else if !m.stems_sdr.is_empty() {
@@ -181,61 +183,149 @@ pub fn compare_pair(
     Ok(check)
 }
 
-/// Feeds `f` equally long chunks of both arrays. Reading, decoding and the error
-/// histogram (`dist`, returned) run on a second thread, overlapping the vectorised
-/// metrics; buffers circulate between the two threads, so at most [`IN_FLIGHT`] chunk
-/// pairs exist at any time (memory stays bounded).
+/// Streams both arrays through `acc` on up to [`WORKERS`] threads. Each
+/// worker takes the next chunk pair from the shared readers (reading is the only
+/// serial part), then decodes it in [`BLOCK`]-element pieces that stay in L1 cache and
+/// runs every metric on them, into its own accumulator; the accumulators merge at the
+/// end. Memory stays bounded: one chunk pair per worker, whatever the array size.
 fn stream_pairs(
     r: &mut ArrayStream<'_>,
     c: &mut ArrayStream<'_>,
-    mut dist: Distribution,
-    mut f: impl FnMut(&[f64], &[f64]),
-) -> Result<Distribution> {
-    type Pair = (Vec<f64>, Vec<f64>);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<Pair>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Pair>();
-    for _ in 0..IN_FLIGHT {
-        let _ = empty_tx.send((Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK)));
+    acc: Accumulator,
+    time_axis: usize,
+    stem_axis: Option<usize>,
+) -> Result<Accumulator> {
+    let (dr, dc) = (r.decoder(), c.decoder());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, WORKERS);
+    let shared = Mutex::new(Readers {
+        r,
+        c,
+        pos: 0,
+        stop: false,
+    });
+    let mut parts = vec![acc];
+    for _ in 1..workers {
+        let fresh = parts[0].fresh(time_axis, stem_axis);
+        parts.push(fresh);
     }
-    // `move`: the consumer's channel ends drop when it returns, so the reader can never
-    // wait forever on a consumer that stopped early.
-    std::thread::scope(move |scope| {
-        let reader = scope.spawn(move || {
-            // Ends when both arrays are read, on an error, or when the consumer is gone.
-            while let Ok((mut rb, mut cb)) = empty_rx.recv() {
-                let read = r
-                    .read_chunk(CHUNK, &mut rb)
-                    .and_then(|n| Ok((n, c.read_chunk(CHUNK, &mut cb)?)));
-                match read {
-                    Ok((n, m)) if n == 0 || m == 0 => break,
-                    Ok(_) => {
-                        dist.add(&rb, &cb);
-                        if full_tx.send(Ok((rb, cb))).is_err() {
-                            break;
-                        }
+    let results: Vec<Result<Accumulator>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|mut acc| {
+                let shared = &shared;
+                scope.spawn(move || -> Result<Accumulator> {
+                    let mut blocks = Blocks::new(dr, dc);
+                    let (mut rb, mut cb) = (Vec::new(), Vec::new());
+                    while let Some(pos) = next_chunk(shared, &mut rb, &mut cb)? {
+                        let mut at = pos;
+                        blocks.each(&rb, &cb, |x, y| {
+                            acc.add_at(at, x, y);
+                            at += x.len() as u64;
+                        });
                     }
-                    Err(e) => {
-                        let _ = full_tx.send(Err(e));
-                        break;
-                    }
-                }
-            }
-            dist
-        });
-        for pair in full_rx.iter() {
-            let (rb, cb) = pair?;
-            f(&rb, &cb);
-            let _ = empty_tx.send((rb, cb));
+                    Ok(acc)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a parity worker thread panicked")))
+            })
+            .collect()
+    });
+    let mut merged: Option<Accumulator> = None;
+    for part in results {
+        let a = part?;
+        match &mut merged {
+            None => merged = Some(a),
+            Some(m) => m.merge(a),
         }
-        drop(empty_tx);
-        reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the array reader thread panicked"))
-    })
+    }
+    merged.ok_or_else(|| anyhow::anyhow!("no parity worker ran"))
 }
 
-/// Chunk pairs in flight between the reader thread and the metrics.
-const IN_FLIGHT: usize = 3;
+/// The two streams and how far they have been handed out.
+struct Readers<'s, 'a, 'b> {
+    r: &'s mut ArrayStream<'a>,
+    c: &'s mut ArrayStream<'b>,
+    pos: u64,
+    /// Set at the end or after an error, so other workers stop too.
+    stop: bool,
+}
+
+/// Reads the next chunk pair into `rb`/`cb`; returns its first flat index, or `None`
+/// when both arrays are done (or another worker failed).
+fn next_chunk(
+    shared: &Mutex<Readers<'_, '_, '_>>,
+    rb: &mut Vec<u8>,
+    cb: &mut Vec<u8>,
+) -> Result<Option<u64>> {
+    let mut g = shared
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a parity worker thread panicked"))?;
+    if g.stop {
+        return Ok(None);
+    }
+    let read =
+        g.r.read_raw(CHUNK, rb)
+            .and_then(|n| Ok((n, g.c.read_raw(CHUNK, cb)?)));
+    match read {
+        Ok((n, m)) if n == 0 || m == 0 => {
+            g.stop = true;
+            Ok(None)
+        }
+        Ok((n, _)) => {
+            let pos = g.pos;
+            g.pos += n as u64;
+            Ok(Some(pos))
+        }
+        Err(e) => {
+            g.stop = true;
+            Err(e)
+        }
+    }
+}
+
+/// Decodes a chunk pair block by block into two reused L1-sized buffers.
+struct Blocks {
+    dr: Decoder,
+    dc: Decoder,
+    r: Vec<f64>,
+    c: Vec<f64>,
+}
+
+impl Blocks {
+    fn new(dr: Decoder, dc: Decoder) -> Self {
+        Blocks {
+            dr,
+            dc,
+            r: Vec::with_capacity(BLOCK),
+            c: Vec::with_capacity(BLOCK),
+        }
+    }
+
+    /// Calls `f` on each decoded block of the equally long (in elements) `rb` and `cb`.
+    fn each(&mut self, rb: &[u8], cb: &[u8], mut f: impl FnMut(&[f64], &[f64])) {
+        let (sr, sc) = (self.dr.size(), self.dc.size());
+        for (x, y) in rb.chunks(BLOCK * sr).zip(cb.chunks(BLOCK * sc)) {
+            self.dr.decode(x, &mut self.r);
+            self.dc.decode(y, &mut self.c);
+            f(&self.r, &self.c);
+        }
+    }
+}
+
+/// Elements per decoded block: two float64 blocks (32 KiB) fit in L1 data cache.
+const BLOCK: usize = 2048;
+
+/// Worker threads per array pair: the benchmark machine and GitHub's runners have 2–4
+/// cores, and each worker's p99 buffer can reach 16 MiB on huge arrays (see
+/// `quantile::EXACT_CAP`), so two keep peak memory far below 64 MiB.
+const WORKERS: usize = 2;
 
 /// A NaN figure never clears a minimum.
 fn below(v: f64, min: f64) -> bool {

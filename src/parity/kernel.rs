@@ -14,7 +14,8 @@ pub struct Lanes {
     pub dot: [f64; LANES],
     pub max: [f64; LANES],
     pub peak: [f64; LANES],
-    pub rel: [f64; LANES],
+    /// Pairs whose relative error may exceed `Params::rel_screen`.
+    pub rel_hits: [u64; LANES],
     pub outside: [u64; LANES],
 }
 
@@ -33,22 +34,31 @@ pub struct Params {
     pub atol: f64,
     pub rtol: f64,
     pub rel_floor: f64,
+    /// The largest relative error so far, lowered by a relative 1e-12 so rounding
+    /// can't hide a pair that beats it: `ad > rel_screen·den` flags the run for the
+    /// exact (dividing) pass, [`max_rel`]. Divisions are slow and new maxima rare.
+    pub rel_screen: f64,
 }
 
-/// True when every value of both slices is finite (vectorises: no early exit).
-pub fn all_finite(r: &[f64], c: &[f64]) -> bool {
-    let f = |acc: bool, x: &f64| acc & x.is_finite();
-    r.iter().fold(true, f) & c.iter().fold(true, f)
+/// The largest relative error |c − r| / max(|r|, floor) of a run of finite pairs.
+pub fn max_rel(r: &[f64], c: &[f64], floor: f64) -> f64 {
+    r.iter()
+        .zip(c)
+        .map(|(&a, &b)| (b - a).abs() / a.abs().max(floor))
+        .fold(0.0, f64::max)
 }
 
 /// Accumulates a run of finite pairs in one branch-free pass the compiler vectorises
-/// (sums, maxima, the allclose count, the relative error).
+/// (sums, maxima, the allclose count, the relative error), and writes each |error| to
+/// `ad` (as long as the run) for the percentile and histogram that follow.
 #[inline]
-pub fn finite_run(r: &[f64], c: &[f64], p: &Params) -> Lanes {
+pub fn finite_run(r: &[f64], c: &[f64], p: &Params, ad_out: &mut [f64]) -> Lanes {
     let mut l = Lanes::default();
-    let n4 = r.len() / LANES * LANES;
-    let (r4, rt) = r.split_at(n4);
-    let (c4, ct) = c.split_at(n4);
+    let n = r.len().min(c.len()).min(ad_out.len());
+    let n4 = n / LANES * LANES;
+    let (r4, rt) = r[..n].split_at(n4);
+    let (c4, ct) = c[..n].split_at(n4);
+    let (o4, ot) = ad_out[..n].split_at_mut(n4);
     let (mut abs, mut d2, mut r2, mut c2, mut dot) = (
         [0.0f64; LANES],
         [0.0; LANES],
@@ -56,13 +66,18 @@ pub fn finite_run(r: &[f64], c: &[f64], p: &Params) -> Lanes {
         [0.0; LANES],
         [0.0; LANES],
     );
-    let (mut mx, mut pk, mut rl) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
-    let mut out = [0u64; LANES];
-    for (rs, cs) in r4.chunks_exact(LANES).zip(c4.chunks_exact(LANES)) {
+    let (mut mx, mut pk) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (mut out, mut hits) = ([0u64; LANES], [0u64; LANES]);
+    for ((rs, cs), os) in r4
+        .chunks_exact(LANES)
+        .zip(c4.chunks_exact(LANES))
+        .zip(o4.chunks_exact_mut(LANES))
+    {
         for j in 0..LANES {
             let (a, b) = (rs[j], cs[j]);
             let d = b - a;
             let ad = d.abs();
+            os[j] = ad;
             let ar = a.abs();
             abs[j] += ad;
             d2[j] += d * d;
@@ -71,14 +86,15 @@ pub fn finite_run(r: &[f64], c: &[f64], p: &Params) -> Lanes {
             dot[j] += a * b;
             mx[j] = if ad > mx[j] { ad } else { mx[j] };
             pk[j] = if ar > pk[j] { ar } else { pk[j] };
-            let rel = ad / if ar > p.rel_floor { ar } else { p.rel_floor };
-            rl[j] = if rel > rl[j] { rel } else { rl[j] };
+            let den = if ar > p.rel_floor { ar } else { p.rel_floor };
+            hits[j] += u64::from(ad > p.rel_screen * den);
             out[j] += u64::from(ad > p.atol + p.rtol * ar);
         }
     }
-    for (j, (&a, &b)) in rt.iter().zip(ct).enumerate() {
+    for (j, ((&a, &b), o)) in rt.iter().zip(ct).zip(ot).enumerate() {
         let d = b - a;
         let ad = d.abs();
+        *o = ad;
         let ar = a.abs();
         abs[j] += ad;
         d2[j] += d * d;
@@ -87,13 +103,31 @@ pub fn finite_run(r: &[f64], c: &[f64], p: &Params) -> Lanes {
         dot[j] += a * b;
         mx[j] = mx[j].max(ad);
         pk[j] = pk[j].max(ar);
-        rl[j] = rl[j].max(ad / ar.max(p.rel_floor));
+        hits[j] += u64::from(ad > p.rel_screen * ar.max(p.rel_floor));
         out[j] += u64::from(ad > p.atol + p.rtol * ar);
     }
     (l.abs, l.d2, l.r2, l.c2, l.dot) = (abs, d2, r2, c2, dot);
-    (l.max, l.peak, l.rel, l.outside) = (mx, pk, rl, out);
+    (l.max, l.peak, l.rel_hits, l.outside) = (mx, pk, hits, out);
 
     l
+}
+
+/// Σx² and max(x) of non-negative values (an error-over-time bucket's share).
+#[inline]
+pub fn sq_max(x: &[f64]) -> (f64, f64) {
+    let (mut sq, mut mx) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let mut groups = x.chunks_exact(LANES);
+    for g in &mut groups {
+        for j in 0..LANES {
+            sq[j] += g[j] * g[j];
+            mx[j] = if g[j] > mx[j] { g[j] } else { mx[j] };
+        }
+    }
+    for (j, &v) in groups.remainder().iter().enumerate() {
+        sq[j] += v * v;
+        mx[j] = mx[j].max(v);
+    }
+    (Lanes::sum(&sq), Lanes::max_of(&mx))
 }
 
 /// Index (within the run) of the first pair whose |error| equals `max`.
@@ -120,8 +154,11 @@ mod tests {
             atol: 1e-4,
             rtol: 0.0,
             rel_floor: 1e-4,
+            rel_screen: 0.0,
         };
-        let l = finite_run(&r, &c, &p);
+        let mut ad = vec![0.0; r.len()];
+        let l = finite_run(&r, &c, &p, &mut ad);
+        assert_eq!(ad[6], (c[6] - r[6]).abs());
         let d2: f64 = r.iter().zip(&c).map(|(a, b)| (b - a) * (b - a)).sum();
         assert!((Lanes::sum(&l.d2) - d2).abs() < 1e-15);
         let outside = r
@@ -133,7 +170,7 @@ mod tests {
         let max = Lanes::max_of(&l.max);
         assert!((max - 6e-4).abs() < 1e-12);
         assert_eq!(first_at(&r, &c, max), 6);
-        assert!(all_finite(&r, &c));
-        assert!(!all_finite(&r, &[f64::NAN]));
+        assert!(l.rel_hits.iter().sum::<u64>() > 0);
+        assert_eq!(max_rel(&[1.0, 0.0], &[1.5, 1e-5], 1e-4), 0.5);
     }
 }

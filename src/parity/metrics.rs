@@ -42,6 +42,12 @@ impl AxisRuns {
         }
     }
 
+    /// Moves to flat index `pos` (workers take chunks out of order).
+    fn seek(&mut self, pos: u64) {
+        self.idx = (pos / self.stride) % self.len;
+        self.within = pos % self.stride;
+    }
+
     /// The bucket of the next element and how many elements (≤ max) stay in it.
     fn next(&mut self, max: usize) -> (usize, usize) {
         let b = self.idx * self.buckets / self.len;
@@ -65,7 +71,10 @@ pub struct Accumulator {
     atol: f64,
     rtol: f64,
     rel_floor: f64,
+    /// Flat index of the next element to add.
     n: u64,
+    /// Elements added (by this accumulator; merged ones included).
+    count: u64,
     finite: u64,
     sum_abs: f64,
     sum_d2: f64,
@@ -83,6 +92,9 @@ pub struct Accumulator {
     inf_cand: u64,
     first_non_finite: Option<u64>,
     p99: Quantile,
+    dist: Distribution,
+    /// Scratch: the |errors| of the current run (at most one decoded block).
+    ad: Vec<f64>,
     curve_runs: AxisRuns,
     curve_sq: Vec<f64>,
     curve_max: Vec<f64>,
@@ -115,6 +127,7 @@ impl Accumulator {
             rtol,
             rel_floor,
             n: 0,
+            count: 0,
             finite: 0,
             sum_abs: 0.0,
             sum_d2: 0.0,
@@ -132,6 +145,8 @@ impl Accumulator {
             inf_cand: 0,
             first_non_finite: None,
             p99: Quantile::new(shape.iter().map(|&d| d as u64).product()),
+            dist: Distribution::new(),
+            ad: Vec::new(),
             curve_runs,
             curve_sq: vec![0.0; buckets],
             curve_max: vec![0.0; buckets],
@@ -140,9 +155,82 @@ impl Accumulator {
         }
     }
 
+    /// An empty accumulator for the same array and parameters, for another worker.
+    pub fn fresh(&self, time_axis: usize, stem_axis: Option<usize>) -> Self {
+        Accumulator::new(
+            &self.shape,
+            time_axis,
+            stem_axis,
+            self.atol,
+            self.rtol,
+            self.rel_floor,
+        )
+    }
+
+    /// Adds equally long chunks of both arrays that start at flat index `pos`.
+    pub fn add_at(&mut self, pos: u64, r: &[f64], c: &[f64]) {
+        if pos != self.n {
+            self.n = pos;
+            self.curve_runs.seek(pos);
+            if let Some((runs, _, _)) = &mut self.stems {
+                runs.seek(pos);
+            }
+        }
+        self.add(r, c);
+    }
+
+    /// Folds in another worker's accumulator of the same array (disjoint elements).
+    /// Sums are added, so the result differs from one sequential pass only by float
+    /// rounding; the maximum's index is the lowest among equal maxima, as sequentially.
+    pub fn merge(&mut self, o: Accumulator) {
+        self.count += o.count;
+        self.finite += o.finite;
+        self.sum_abs += o.sum_abs;
+        self.sum_d2 += o.sum_d2;
+        self.sum_r2 += o.sum_r2;
+        self.sum_c2 += o.sum_c2;
+        self.dot += o.dot;
+        if o.max_abs > self.max_abs || (o.max_abs == self.max_abs && o.max_at < self.max_at) {
+            self.max_abs = o.max_abs;
+            self.max_at = o.max_at;
+        }
+        self.peak = self.peak.max(o.peak);
+        self.max_rel = self.max_rel.max(o.max_rel);
+        self.outside += o.outside;
+        self.nan_ref += o.nan_ref;
+        self.inf_ref += o.inf_ref;
+        self.nan_cand += o.nan_cand;
+        self.inf_cand += o.inf_cand;
+        self.first_non_finite = match (self.first_non_finite, o.first_non_finite) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.p99.merge(o.p99);
+        self.dist.merge(o.dist);
+        for (i, (&sq, (&mx, &n))) in o
+            .curve_sq
+            .iter()
+            .zip(o.curve_max.iter().zip(&o.curve_n))
+            .enumerate()
+        {
+            self.curve_sq[i] += sq;
+            self.curve_max[i] = self.curve_max[i].max(mx);
+            self.curve_n[i] += n;
+        }
+        if let (Some((_, num, den)), Some((_, onum, oden))) = (&mut self.stems, o.stems) {
+            for (a, b) in num.iter_mut().zip(onum) {
+                *a += b;
+            }
+            for (a, b) in den.iter_mut().zip(oden) {
+                *a += b;
+            }
+        }
+    }
+
     /// Adds the next equally long chunks of both arrays.
     pub fn add(&mut self, r: &[f64], c: &[f64]) {
         debug_assert_eq!(r.len(), c.len());
+        self.count += r.len() as u64;
         if let Some((runs, num, den)) = &mut self.stems {
             let mut at = 0;
             while at < r.len() {
@@ -159,6 +247,9 @@ impl Accumulator {
                 at += len;
             }
         }
+        if self.fast_block(r, c) {
+            return;
+        }
         let mut at = 0;
         while at < r.len() {
             let (bucket, len) = self.curve_runs.next(r.len() - at);
@@ -172,13 +263,67 @@ impl Accumulator {
         }
     }
 
-    /// The hot loop over one run; partial sums are local (chunked summation keeps the
-    /// float64 rounding error far below the 1e-9 we promise against numpy).
-    #[inline]
-    fn run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
-        if kernel::all_finite(r, c) {
-            return self.fast_run(r, c);
+    /// A whole block in one vectorised pass when every value is finite (detected from
+    /// the sums of squares: a NaN or Inf on either side makes them non-finite), then
+    /// the error-over-time buckets from the |errors| the pass left in `self.ad`. Short
+    /// time axes (spectrogram frames) give runs of a few dozen elements; running the
+    /// kernel per run would cost more than the arithmetic. Returns false, changing
+    /// nothing, when the block needs the per-element path.
+    fn fast_block(&mut self, r: &[f64], c: &[f64]) -> bool {
+        let params = Params {
+            atol: self.atol,
+            rtol: self.rtol,
+            rel_floor: self.rel_floor,
+            rel_screen: self.max_rel * (1.0 - 1e-12),
+        };
+        self.ad.resize(r.len(), 0.0);
+        let l = kernel::finite_run(r, c, &params, &mut self.ad);
+        let (r2, c2) = (Lanes::sum(&l.r2), Lanes::sum(&l.c2));
+        // Also false for finite values whose squares overflow; the slow path is exact.
+        if !(r2 + c2).is_finite() {
+            return false;
         }
+        self.dist.add_abs(&self.ad);
+        self.p99.extend(&self.ad);
+        let block_max = Lanes::max_of(&l.max);
+        // Among equal maxima the lowest index wins, whatever order chunks come in.
+        if block_max > self.max_abs || (block_max == self.max_abs && self.n < self.max_at) {
+            let at = self.n + kernel::first_at(r, c, block_max) as u64;
+            if block_max > self.max_abs || at < self.max_at {
+                self.max_abs = block_max;
+                self.max_at = at;
+            }
+        }
+        self.sum_abs += Lanes::sum(&l.abs);
+        self.sum_d2 += Lanes::sum(&l.d2);
+        self.sum_r2 += r2;
+        self.sum_c2 += c2;
+        self.dot += Lanes::sum(&l.dot);
+        self.peak = self.peak.max(Lanes::max_of(&l.peak));
+        if l.rel_hits.iter().any(|&h| h > 0) {
+            self.max_rel = self.max_rel.max(kernel::max_rel(r, c, self.rel_floor));
+        }
+        self.outside += l.outside.iter().sum::<u64>();
+        self.n += r.len() as u64;
+        self.finite += r.len() as u64;
+        let mut at = 0;
+        while at < r.len() {
+            let (bucket, len) = self.curve_runs.next(r.len() - at);
+            let (sq, mx) = kernel::sq_max(&self.ad[at..at + len]);
+            self.curve_sq[bucket] += sq;
+            self.curve_n[bucket] += len as u64;
+            if mx > self.curve_max[bucket] {
+                self.curve_max[bucket] = mx;
+            }
+            at += len;
+        }
+        true
+    }
+
+    /// The per-element path over one run of a block holding NaN/Inf (or huge values);
+    /// partial sums are local (chunked summation keeps the float64 rounding error far
+    /// below the 1e-9 we promise against numpy).
+    fn run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
         let (mut s_abs, mut s_d2, mut s_r2, mut s_c2, mut s_dot) = (0.0, 0.0, 0.0, 0.0, 0.0);
         let (mut mx, mut mx_at, mut peak, mut max_rel) =
             (self.max_abs, self.max_at, self.peak, self.max_rel);
@@ -200,7 +345,7 @@ impl Accumulator {
             s_r2 += a * a;
             s_c2 += b * b;
             s_dot += a * b;
-            if ad > mx {
+            if ad > mx || (ad == mx && base + (i as u64) < mx_at) {
                 mx = ad;
                 mx_at = base + i as u64;
             }
@@ -218,6 +363,7 @@ impl Accumulator {
                 outside += 1;
             }
             self.p99.push(ad);
+            self.dist.push(ad);
         }
         self.n += r.len() as u64;
         self.finite += finite;
@@ -232,42 +378,6 @@ impl Accumulator {
         self.max_rel = max_rel;
         self.outside += outside;
         (s_d2, run_max, finite)
-    }
-
-    /// A run without NaN/Inf: the lane kernel, then the rare updates.
-    fn fast_run(&mut self, r: &[f64], c: &[f64]) -> (f64, f64, u64) {
-        let params = Params {
-            atol: self.atol,
-            rtol: self.rtol,
-            rel_floor: self.rel_floor,
-        };
-        let l = kernel::finite_run(r, c, &params);
-        // p99 candidates: a scalar scan, but only a few values pass the cut-off.
-        let mut cut = self.p99.cutoff();
-        for (&a, &b) in r.iter().zip(c) {
-            let bits = (b - a).abs().to_bits();
-            if bits as i64 > cut {
-                self.p99.push(f64::from_bits(bits));
-                cut = self.p99.cutoff();
-            }
-        }
-        let run_max = Lanes::max_of(&l.max);
-        if run_max > self.max_abs {
-            self.max_abs = run_max;
-            self.max_at = self.n + kernel::first_at(r, c, run_max) as u64;
-        }
-        let d2 = Lanes::sum(&l.d2);
-        self.sum_abs += Lanes::sum(&l.abs);
-        self.sum_d2 += d2;
-        self.sum_r2 += Lanes::sum(&l.r2);
-        self.sum_c2 += Lanes::sum(&l.c2);
-        self.dot += Lanes::sum(&l.dot);
-        self.peak = self.peak.max(Lanes::max_of(&l.peak));
-        self.max_rel = self.max_rel.max(Lanes::max_of(&l.rel));
-        self.outside += l.outside.iter().sum::<u64>();
-        self.n += r.len() as u64;
-        self.finite += r.len() as u64;
-        (d2, run_max, r.len() as u64)
     }
 
     #[cold]
@@ -285,10 +395,9 @@ impl Accumulator {
         }
     }
 
-    /// Final metrics and charts; `dist` is the distribution of the same stream.
+    /// Final metrics and charts.
     pub fn finish(
         self,
-        dist: Distribution,
         sample_rate: Option<u32>,
         stem_names: &[String],
     ) -> (Metrics, Histogram, Curve) {
@@ -312,7 +421,7 @@ impl Accumulator {
         } else {
             0.0
         };
-        let hist = dist.finish();
+        let hist = self.dist.finish();
         let (p99_abs, p99_exact) = self.p99.finish(nf);
         let stems_sdr: Vec<StemSdr> = match &self.stems {
             Some((_, num, den)) => num
@@ -327,7 +436,7 @@ impl Accumulator {
             None => Vec::new(),
         };
         let metrics = Metrics {
-            elements: self.n,
+            elements: self.count,
             max_abs: self.max_abs,
             max_abs_index: unravel(self.max_at, &self.shape),
             mean_abs: mean(self.sum_abs),
@@ -414,6 +523,74 @@ mod tests {
     }
 
     #[test]
+    fn chunks_split_between_workers_merge_to_the_sequential_result() {
+        let shape = [1usize, 3, 2, 997];
+        let n: usize = shape.iter().product();
+        let mut r: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        (r[100], r[5000]) = (0.5, 0.5);
+        let mut c: Vec<f64> = r
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + ((i * 7919) % 101) as f64 * 1e-5)
+            .collect();
+        c[1234] = f64::NAN;
+        c[4567] = f64::INFINITY;
+        // The largest error twice: the lower index must win in both orders.
+        (c[100], c[5000]) = (1.5, 1.5);
+        let new = || Accumulator::new(&shape, 3, Some(1), 1e-4, 1e-3, 1e-4);
+        let mut seq = new();
+        for (x, y) in r.chunks(500).zip(c.chunks(500)) {
+            seq.add(x, y);
+        }
+        // Two workers take alternate chunks, the second one first.
+        let (mut a, mut b) = (new(), new());
+        for (k, (x, y)) in r.chunks(500).zip(c.chunks(500)).enumerate().rev() {
+            let acc = if k % 2 == 0 { &mut a } else { &mut b };
+            acc.add_at((k * 500) as u64, x, y);
+        }
+        b.merge(a);
+        let names: Vec<String> = Vec::new();
+        let (m1, h1, c1) = seq.finish(None, &names);
+        let (m2, h2, c2) = b.finish(None, &names);
+        let close = |x: f64, y: f64| x == y || ((x - y) / y).abs() < 1e-12;
+        assert_eq!(m2.max_abs_index, m1.max_abs_index);
+        assert_eq!(m2.max_abs_index, vec![0, 0, 0, 100]);
+        assert_eq!(m2.first_non_finite_index, m1.first_non_finite_index);
+        assert_eq!((m2.elements, m2.outside), (m1.elements, m1.outside));
+        assert_eq!((m2.nan_cand, m2.inf_cand), (m1.nan_cand, m1.inf_cand));
+        assert_eq!((m2.p99_abs, m2.max_rel), (m1.p99_abs, m1.max_rel));
+        for (x, y) in [
+            (m2.mean_abs, m1.mean_abs),
+            (m2.rmse, m1.rmse),
+            (m2.snr_db, m1.snr_db),
+            (m2.cosine, m1.cosine),
+        ] {
+            assert!(close(x, y), "{x} vs {y}");
+        }
+        assert_eq!(m2.stems_sdr.len(), 3);
+        for (x, y) in m2.stems_sdr.iter().zip(&m1.stems_sdr) {
+            assert!(close(x.sdr_db, y.sdr_db));
+        }
+        assert_eq!(h2.counts, h1.counts);
+        assert_eq!(c2.max, c1.max);
+        for (x, y) in c2.rms.iter().zip(&c1.rms) {
+            assert!(close(*x, *y));
+        }
+    }
+
+    #[test]
+    fn huge_finite_values_take_the_exact_path() {
+        // Their squares overflow, which the fast path reads as "maybe NaN/Inf".
+        let mut acc = Accumulator::new(&[3], 0, None, 0.0, 0.0, 1e-4);
+        acc.add(&[1e200, 1.0, 0.0], &[1e200, 3.0, 0.0]);
+        let (m, h, _) = acc.finish(None, &[]);
+        assert_eq!((m.nan_ref, m.inf_ref, m.nan_cand, m.inf_cand), (0, 0, 0, 0));
+        assert_eq!((m.max_abs, m.max_abs_index.clone()), (2.0, vec![1]));
+        assert_eq!((m.elements, m.outside, h.zeros), (3, 1, 2));
+        assert_eq!(m.max_rel, 2.0);
+    }
+
+    #[test]
     fn unravels_c_order() {
         assert_eq!(unravel(7, &[2, 2, 3]), vec![1, 0, 1]);
         assert_eq!(unravel(0, &[]), Vec::<usize>::new());
@@ -422,11 +599,9 @@ mod tests {
     #[test]
     fn simple_metrics() {
         let mut acc = Accumulator::new(&[4], 0, None, 0.0, 0.0, 1e-4);
-        let mut dist = Distribution::new();
         let (r, c) = ([1.0, -2.0, 0.0, 4.0], [1.0, -2.5, 0.0, f64::NAN]);
         acc.add(&r, &c);
-        dist.add(&r, &c);
-        let (m, h, _) = acc.finish(dist, None, &[]);
+        let (m, h, _) = acc.finish(None, &[]);
         assert_eq!(h.counts.iter().sum::<u64>(), 1, "one non-zero finite error");
         assert_eq!(m.p99_abs, 0.5 * 0.98, "numpy: percentile([0, 0.5, 0], 99)");
         assert_eq!(m.max_abs, 0.5);

@@ -51,17 +51,27 @@ pub fn stage_of(name: &str, audio: bool) -> String {
     }
 }
 
+/// How raw element bytes become float64 values.
 #[derive(Debug, Clone, Copy)]
-enum Decoder {
+pub enum Decoder {
     Npy(DType, bool),
     Wav(SampleFormat),
 }
 
 impl Decoder {
-    fn size(self) -> usize {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
         match self {
             Decoder::Npy(d, _) => d.size(),
             Decoder::Wav(f) => f.bytes(),
+        }
+    }
+
+    /// Decodes whole elements of `bytes` into `out` (cleared first).
+    pub fn decode(self, bytes: &[u8], out: &mut Vec<f64>) {
+        match self {
+            Decoder::Npy(d, be) => npy::decode(d, be, bytes, out),
+            Decoder::Wav(f) => wav::decode(f, bytes, out),
         }
     }
 }
@@ -72,21 +82,26 @@ pub struct ArrayStream<'a> {
     reader: Box<dyn Read + Send + 'a>,
     decoder: Decoder,
     remaining: u64,
-    bytes: Vec<u8>,
 }
 
 impl ArrayStream<'_> {
-    /// Decodes up to `max` elements into `out` (cleared first); returns how many, 0 at
-    /// the end. A file that ends early is an error naming it.
-    pub fn read_chunk(&mut self, max: usize, out: &mut Vec<f64>) -> Result<usize> {
+    /// The decoder for the bytes [`read_raw`](Self::read_raw) returns.
+    pub fn decoder(&self) -> Decoder {
+        self.decoder
+    }
+
+    /// Reads the raw bytes of up to `max` elements into `out` (replacing its contents);
+    /// returns how many elements, 0 at the end. Decoding is left to the caller so it can
+    /// happen in small cache-resident blocks right before the metrics use the values.
+    /// A file that ends early is an error naming it.
+    pub fn read_raw(&mut self, max: usize, out: &mut Vec<u8>) -> Result<usize> {
         let n = (max as u64).min(self.remaining) as usize;
-        out.clear();
         if n == 0 {
+            out.clear();
             return Ok(0);
         }
-        let size = self.decoder.size();
-        self.bytes.resize(n * size, 0);
-        self.reader.read_exact(&mut self.bytes).with_context(|| {
+        out.resize(n * self.decoder.size(), 0);
+        self.reader.read_exact(out).with_context(|| {
             format!(
                 "{} ends before the {} elements its header announces (the file is truncated; \
                  re-create it)",
@@ -94,10 +109,6 @@ impl ArrayStream<'_> {
                 self.meta.len()
             )
         })?;
-        match self.decoder {
-            Decoder::Npy(d, be) => npy::decode(d, be, &self.bytes, out),
-            Decoder::Wav(f) => wav::decode(f, &self.bytes, out),
-        }
         self.remaining -= n as u64;
         Ok(n)
     }
@@ -283,7 +294,6 @@ impl Source {
                         meta,
                         reader,
                         decoder: Decoder::Wav(h.format),
-                        bytes: Vec::new(),
                     })
                 } else {
                     let header = npy::read_header(&mut reader)
@@ -317,7 +327,6 @@ fn npy_stream<'a>(
         meta,
         reader,
         decoder: Decoder::Npy(h.dtype, h.big_endian),
-        bytes: Vec::new(),
     }
 }
 

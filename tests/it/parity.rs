@@ -145,6 +145,43 @@ fn metrics_agree_with_numpy_float64() {
         "parity:\n  stages:\n    output:\n      stem_axis: 1\n      stems: [drums, bass, other, vocals]\n",
     );
     let (_, ours) = json_report(&p, &["--config", "cfg.yml"]);
+    assert_matches_numpy(&p, &ours, 4);
+}
+
+/// An array of several read chunks (split between worker threads and merged) agrees
+/// with numpy as closely as a single-chunk one.
+#[test]
+fn metrics_agree_with_numpy_across_chunks() {
+    let dir = tempdir();
+    let shape = vec![1usize, 4, 2, 80_000];
+    let reference = signal(11, 4 * 2 * 80_000);
+    let noise = normal(12, reference.len());
+    let candidate: Vec<f32> = reference
+        .iter()
+        .zip(noise)
+        .map(|(x, n)| x + (n * 1e-3) as f32)
+        .collect();
+    write_npz(
+        &dir.path().join("ref.npz"),
+        &[("output.stems", npy_f32(&shape, &reference))],
+        false,
+    );
+    write_npz(
+        &dir.path().join("cand.npz"),
+        &[("output.stems", npy_f32(&shape, &candidate))],
+        false,
+    );
+    let p = Pair { dir };
+    write(
+        &p.dir.path().join("cfg.yml"),
+        "parity:\n  stages:\n    output:\n      stem_axis: 1\n      stems: [drums, bass, other, vocals]\n",
+    );
+    let (_, ours) = json_report(&p, &["--config", "cfg.yml"]);
+    assert_matches_numpy(&p, &ours, 1);
+}
+
+/// Runs the numpy script on the pair and compares every metric it computes.
+fn assert_matches_numpy(p: &Pair, ours: &Value, arrays: usize) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benchmarks/parity/numpy_metrics.py");
     let out = run(std::process::Command::new(python_with_numpy())
         .arg(script)
@@ -162,9 +199,9 @@ fn metrics_agree_with_numpy_float64() {
     assert!(out.status.success(), "{}", stderr(&out));
     let theirs: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
     let names = theirs.as_object().map(|o| o.len()).unwrap_or(0);
-    assert_eq!(names, 4, "{theirs}");
+    assert_eq!(names, arrays, "{theirs}");
     for (array, want) in theirs.as_object().into_iter().flatten() {
-        let got = check(&ours, array);
+        let got = check(ours, array);
         for (key, w) in want.as_object().into_iter().flatten() {
             if key == "stems_sdr" {
                 // Only the stage configured with stem_axis has them; numpy computes all.
