@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BENCH_EXAMPLE := examples/htdemucs-mini/benchmarks
 # `make benchmark-compare CURRENT=run.json [BASELINE=...] [FORMAT=markdown] [WINDOW=1]`
-BASELINE ?= benchmarks/baseline.json
+BASELINE ?= $(BENCH_EXAMPLE)/sample-baseline.json
 CURRENT ?= $(BENCH_EXAMPLE)/recorded-run.json
 FORMAT ?= text
 WINDOW ?=

@@ -73,7 +73,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("reference")
     p.add_argument("candidate")
-    p.add_argument("--atol", type=float, default=1e-4)
+    p.add_argument("--atol", type=float, default=1e-3)
     p.add_argument("--rtol", type=float, default=1e-3)
     p.add_argument("--rel-floor", type=float, default=1e-4)
     p.add_argument("--stem-axis", type=int, default=None)

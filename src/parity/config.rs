@@ -2,8 +2,8 @@
 //! tolerances, and how `parity run` drives the stage runner.
 //!
 //! Defaults are chosen so that a float16 CoreML conversion of a float32 model passes:
-//! `atol = 1e-4`, `rtol = 1e-3` (HTDemucsCoreML's own `allclose` target after
-//! conversion; float16 rounding alone is at most 2⁻¹¹ ≈ 4.9e-4 relative), a minimum SNR
+//! `atol = 1e-3`, `rtol = 1e-3` (float16 rounding alone is at most 2⁻¹¹ ≈ 4.9e-4
+//! relative; HTDemucsCoreML's own tighter `atol = 1e-4` is a per-project setting), a minimum SNR
 //! of 40 dB (Apple's coremltools guidance uses PSNR ≥ 40 dB; float16 rounding alone gives
 //! about 70 dB) and a minimum SDR of 40 dB for audio stems.
 
@@ -13,7 +13,10 @@ use std::path::PathBuf;
 
 use super::model::Tolerance;
 
-pub const DEFAULT_ATOL: f64 = 1e-4;
+/// A float16 network carries absolute errors of a few 1e-4 on values below 1 after a few
+/// layers (its unit roundoff is 2⁻¹¹ ≈ 4.9e-4); 1e-3 lets a faithful conversion pass while
+/// SNR stays the quality gate. Projects with tighter targets set `atol` per stage.
+pub const DEFAULT_ATOL: f64 = 1e-3;
 pub const DEFAULT_RTOL: f64 = 1e-3;
 pub const DEFAULT_MIN_SNR_DB: f64 = 40.0;
 pub const DEFAULT_MIN_SDR_DB: f64 = 40.0;

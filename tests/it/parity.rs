@@ -188,7 +188,7 @@ fn assert_matches_numpy(p: &Pair, ours: &Value, arrays: usize) {
         .args([p.path("ref.npz"), p.path("cand.npz")])
         .args([
             "--atol",
-            "1e-4",
+            "1e-3",
             "--rtol",
             "1e-3",
             "--rel-floor",

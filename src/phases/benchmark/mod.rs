@@ -119,7 +119,9 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
         // The built-in stage runner is found the way `parity run` finds it (beside this
         // binary first), so a config can name it without a path.
         let program = if program == crate::runner::spawn::RUNNER_BIN {
-            crate::parity::runner::locate(None).to_string_lossy().into_owned()
+            crate::parity::runner::locate(None)
+                .to_string_lossy()
+                .into_owned()
         } else {
             program.clone()
         };
