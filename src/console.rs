@@ -86,25 +86,23 @@ impl Console {
 
     /// A run-level notice or warning (not tied to a file), counted against the caps.
     pub fn say(&self, level: Level, msg: &str) {
-        let a = Annotation::new(level, msg);
-        if self.actions() {
-            self.annotate(&[a], "the report");
-        } else {
-            self.write_log(&format!("{}\n", self.local_line(&a)));
-        }
+        self.annotate(&[Annotation::new(level, msg)], "the report");
     }
-
     /// Sends annotations: in Actions as workflow commands, at most
     /// [`ANNOTATIONS_PER_LEVEL`] per level per step (the caller orders them most important
     /// first), then one line saying how many more there are and where to find them.
-    /// Elsewhere nothing is printed: the phase's terminal summary already lists them.
+    /// Elsewhere only run-level ones (no file) are printed, as `level: message` lines.
     pub fn annotate(&self, annotations: &[Annotation], full_report: &str) {
         let mut sorted: Vec<&Annotation> = annotations.iter().collect();
         sorted.sort_by_key(|a| a.level); // stable: keeps the caller's order within a level
         let mut dropped = [0usize; 3];
         for a in sorted {
             if !self.actions() {
-                // Outside Actions the phase's terminal summary already shows every finding.
+                // Outside Actions the phase's terminal summary already lists findings
+                // with their places; only run-level messages need a line of their own.
+                if a.file.is_none() {
+                    self.write_log(&format!("{}\n", self.local_line(a)));
+                }
                 continue;
             }
             let s = slot(a.level);
