@@ -12,6 +12,11 @@
 //! - within-run noise: each sample multiplies by exp(N(0, within)), and a sample is a
 //!   1.5× outlier (GC pause, page cache) with probability `OUTLIER_P`;
 //! - `samples` repetitions per run (the stage runner's defaults; 1 for load and memory).
+//!
+//! Then whole runs (all metrics compared at once): how many flag any false regression,
+//! with independent metrics and with a run's drift and slow runner shared by all its
+//! metrics, and with the current run, too, on a slow runner now and then. `--trials N`,
+//! `--history N`, `--samples N`, `--seed N` vary the setting.
 
 use htdemucs_devops::bench::decide::{decide, previous_entry_rule, Rule, Verdict};
 use htdemucs_devops::bench::metric::{info, Thresholds};
