@@ -30,10 +30,11 @@ pub struct Options {
 pub struct Row {
     pub backend: String,
     pub metric: String,
-    /// Center of the history window: the mean of its runs' medians after setting aside
+    /// Center of the history window: the mean of its runs' values after setting aside
     /// outlying runs (`null` for `new`; see `decide::Decision::baseline`).
     pub baseline: Option<f64>,
-    /// Median of the current samples (`null` for `missing`).
+    /// The current run's value: the mean of its samples, spikes set aside, as the
+    /// decision used it (the median for `new`; `null` for `missing`).
     pub current: Option<f64>,
     pub change_pct: Option<f64>,
     pub verdict: Verdict,
@@ -199,7 +200,9 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
             same_runner,
             trend,
             baseline: baseline_value,
-            current: cur.map(Value::center),
+            // The decision's own value of the current run (spikes set aside), so that
+            // baseline, current and change agree; the median when there is no decision.
+            current: d.map(|d| d.current).or_else(|| cur.map(Value::center)),
             change_pct: d.and_then(|d| d.change_pct),
             verdict,
             backend: b,

@@ -58,18 +58,23 @@ pub const MIN_RUNS_FOR_NOISE: usize = 3;
 /// runner) and form neither the baseline nor the noise estimate.
 pub const CLIP_MADS: f64 = 3.0;
 
+/// A sample further than this many pooled within-run noise scales from its run's
+/// median is a spike and does not count towards the run's value.
+pub const SPIKE_SCALES: f64 = 5.0;
+
 /// The numbers behind a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub verdict: Verdict,
-    /// The history window's center: the mean of the per-run medians after setting aside
-    /// runs beyond [`CLIP_MADS`] MADs (with fewer than 3 runs, their median).
+    /// The history window's center: the mean of the per-run values (see `current`) after
+    /// setting aside runs beyond [`CLIP_MADS`] MADs (with fewer than 3 runs, their median).
     pub baseline: f64,
-    /// Median of the current run's samples.
+    /// The current run's value: the mean of its samples, spikes set aside (see
+    /// [`stats::despiked_mean`]).
     pub current: f64,
     /// `(current / baseline − 1) · 100`; `None` when the baseline is zero.
     pub change_pct: Option<f64>,
-    /// Relative run-to-run noise of the history (SD of the kept per-run medians /
+    /// Relative run-to-run noise of the history (SD of the kept per-run values /
     /// baseline, percent); `None` with fewer than [`MIN_RUNS_FOR_NOISE`] runs.
     pub noise_pct: Option<f64>,
     /// The change (percent, towards worse or better) a verdict other than `unchanged`
@@ -84,10 +89,18 @@ pub struct Decision {
 pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rule) -> Decision {
     let start = history.len().saturating_sub(rule.window.max(1));
     let recent = &history[start..];
-    // Each run is summarised by the median of its samples: a GC pause or a cold cache
-    // in one repetition does not move it.
-    let per_run: Vec<f64> = recent.iter().map(|v| v.center()).collect();
-    let cur = current.center();
+    // Each run is summarised by the mean of its samples after setting aside spikes (a GC
+    // pause, a cold cache), judged against the within-run noise pooled over the window
+    // and the current run: less noisy than the median, and as robust to a spike.
+    let all: Vec<&[f64]> = recent
+        .iter()
+        .map(|v| v.samples())
+        .chain(std::iter::once(current.samples()))
+        .collect();
+    let scale = stats::pooled_within_scale(&all);
+    let value = |v: &Value| stats::despiked_mean(v.samples(), scale, SPIKE_SCALES);
+    let per_run: Vec<f64> = recent.iter().map(|v| value(v)).collect();
+    let cur = value(current);
     let n = per_run.len();
     let (baseline, spread) = if n >= MIN_RUNS_FOR_NOISE {
         // Runs beyond CLIP_MADS MADs (the occasional slow runner) are set aside; the rest
@@ -204,6 +217,29 @@ mod tests {
             previous_entry_rule(&v(1.3), &v(1.2), &i),
             Verdict::Unchanged
         );
+    }
+
+    #[test]
+    fn spikes_in_the_current_run_do_not_count() {
+        let i = info("stft_sec", &Thresholds::default(), None);
+        let run = |xs: &[f64]| Value::Samples(xs.to_vec());
+        let hist: Vec<Value> = (0..10)
+            .map(|k| {
+                let d = 0.002 * k as f64;
+                run(&[1.0 + d, 1.01 + d, 0.99 + d, 1.02 + d, 0.98 + d])
+            })
+            .collect();
+        let refs: Vec<&Value> = hist.iter().collect();
+        // Two of five repetitions hit a GC pause: the median would move to the largest
+        // clean sample (1.03); the run's value is the mean of the three clean ones.
+        let cur = run(&[1.0, 1.03, 0.97, 1.5, 1.55]);
+        let d = decide(&refs, &cur, &i, &Rule::default());
+        assert!((d.current - 1.0).abs() < 1e-12, "{d:?}");
+        assert_eq!(d.verdict, Verdict::Unchanged);
+        // Spikes in every repetition are not spikes: the run is slower.
+        let slow = run(&[1.5, 1.53, 1.47, 1.5, 1.55]);
+        let d = decide(&refs, &slow, &i, &Rule::default());
+        assert_eq!(d.verdict, Verdict::Regression);
     }
 
     #[test]

@@ -63,6 +63,35 @@ proptest! {
     }
 
     #[test]
+    fn despiked_run_values_ignore_order_and_scale(
+        runs in prop::collection::vec(prop::collection::vec(0.01f64..100.0, 1..9), 1..8),
+        k in 0usize..9,
+        c in 1e-3f64..1e3,
+    ) {
+        let refs: Vec<&[f64]> = runs.iter().map(|r| r.as_slice()).collect();
+        let s = stats::pooled_within_scale(&refs);
+        let permuted: Vec<Vec<f64>> = runs.iter().rev().map(|r| {
+            let mut r = r.clone();
+            let n = r.len();
+            r.rotate_left(k % n);
+            r
+        }).collect();
+        let prefs: Vec<&[f64]> = permuted.iter().map(|r| r.as_slice()).collect();
+        prop_assert_eq!(s, stats::pooled_within_scale(&prefs));
+        let scaled: Vec<Vec<f64>> = runs.iter().map(|r| r.iter().map(|x| x * c).collect()).collect();
+        let srefs: Vec<&[f64]> = scaled.iter().map(|r| r.as_slice()).collect();
+        let ss = stats::pooled_within_scale(&srefs);
+        prop_assert!((s - ss).abs() <= 1e-9 * (1.0 + s), "{s} vs {ss}");
+        for (a, b) in runs.iter().zip(permuted.iter().rev()) {
+            let v = stats::despiked_mean(a, s, 5.0);
+            prop_assert_eq!(v, stats::despiked_mean(b, s, 5.0));
+            // A run's value lies within its samples.
+            let (lo, hi) = stats::min_max(a);
+            prop_assert!(v >= lo && v <= hi, "{v} outside {lo}..{hi}");
+        }
+    }
+
+    #[test]
     fn sample_and_run_order_do_not_matter(h in history(), cur in value(), m in metric(), k in 0usize..9) {
         let i = info(m, &Thresholds::default(), None);
         let rule = Rule::default(); // window 10 ≥ history length: run order is free too

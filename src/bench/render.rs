@@ -429,7 +429,7 @@ pub fn markdown(c: &Comparison) -> String {
     out.push_str(&crate::report::markdown::details(
         &format!("All {} comparisons", c.rows.len()),
         &format!(
-            "{}\nBaseline: up to the last {} comparable runs (same runner kind when recorded), each summarised by the median of its samples, outlying runs (slow runners) set aside. A change counts when it is beyond the metric's threshold and beyond {}× the run-to-run noise.",
+            "{}\nBaseline: up to the last {} comparable runs (same runner kind when recorded), each summarised by the mean of its samples after setting aside spikes, outlying runs (slow runners) set aside. A change counts when it is beyond the metric's threshold and beyond {}× the run-to-run noise.",
             all.render(),
             c.rule.window,
             c.rule.noise_sigmas

@@ -52,6 +52,48 @@ pub fn median_se(xs: &[f64]) -> Option<f64> {
     Some(mad(xs) * MEDIAN_SE_FACTOR / (xs.len() as f64).sqrt())
 }
 
+/// The within-run noise of a metric, pooled over runs: the scaled MAD of every sample's
+/// relative deviation from its own run's median, over the runs with at least three
+/// samples. Estimated from all of them at once because five samples alone cannot tell a
+/// spike from noise. 0 when no run has three samples.
+pub fn pooled_within_scale(runs: &[&[f64]]) -> f64 {
+    let mut dev = Vec::new();
+    for xs in runs.iter().filter(|xs| xs.len() >= 3) {
+        let m = median(xs);
+        if m != 0.0 {
+            dev.extend(xs.iter().map(|x| (x / m - 1.0).abs()));
+        }
+    }
+    if dev.is_empty() {
+        0.0
+    } else {
+        MAD_TO_SD * median(&dev)
+    }
+}
+
+/// One run's value: the mean of its samples after setting aside those further than
+/// `k` × `scale` (relative) from the run's median — spikes such as a GC pause or a cold
+/// cache. The mean of the rest is less noisy than the median, and a spike cannot move
+/// it. With fewer than three samples, a zero median or a zero scale: the median.
+pub fn despiked_mean(xs: &[f64], scale: f64, k: f64) -> f64 {
+    let m = median(xs);
+    if xs.len() < 3 || m == 0.0 || scale <= 0.0 {
+        return m;
+    }
+    let mut kept: Vec<f64> = xs
+        .iter()
+        .copied()
+        .filter(|x| (x / m - 1.0).abs() <= k * scale)
+        .collect();
+    if kept.is_empty() {
+        return m;
+    }
+    // Deviations from the median in sorted order: order-independent, and identical
+    // samples give exactly the median.
+    kept.sort_by(f64::total_cmp);
+    m + kept.iter().map(|x| x - m).sum::<f64>() / kept.len() as f64
+}
+
 /// A robust center and spread: values further than `k` MADs from the median are set
 /// aside (repeatedly, on what is left) (a 30 %-slow runner, a broken run), and the rest give a mean and a sample
 /// standard deviation, which are much less noisy than the median and MAD themselves.
@@ -147,5 +189,20 @@ mod tests {
         assert_eq!(median_se(&[1.0, 2.0]), None);
         assert_eq!(min_max(&[2.0, -1.0, 5.0]), (-1.0, 5.0));
         assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
+    }
+
+    #[test]
+    fn spikes_are_set_aside_against_the_pooled_scale() {
+        let a = [1.0, 1.02, 0.98, 1.01, 0.99];
+        let b = [2.0, 2.04, 1.96, 3.0, 2.02];
+        let s = pooled_within_scale(&[&a, &b, &[5.0]]);
+        assert!(s > 0.005 && s < 0.03, "{s}");
+        // The 1.5x spike goes; the mean of the rest is the run's value.
+        assert!((despiked_mean(&b, s, 5.0) - 2.005).abs() < 1e-12);
+        assert!((despiked_mean(&a, s, 5.0) - 1.0).abs() < 1e-12);
+        // Too few samples, or no spread to judge by: the median.
+        assert_eq!(despiked_mean(&[1.0, 3.0], s, 5.0), 2.0);
+        assert_eq!(despiked_mean(&b, 0.0, 5.0), 2.02);
+        assert_eq!(pooled_within_scale(&[&[1.0, 2.0]]), 0.0);
     }
 }
