@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::array::ArrayF32;
+use crate::audio::wav;
 
 /// A WAV file that cannot be used, with the file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -27,10 +28,6 @@ pub struct Wav {
     /// The audio as the pipeline's `audio` input.
     pub audio: ArrayF32,
 }
-
-const FORMAT_PCM: u16 = 1;
-const FORMAT_FLOAT: u16 = 3;
-const FORMAT_EXTENSIBLE: u16 = 0xfffe;
 
 /// Reads `path` and checks it against the spec's sample rate and channel count.
 pub fn read_wav(path: &Path, sample_rate: u32, channels: usize) -> Result<Wav, WavError> {
@@ -57,98 +54,41 @@ pub fn read_wav(path: &Path, sample_rate: u32, channels: usize) -> Result<Wav, W
     Ok(wav)
 }
 
-/// Decodes a complete WAV file held in memory.
+/// Decodes a complete WAV file held in memory. The header and sample decoding are the
+/// parity phase's streaming reader (`crate::audio::wav`); what the runner adds is that a
+/// short data chunk is an error and the samples become planar float32.
 pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
-    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
-        return Err("not a RIFF/WAVE file".into());
+    let mut rest = bytes;
+    let header = wav::read_header(&mut rest).map_err(|e| format!("{e:#}"))?;
+    let available = rest.len() as u64;
+    if header.data_len > available {
+        return Err(format!(
+            "truncated: the data chunk declares {} bytes but only {available} are present; \
+             re-export or re-download the file",
+            header.data_len
+        ));
     }
-    let mut fmt: Option<(u16, usize, u32, u16)> = None;
-    let mut pos = 12;
-    while pos + 8 <= bytes.len() {
-        let id = &bytes[pos..pos + 4];
-        let size =
-            usize::try_from(le_u32(&bytes[pos + 4..pos + 8])).map_err(|_| "chunk too large")?;
-        let body_start = pos + 8;
-        if id == b"fmt " {
-            let body = bytes
-                .get(body_start..body_start + size)
-                .ok_or("truncated fmt chunk")?;
-            if body.len() < 16 {
-                return Err("fmt chunk shorter than 16 bytes".into());
-            }
-            let mut format = le_u16(&body[0..2]);
-            if format == FORMAT_EXTENSIBLE && body.len() >= 26 {
-                // The sub-format GUID starts with the plain format code.
-                format = le_u16(&body[24..26]);
-            }
-            let channels = usize::from(le_u16(&body[2..4]));
-            fmt = Some((format, channels, le_u32(&body[4..8]), le_u16(&body[14..16])));
-        } else if id == b"data" {
-            let (format, channels, rate, bits) =
-                fmt.ok_or("data chunk comes before the fmt chunk")?;
-            let available = bytes.len() - body_start;
-            if size > available {
-                return Err(format!(
-                    "truncated: the data chunk declares {size} bytes but only {available} are present; \
-                     re-export or re-download the file"
-                ));
-            }
-            let data = &bytes[body_start..body_start + size];
-            return decode_samples(data, format, channels, bits).map(|audio| Wav {
-                sample_rate: rate,
-                audio,
-            });
-        }
-        // Chunks are padded to an even size.
-        pos = body_start + size + (size & 1);
-    }
-    Err("no data chunk found (truncated file?)".into())
-}
-
-fn decode_samples(
-    data: &[u8],
-    format: u16,
-    channels: usize,
-    bits: u16,
-) -> Result<ArrayF32, String> {
-    if channels == 0 {
-        return Err("fmt chunk declares 0 channels".into());
-    }
-    let width = usize::from(bits / 8);
-    let convert: fn(&[u8]) -> f32 = match (format, bits) {
-        (FORMAT_PCM, 16) => |b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0,
-        // Sign-extend 24-bit by placing it in the top of an i32; exact in f32 (24-bit mantissa).
-        (FORMAT_PCM, 24) => |b| (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0,
-        (FORMAT_FLOAT, 32) => |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-        _ => {
-            return Err(format!(
-                "unsupported sample format (format code {format}, {bits} bits); use 16/24-bit PCM or 32-bit float"
-            ))
-        }
-    };
-    let frame = width * channels;
+    let data = &rest[..header.data_len as usize];
+    let channels = usize::from(header.channels);
+    let frame = header.format.bytes() * channels;
     if data.len() % frame != 0 {
         return Err(format!(
             "truncated: the data chunk ({} bytes) is not a whole number of {frame}-byte frames",
             data.len()
         ));
     }
+    let mut interleaved = Vec::with_capacity(data.len() / header.format.bytes());
+    wav::decode(header.format, data, &mut interleaved);
     let frames = data.len() / frame;
     let mut planar = vec![0.0_f32; frames * channels];
-    for (t, chunk) in data.chunks_exact(frame).enumerate() {
-        for (c, sample) in chunk.chunks_exact(width).enumerate() {
-            planar[c * frames + t] = convert(sample);
-        }
+    for (i, v) in interleaved.iter().enumerate() {
+        planar[(i % channels) * frames + i / channels] = *v as f32;
     }
-    ArrayF32::new(vec![1, channels, frames], planar).map_err(|e| e.to_string())
-}
-
-fn le_u16(b: &[u8]) -> u16 {
-    u16::from_le_bytes([b[0], b[1]])
-}
-
-fn le_u32(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    let audio = ArrayF32::new(vec![1, channels, frames], planar).map_err(|e| e.to_string())?;
+    Ok(Wav {
+        sample_rate: header.sample_rate,
+        audio,
+    })
 }
 
 /// Encodes `[1, C, T]` audio as a WAV (16/24-bit PCM or 32-bit float): for tests and fixtures.
@@ -157,7 +97,8 @@ pub fn encode(audio: &ArrayF32, sample_rate: u32, bits: u16) -> Vec<u8> {
     let width = usize::from(bits / 8);
     let data_len = frames * channels * width;
     let mut out = Vec::with_capacity(44 + data_len);
-    let format = if bits == 32 { FORMAT_FLOAT } else { FORMAT_PCM };
+    // WAVE format codes: 1 = integer PCM, 3 = IEEE float.
+    let format: u16 = if bits == 32 { 3 } else { 1 };
     let block = u16::try_from(channels * width).unwrap_or(u16::MAX);
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(
