@@ -146,6 +146,10 @@ fn a_record_lands_on_main_with_author_and_message() {
         log,
         "Bench Bot <bench@example.com>|chore(bench): record abcdef1"
     );
+    // The workspace's copy has the run too, for later steps of the job (publish).
+    let local = std::fs::read_to_string(repo.workspace.join("benchmarks/baseline.json"))
+        .unwrap_or_default();
+    assert!(local.contains("abcdef1234567890"), "{local}");
     // Recording the same run again changes nothing.
     let out = run(&mut record(&repo, &current));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -78,6 +78,17 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
         config: git::auth_config(&top),
     };
     let pushed = record::append_on_remote(&spec, &in_repo, &run)?;
+    // Later steps of the same job (publish) read the workspace's copy: give it the run too.
+    if let Err(e) = record::append_to_file(&abs, &run) {
+        ctx.console.say(
+            crate::report::Level::Notice,
+            &format!(
+                "the run is recorded on {}, but the local {} was not updated: {e:#}",
+                spec.branch,
+                abs.display()
+            ),
+        );
+    }
     ctx.console.print(&match &pushed.commit {
         Some(c) => format!(
             "recorded the run in {} on {} as {} (attempt {})\n",
