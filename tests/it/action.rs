@@ -328,7 +328,10 @@ fn the_readme_workflow_parses_and_uses_only_declared_inputs() {
         .unwrap_or_else(|| panic!("no yaml block in the Usage section"));
     let (uses, problems) = check_action_uses("README.md", block);
     assert!(problems.is_empty(), "{problems:#?}");
-    assert_eq!(uses, 6, "lint, test, parity, report, benchmark, publish");
+    assert_eq!(
+        uses, 7,
+        "lint, test, parity, report, benchmark run + record, publish"
+    );
     let wf: Value = serde_yaml_ng::from_str(block).unwrap_or_else(|e| panic!("{e}"));
     for job in ["lint", "test", "parity", "report", "benchmark"] {
         assert!(wf["jobs"][job]["runs-on"].as_str().is_some(), "job {job}");
