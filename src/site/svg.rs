@@ -87,6 +87,18 @@ fn points_attr(coords: impl IntoIterator<Item = BackendCoord>) -> String {
     points.trim_end().to_string()
 }
 
+/// `fill="…"` for a filled shape, else an outline of the given width.
+fn fill_or_stroke(c: BackendColor, fill: bool, width: u32) -> String {
+    if fill {
+        format!("fill=\"{}\"", paint(c))
+    } else {
+        format!(
+            "fill=\"none\" stroke=\"{}\" stroke-width=\"{width}\"",
+            paint(c)
+        )
+    }
+}
+
 fn paint(c: BackendColor) -> String {
     if c.rgb == (0, 0, 0) {
         "currentColor".to_string()
@@ -187,15 +199,7 @@ impl DrawingBackend for SvgBackend {
         }
         let (x, y) = (ul.0.min(br.0), ul.1.min(br.1));
         let (w, h) = ((br.0 - ul.0).abs(), (br.1 - ul.1).abs());
-        let paint_attr = if fill {
-            format!("fill=\"{}\"", paint(c))
-        } else {
-            format!(
-                "fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"",
-                paint(c),
-                s.stroke_width()
-            )
-        };
+        let paint_attr = fill_or_stroke(c, fill, s.stroke_width());
         let el = format!(
             "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" {paint_attr}{}/>",
             opacity(c)
@@ -236,15 +240,7 @@ impl DrawingBackend for SvgBackend {
         if c.alpha == 0.0 {
             return Ok(());
         }
-        let paint_attr = if fill {
-            format!("fill=\"{}\"", paint(c))
-        } else {
-            format!(
-                "fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"",
-                paint(c),
-                s.stroke_width()
-            )
-        };
+        let paint_attr = fill_or_stroke(c, fill, s.stroke_width());
         let el = format!(
             "<circle cx=\"{}\" cy=\"{}\" r=\"{r}\" {paint_attr}{}/>",
             center.0,
