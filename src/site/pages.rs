@@ -67,6 +67,16 @@ fn environment() -> Result<minijinja::Environment<'static>> {
             "archive.html",
             include_str!("../../templates/site/archive.html"),
         ),
+        ("run.html", include_str!("../../templates/site/run.html")),
+        // Sections shared by the latest pages and each run's archive page.
+        (
+            "_parity.html",
+            include_str!("../../templates/site/_parity.html"),
+        ),
+        (
+            "_benchmark.html",
+            include_str!("../../templates/site/_benchmark.html"),
+        ),
     ] {
         env.add_template(name, src)
             .with_context(|| format!("template {name}"))?;
@@ -210,38 +220,41 @@ fn benchmark_view(report: &PhaseReport) -> Value {
     }
 }
 
-/// The parity summary: a table of `data.checks` (array, stage, max_abs, snr_db, passed).
+/// The parity summary: the rows of `data.checks` (array, stage, max_abs, snr_db,
+/// passed) for the template, which escapes them.
 fn parity_view(report: &PhaseReport) -> Value {
-    let mut body = String::from("<table><thead><tr><th scope=\"col\">Stage</th><th scope=\"col\">Array</th><th scope=\"col\" class=\"num\">Max abs error</th><th scope=\"col\" class=\"num\">SNR (dB)</th><th scope=\"col\">Result</th></tr></thead><tbody>");
-    if let Some(checks) = report.data.get("checks").and_then(|c| c.as_array()) {
-        for c in checks {
-            let text =
-                |k: &str| super::svg::escape(c.get(k).and_then(|v| v.as_str()).unwrap_or(""));
-            let num = |k: &str| {
-                c.get(k)
-                    .and_then(|v| v.as_f64())
-                    .map(|v| format!("{v:.3e}"))
-                    .unwrap_or_else(|| "–".into())
-            };
-            let passed = c.get("passed").and_then(|v| v.as_bool()).unwrap_or(false);
-            body.push_str(&format!(
-                "<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                if passed { "" } else { " class=\"regression\"" },
-                text("stage"),
-                text("array"),
-                num("max_abs"),
-                // Non-finite values are written as strings ("inf" for identical arrays).
-                match c.get("snr_db") {
-                    Some(v) if v.is_f64() || v.is_i64() || v.is_u64() => format!("{:.1}", v.as_f64().unwrap_or(f64::NAN)),
-                    Some(serde_json::Value::String(t)) if t == "inf" => "∞".to_string(),
-                    _ => "–".to_string(),
-                },
-                if passed { "✓ pass" } else { "✗ fail" }
-            ));
-        }
-    }
-    body.push_str("</tbody></table><p><a href=\"parity/latest.html\">The full parity report</a>: every metric, error histograms and the error over time of each array.</p>");
-    context! { headline => report.headline.clone(), class => verdict_class(report.status), body => body }
+    let rows: Vec<Value> = report
+        .data
+        .get("checks")
+        .and_then(|c| c.as_array())
+        .map(|checks| {
+            checks
+                .iter()
+                .map(|c| {
+                    let text =
+                        |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    let max_abs = c
+                        .get("max_abs")
+                        .and_then(|v| v.as_f64())
+                        .map(|v| format!("{v:.3e}"));
+                    // Non-finite values are written as strings ("inf" for identical arrays).
+                    let snr = match c.get("snr_db") {
+                        Some(serde_json::Value::Number(n)) => n.as_f64().map(|v| format!("{v:.1}")),
+                        Some(serde_json::Value::String(t)) if t == "inf" => Some("∞".to_string()),
+                        _ => None,
+                    };
+                    context! {
+                        stage => text("stage"),
+                        array => text("array"),
+                        max_abs => max_abs.unwrap_or_else(|| "–".into()),
+                        snr => snr.unwrap_or_else(|| "–".into()),
+                        passed => c.get("passed").and_then(|v| v.as_bool()).unwrap_or(false),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    context! { headline => report.headline.clone(), class => verdict_class(report.status), rows => rows }
 }
 
 /// Renders every generated page into `dir` (creating it), adds this run's archive page,
@@ -277,7 +290,7 @@ pub fn write_site(input: &SiteInput, dir: &Path) -> Result<Vec<PathBuf>> {
         "index.html",
         render(
             "parity.html",
-            context! { heading => "Latest parity report", parity => parity.clone(), ..base("", "Parity") },
+            context! { heading => "Latest parity report", parity => parity.clone(), full_report => true, ..base("", "Parity") },
         )?,
     )?;
     put(
@@ -331,22 +344,10 @@ pub fn write_site(input: &SiteInput, dir: &Path) -> Result<Vec<PathBuf>> {
     let run_page = format!("archive/{day}/{time}-{sha}.html");
     if !dir.join(&run_page).exists() {
         let title = format!("Run of {} at {}", sha, stamp);
-        let mut html = render(
-            "parity.html",
-            context! { heading => title.clone(), parity => parity, ..base("../../", &title) },
+        let html = render(
+            "run.html",
+            context! { heading => title.clone(), parity => parity, benchmark => benchmark, full_report => false, ..base("../../", &title) },
         )?;
-        if let Some(b) = benchmark {
-            let table = render(
-                "latest.html",
-                context! { benchmark => b, ..base("../../", &title) },
-            )?;
-            // Keep the benchmark section of the second page inside the first's <main>.
-            if let (Some(start), Some(end)) = (table.find("<main>"), table.find("</main>")) {
-                if let Some(at) = html.find("</main>") {
-                    html.insert_str(at, &table[start + 6..end]);
-                }
-            }
-        }
         put(&run_page, html)?;
     }
     written.extend(rebuild_archive_indexes(dir, &env, &base)?);
