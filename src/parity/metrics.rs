@@ -1,5 +1,5 @@
 //! Streaming error statistics between a reference and a candidate array, in float64:
-//! fed chunk by chunk, memory bounded by the p99 heap (see `quantile`) and two small
+//! fed chunk by chunk, memory bounded by the p99 buffer (see `quantile`) and two small
 //! fixed-size charts (error histogram, error over time).
 
 pub use super::histogram::Distribution;
@@ -16,14 +16,20 @@ const MIN_RUN: u64 = 32;
 pub const SDR_DELTA: f64 = 1e-7;
 
 /// Walks flat C-order indices and reports runs that share one bucket of one axis:
-/// bucket = index_along_axis · buckets / axis_len. One division per run, not per element.
+/// bucket = index_along_axis · buckets / axis_len. Bucket boundaries are computed once,
+/// so a run costs no division (a spectrogram's frame axis gives runs of a few dozen
+/// elements, and three divisions each used to cost more than the arithmetic in them).
 #[derive(Debug, Clone)]
 struct AxisRuns {
     stride: u64,
     len: u64,
     buckets: u64,
+    /// First axis index after each bucket: ceil((b+1)·len / buckets).
+    ends: Vec<u64>,
     idx: u64,
     within: u64,
+    /// The bucket of `idx`.
+    bucket: usize,
 }
 
 impl AxisRuns {
@@ -33,12 +39,18 @@ impl AxisRuns {
             .get(axis + 1..)
             .map_or(1, |s| s.iter().map(|&d| d as u64).product::<u64>())
             .max(1);
+        let buckets = buckets.min(len).max(1);
+        let ends = (0..buckets)
+            .map(|b| ((b + 1) * len).div_ceil(buckets).min(len))
+            .collect();
         AxisRuns {
             stride,
             len,
-            buckets: buckets.min(len).max(1),
+            buckets,
+            ends,
             idx: 0,
             within: 0,
+            bucket: 0,
         }
     }
 
@@ -46,22 +58,30 @@ impl AxisRuns {
     fn seek(&mut self, pos: u64) {
         self.idx = (pos / self.stride) % self.len;
         self.within = pos % self.stride;
+        self.bucket = (self.idx * self.buckets / self.len) as usize;
     }
 
     /// The bucket of the next element and how many elements (≤ max) stay in it.
+    #[inline]
     fn next(&mut self, max: usize) -> (usize, usize) {
-        let b = self.idx * self.buckets / self.len;
-        // First axis index of the next bucket: ceil((b+1)·len / buckets).
-        let end = ((b + 1) * self.len).div_ceil(self.buckets).min(self.len);
+        let b = self.bucket;
+        let end = self.ends[b];
         let left = (end - self.idx) * self.stride - self.within;
-        let n = left.min(max as u64);
-        let total = self.within + n;
+        if left <= max as u64 {
+            // The bucket is finished: on to the next one (after the last, the axis
+            // starts over for the next index of the outer axes).
+            if end == self.len {
+                (self.idx, self.bucket) = (0, 0);
+            } else {
+                (self.idx, self.bucket) = (end, b + 1);
+            }
+            self.within = 0;
+            return (b, left as usize);
+        }
+        let total = self.within + max as u64;
         self.idx += total / self.stride;
         self.within = total % self.stride;
-        if self.idx >= self.len {
-            self.idx -= self.len;
-        }
-        (b as usize, n as usize)
+        (b, max)
     }
 }
 
@@ -156,15 +176,18 @@ impl Accumulator {
     }
 
     /// An empty accumulator for the same array and parameters, for another worker.
+    /// The p99 state is a sibling of this one's (the workers share its cut-off).
     pub fn fresh(&self, time_axis: usize, stem_axis: Option<usize>) -> Self {
-        Accumulator::new(
+        let mut acc = Accumulator::new(
             &self.shape,
             time_axis,
             stem_axis,
             self.atol,
             self.rtol,
             self.rel_floor,
-        )
+        );
+        acc.p99 = self.p99.sibling();
+        acc
     }
 
     /// Adds equally long chunks of both arrays that start at flat index `pos`.
