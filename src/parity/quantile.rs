@@ -6,9 +6,9 @@
 //! we need, a linear-time selection keeps the largest half and raises the cut-off to the
 //! smallest value kept. That is exact, amortised O(1) per value with sequential memory
 //! access, and small (2 % of the elements) for any array up to [`EXACT_CAP`]·100
-//! elements. Beyond that a fixed 2 MiB histogram over the float64 bit pattern (exponent
-//! + 7 mantissa bits) answers instead, with a relative error of at most 2⁻⁸ ≈ 0.4 %; the
-//! report marks such values `p99_exact: false`.
+//! elements. Beyond that a fixed 2 MiB histogram over the float64 bit pattern (the
+//! exponent and 7 mantissa bits) answers instead, with a relative error of at most
+//! 2⁻⁸ ≈ 0.4 %; the report marks such values `p99_exact: false`.
 //!
 //! Two things keep it cheap on the hot path (it used to cost as much as all the other
 //! metrics together):
