@@ -177,3 +177,86 @@ fn wrong_input_shape_names_the_reference_file() {
 fn spec_in(dir: &tempfile::TempDir) -> PipelineSpec {
     PipelineSpec::load(&dir.path().join("pipeline.yml")).unwrap()
 }
+
+/// Counts the outputs alive when each run starts, to show a repetition's outputs are freed
+/// before the next repetition runs (as in a Python loop that drops an unused result).
+struct Tracking {
+    live: std::rc::Rc<std::cell::Cell<usize>>,
+    /// Live outputs at the start of each run, per module.
+    seen: Vec<(String, usize)>,
+}
+
+struct Tracked {
+    array: ArrayF32,
+    live: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.live.set(self.live.get() - 1);
+    }
+}
+
+impl Tracking {
+    fn track(&self, array: ArrayF32) -> Tracked {
+        self.live.set(self.live.get() + 1);
+        Tracked {
+            array,
+            live: self.live.clone(),
+        }
+    }
+}
+
+impl Backend for Tracking {
+    type Module = String;
+    type Value = Tracked;
+    type Prepared = Vec<ArrayF32>;
+
+    fn load(&mut self, artifact: &Path, stage: &StageSpec) -> Result<String, String> {
+        Mock.load(artifact, stage)
+    }
+
+    fn upload(&mut self, array: &ArrayF32) -> Result<Tracked, String> {
+        Ok(self.track(array.clone()))
+    }
+
+    fn shape(&self, value: &Tracked) -> Vec<usize> {
+        value.array.shape().to_vec()
+    }
+
+    fn prepare(&mut self, _m: &mut String, inputs: &[&Tracked]) -> Result<Vec<ArrayF32>, String> {
+        Ok(inputs.iter().map(|t| t.array.clone()).collect())
+    }
+
+    fn run(&mut self, op: &mut String, x: &Vec<ArrayF32>) -> Result<Vec<Tracked>, String> {
+        self.seen.push((op.clone(), self.live.get()));
+        let out = Mock.run(op, x)?;
+        Ok(out.into_iter().map(|a| self.track(a)).collect())
+    }
+
+    fn download(&mut self, value: &Tracked) -> Result<ArrayF32, String> {
+        Ok(value.array.clone())
+    }
+}
+
+#[test]
+fn a_repetition_frees_its_outputs_before_the_next_one_runs() {
+    let (_dir, spec) = setup(["double", "split", "sum"]);
+    let mut backend = Tracking {
+        live: Default::default(),
+        seen: Vec::new(),
+    };
+    let out = run_pipeline(&mut backend, &spec, &plan("mock", None), &audio()).unwrap();
+    assert_eq!(out.stages.len(), 3);
+    for op in ["double", "split", "sum"] {
+        let counts: Vec<usize> = backend
+            .seen
+            .iter()
+            .filter(|(o, _)| o == op)
+            .map(|(_, n)| *n)
+            .collect();
+        // warm-up 1 + repeat 3, each starting with only the upstream values alive.
+        assert_eq!(counts.len(), 4, "{op}");
+        assert!(counts.iter().all(|&n| n == counts[0]), "{op}: {counts:?}");
+    }
+}
