@@ -7,6 +7,8 @@ calls under ``torch.no_grad()`` with the same thread count, and print runner/Pyt
 the median time per repetition and of the load time. 1.02 means the runner is 2 % slower.
 
 Usage: python runner_overhead.py --results runner.json --capture runner.npz [--json out.json]
+       python runner_overhead.py --python-only --results runner.json --capture runner.npz --json py.json
+       python runner_overhead.py --results runner.json --capture runner.npz --python-timings py.json
        python runner_overhead.py --summarize round1.json round2.json ...   (median over rounds)
 """
 
@@ -60,13 +62,24 @@ def python_timings(stages: list[dict], capture: Path, warmup: int, repeat: int) 
     return out
 
 
-def compare(results: Path, capture: Path, out: Path | None) -> int:
+def time_python(results: Path, capture: Path) -> dict:
+    """Python's timings of the stages listed in a runner results JSON, with its settings."""
     doc = json.loads(results.read_text())
     meta = doc["$meta"]
     backend = next(k for k in doc if not k.startswith("$"))
     torch.set_num_threads(meta["threads"])
     stages = meta["backends"][backend]["stages"]
-    py = python_timings(stages, capture, meta["warmup"], meta["repeat"])
+    return python_timings(stages, capture, meta["warmup"], meta["repeat"])
+
+
+def compare(results: Path, capture: Path, out: Path | None, timings: Path | None) -> int:
+    doc = json.loads(results.read_text())
+    meta = doc["$meta"]
+    backend = next(k for k in doc if not k.startswith("$"))
+    if timings:
+        py = json.loads(timings.read_text())
+    else:
+        py = time_python(results, capture)
     rows = []
     for stage, timing in py.items():
         runner_med = statistics.median(doc[backend][f"{stage}_sec"])
@@ -81,6 +94,8 @@ def compare(results: Path, capture: Path, out: Path | None) -> int:
                 "python_min_sec": min(timing["samples"]),
                 "runner_load_sec": doc[backend][f"{stage}_load_sec"],
                 "python_load_sec": timing["load"],
+                "runner_samples": doc[backend][f"{stage}_sec"],
+                "python_samples": timing["samples"],
             }
         )
     runner_load = sum(r["runner_load_sec"] for r in rows)
@@ -109,19 +124,27 @@ def compare(results: Path, capture: Path, out: Path | None) -> int:
 
 
 def summarize(files: list[Path]) -> int:
-    """Per stage: the median of the per-round median ratios, and the ratio of the fastest
-    repetitions over all rounds (other processes only ever add time, so on a busy machine
-    the minimum is the steadier estimate of what each side costs)."""
+    """Per stage over all rounds: the median of the per-round median ratios with their
+    quartiles, the ratio of the pooled medians (every repetition of every round), and the
+    ratio of the fastest repetitions (other processes only ever add time, so on a busy
+    machine the minimum is the steadier estimate of what each side costs)."""
     rounds = [json.loads(f.read_text()) for f in files]
     print(f"{len(rounds)} rounds, runner / python (<= 1.02 is within 2 %):")
-    print(f"  {'stage':<16}{'median':>8}{'min':>8}{'runner min ms':>15}{'python min ms':>15}")
+    print(
+        f"  {'stage':<16}{'median':>8}{'q1':>7}{'q3':>7}{'pooled':>8}{'min':>7}"
+        f"{'runner ms':>11}{'python ms':>11}"
+    )
     for i, row in enumerate(rounds[0]["rows"]):
-        med = statistics.median(r["rows"][i]["ratio"] for r in rounds)
+        ratios = sorted(r["rows"][i]["ratio"] for r in rounds)
+        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        pooled_r = statistics.median(x for r in rounds for x in r["rows"][i]["runner_samples"])
+        pooled_p = statistics.median(x for r in rounds for x in r["rows"][i]["python_samples"])
         r_min = min(r["rows"][i]["runner_min_sec"] for r in rounds)
         p_min = min(r["rows"][i]["python_min_sec"] for r in rounds)
         print(
-            f"  {row['stage']:<16}{med:>8.3f}{r_min / p_min:>8.3f}"
-            f"{r_min * 1e3:>15.3f}{p_min * 1e3:>15.3f}"
+            f"  {row['stage']:<16}{statistics.median(ratios):>8.3f}{q1:>7.3f}{q3:>7.3f}"
+            f"{pooled_r / pooled_p:>8.3f}{r_min / p_min:>7.3f}"
+            f"{pooled_r * 1e3:>11.3f}{pooled_p * 1e3:>11.3f}"
         )
     load = statistics.median(r["runner_load_sec"] / r["python_load_sec"] for r in rounds)
     r_load = statistics.median(r["runner_load_sec"] for r in rounds) * 1e3
@@ -139,12 +162,25 @@ def main() -> int:
     p.add_argument("--results", type=Path, help="the runner's results JSON")
     p.add_argument("--capture", type=Path, help="the runner's --capture .npz")
     p.add_argument("--json", type=Path, help="also write the comparison here")
+    p.add_argument(
+        "--python-only",
+        action="store_true",
+        help="only time the stages from Python and write the timings to --json",
+    )
+    p.add_argument(
+        "--python-timings", type=Path, help="Python timings written earlier by --python-only"
+    )
     args = p.parse_args()
     if args.summarize:
         return summarize(args.summarize)
     if not (args.results and args.capture):
         p.error("--results and --capture are required")
-    return compare(args.results, args.capture, args.json)
+    if args.python_only:
+        if not args.json:
+            p.error("--python-only needs --json")
+        args.json.write_text(json.dumps(time_python(args.results, args.capture)))
+        return 0
+    return compare(args.results, args.capture, args.json, args.python_timings)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@
 # the allocator, not the runner. ALLOCATOR=default runs both with the defaults instead.
 #
 # Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (15), WARMUP (3),
-#      THREADS (all cores), ROUNDS (5), ALLOCATOR (pinned|default),
+#      THREADS (all cores), ROUNDS (5), ALLOCATOR (pinned|default), PIN (CPU list),
 #      HTDEMUCS_STAGE_RUNNER (default: target/release/...).
 set -euo pipefail
 
@@ -44,13 +44,30 @@ fi
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+# PIN=CPUS (e.g. PIN=1) runs both sides under `taskset -c CPUS`, away from other work.
+pin=()
+if [[ -n ${PIN:-} ]]; then pin=(taskset -c "$PIN"); echo "pinned to CPU(s) $PIN"; fi
+run_runner() {
+  "${pin[@]}" "$runner" --spec "$example/pipeline.yml" --backend pytorch --signal-seconds "$seconds" \
+    --warmup "$warmup" --repeat "$repeat" --threads "$threads" --out "$1" "${@:2}"
+}
+# One untimed run captures every stage's inputs, so Python gets the very same tensors.
+run_runner "$scratch/inputs.json" --capture "$scratch/inputs.npz" > /dev/null
 for round in $(seq "$rounds"); do
   echo "== round $round/$rounds"
-  "$runner" --spec "$example/pipeline.yml" --backend pytorch --signal-seconds "$seconds" \
-    --warmup "$warmup" --repeat "$repeat" --threads "$threads" \
-    --out "$scratch/runner$round.json" --capture "$scratch/runner$round.npz"
-  "$python" benchmarks/runner_overhead.py \
-    --results "$scratch/runner$round.json" --capture "$scratch/runner$round.npz" \
-    --json "$scratch/compare$round.json"
+  # Alternate which side goes first, so a machine that speeds up or slows down over the
+  # run does not favour one of them.
+  if (( round % 2 )); then
+    run_runner "$scratch/runner$round.json"
+    "${pin[@]}" "$python" benchmarks/runner_overhead.py --results "$scratch/runner$round.json" \
+      --capture "$scratch/inputs.npz" --json "$scratch/compare$round.json"
+  else
+    "${pin[@]}" "$python" benchmarks/runner_overhead.py --python-only --results "$scratch/inputs.json" \
+      --capture "$scratch/inputs.npz" --json "$scratch/python$round.json"
+    run_runner "$scratch/runner$round.json"
+    "$python" benchmarks/runner_overhead.py --results "$scratch/runner$round.json" \
+      --capture "$scratch/inputs.npz" --python-timings "$scratch/python$round.json" \
+      --json "$scratch/compare$round.json"
+  fi
 done
 "$python" benchmarks/runner_overhead.py --summarize "$scratch"/compare*.json
