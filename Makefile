@@ -29,7 +29,7 @@ DELIBERATE_FORMAT := $(EXAMPLE)/htdemucs_mini/stems.py
 WITH_VENV := env PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
 
 .PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
-	format-fix demo clean models bench-runner
+	format-fix demo clean models bench-runner bench-native
 
 # Cargo features for `make test`: `torch` builds htdemucs-stage-runner against the venv's
 # PyTorch so its tests run real libtorch. `make test FEATURES=` skips them.
@@ -96,6 +96,10 @@ format-fix: setup ## Apply formatting: rustfmt and ruff format
 bench-runner: setup ## Stage runner overhead vs the same TorchScript timed from Python
 	$(WITH_VENV) $(CARGO) build --release --features torch --bin htdemucs-stage-runner
 	$(WITH_VENV) PYTHON=python bash benchmarks/runner_overhead.sh
+
+bench-native: setup ## One stage timed by the runner, by Python and by a plain C++ libtorch loop
+	$(WITH_VENV) $(CARGO) build --release --features torch --bin htdemucs-stage-runner
+	$(WITH_VENV) PYTHON=python bash benchmarks/native/compare.sh
 
 # $(call phase,NAME,EXPECTED_EXIT,COMMAND): run one phase of the demo, show its output,
 # and remember (in $$fail) whether it exited as expected; the next phase runs either way.
