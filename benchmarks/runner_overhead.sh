@@ -12,7 +12,12 @@
 # thresholds. With glibc's adaptive defaults the Python process returns its large
 # intermediate buffers to the OS after every call and page-faults them back in (about 6x
 # the runner's minor faults, 2x the time on the frequency branch here), which measures
-# the allocator, not the runner. ALLOCATOR=default runs both with the defaults instead.
+# the allocator, not the runner. Pinned also sets THP_MEM_ALLOC_ENABLE=1, libtorch's own
+# switch for 2 MiB-aligned, huge-page-backed large tensors, in both processes: with 4 KiB
+# pages the strided copy inside conv_transpose2d runs about 18 % slower in any process
+# that is not Python (the runner and a plain C++ loop alike; benchmarks/native/compare.sh),
+# for reasons of page placement rather than of the caller. ALLOCATOR=default runs both
+# with the defaults instead.
 #
 # Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (15), WARMUP (3),
 #      THREADS (all cores), ROUNDS (5), ALLOCATOR (pinned|default), PIN (CPU list),
@@ -30,7 +35,8 @@ rounds=${ROUNDS:-5}
 runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
 example=examples/htdemucs-mini
 case ${ALLOCATOR:-pinned} in
-  pinned) export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 ;;
+  pinned) export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 \
+    THP_MEM_ALLOC_ENABLE=1 ;;
   default) ;;
   *) echo "runner_overhead.sh: ALLOCATOR must be pinned or default" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@
 # runner costs from what running libtorch outside Python costs. Not a test.
 #
 # Env: PYTHON (python3 with torch), STAGE (freq_branch), ROUNDS (6), REPEAT (40), WARMUP (3),
-#      AUDIO_SECONDS (5), PIN (CPU list for taskset, default 1), HTDEMUCS_STAGE_RUNNER.
+#      AUDIO_SECONDS (5), PIN (CPU list for taskset, default 1), THP (0|1),
+#      HTDEMUCS_STAGE_RUNNER.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +21,9 @@ runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
 example=$root/examples/htdemucs-mini
 pin=(taskset -c "${PIN:-1}")
 # The same fixed glibc malloc thresholds as benchmarks/runner_overhead.sh, for all three.
+# THP=1 also sets libtorch's THP_MEM_ALLOC_ENABLE=1 (2 MiB-aligned large tensors) for all.
 export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
+if [[ ${THP:-0} == 1 ]]; then export THP_MEM_ALLOC_ENABLE=1; fi
 
 [[ -x $runner ]] || { echo "build the runner first: make build" >&2; exit 2; }
 command -v g++ >/dev/null || { echo "needs g++" >&2; exit 2; }
