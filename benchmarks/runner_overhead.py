@@ -62,9 +62,8 @@ def python_timings(stages: list[dict], capture: Path, warmup: int, repeat: int) 
     return out
 
 
-def time_python(results: Path, capture: Path) -> dict:
-    """Python's timings of the stages listed in a runner results JSON, with its settings."""
-    doc = json.loads(results.read_text())
+def time_python(doc: dict, capture: Path) -> dict:
+    """Python's timings of the stages listed in a runner results document, with its settings."""
     meta = doc["$meta"]
     backend = next(k for k in doc if not k.startswith("$"))
     torch.set_num_threads(meta["threads"])
@@ -79,7 +78,7 @@ def compare(results: Path, capture: Path, out: Path | None, timings: Path | None
     if timings:
         py = json.loads(timings.read_text())
     else:
-        py = time_python(results, capture)
+        py = time_python(doc, capture)
     rows = []
     for stage, timing in py.items():
         runner_med = statistics.median(doc[backend][f"{stage}_sec"])
@@ -178,7 +177,8 @@ def main() -> int:
     if args.python_only:
         if not args.json:
             p.error("--python-only needs --json")
-        args.json.write_text(json.dumps(time_python(args.results, args.capture)))
+        doc = json.loads(args.results.read_text())
+        args.json.write_text(json.dumps(time_python(doc, args.capture)))
         return 0
     return compare(args.results, args.capture, args.json, args.python_timings)
 

@@ -133,6 +133,31 @@ impl Accumulator {
         rtol: f64,
         rel_floor: f64,
     ) -> Self {
+        let p99 = Quantile::new(shape.iter().map(|&d| d as u64).product());
+        Self::with_p99(shape, time_axis, stem_axis, (atol, rtol, rel_floor), p99)
+    }
+
+    /// An empty accumulator for the same array and parameters, for another worker.
+    /// The p99 state is a sibling of this one's (the workers share its cut-off).
+    pub fn fresh(&self, time_axis: usize, stem_axis: Option<usize>) -> Self {
+        let params = (self.atol, self.rtol, self.rel_floor);
+        Self::with_p99(
+            &self.shape,
+            time_axis,
+            stem_axis,
+            params,
+            self.p99.sibling(),
+        )
+    }
+
+    /// `new` with a given p99 state; `(atol, rtol, rel_floor)` as in `new`.
+    fn with_p99(
+        shape: &[usize],
+        time_axis: usize,
+        stem_axis: Option<usize>,
+        (atol, rtol, rel_floor): (f64, f64, f64),
+        p99: Quantile,
+    ) -> Self {
         let axis_len = shape.get(time_axis).copied().unwrap_or(1) as u64;
         let buckets = CURVE_BUCKETS.min(axis_len / MIN_RUN).max(1);
         let curve_runs = AxisRuns::new(shape, time_axis, buckets);
@@ -164,7 +189,7 @@ impl Accumulator {
             nan_cand: 0,
             inf_cand: 0,
             first_non_finite: None,
-            p99: Quantile::new(shape.iter().map(|&d| d as u64).product()),
+            p99,
             dist: Distribution::new(),
             ad: Vec::new(),
             curve_runs,
@@ -173,21 +198,6 @@ impl Accumulator {
             curve_n: vec![0; buckets],
             stems,
         }
-    }
-
-    /// An empty accumulator for the same array and parameters, for another worker.
-    /// The p99 state is a sibling of this one's (the workers share its cut-off).
-    pub fn fresh(&self, time_axis: usize, stem_axis: Option<usize>) -> Self {
-        let mut acc = Accumulator::new(
-            &self.shape,
-            time_axis,
-            stem_axis,
-            self.atol,
-            self.rtol,
-            self.rel_floor,
-        );
-        acc.p99 = self.p99.sibling();
-        acc
     }
 
     /// Adds equally long chunks of both arrays that start at flat index `pos`.
