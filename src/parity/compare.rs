@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use super::config::{Overrides, ParityConfig};
 use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
+use super::simd::Level;
 use super::source::{stage_of, ArrayStream, Decoder, Source};
 use crate::console::Console;
 
@@ -45,6 +46,7 @@ pub fn compare(
 ) -> Result<Vec<Check>> {
     let ref_names: BTreeSet<String> = reference.names().into_iter().collect();
     let cand_names: BTreeSet<String> = candidate.names().into_iter().collect();
+    let level = Level::from_env()?;
     let progress = console.progress(names.len() as u64, "parity");
     let mut checks = Vec::with_capacity(names.len());
     for name in names {
@@ -53,7 +55,7 @@ pub fn compare(
             (true, true) => {
                 let r = reference.stream(name)?;
                 let c = candidate.stream(name)?;
-                compare_pair(r, c, config, overrides, labels)?
+                compare_pair(r, c, config, overrides, labels, level)?
             }
             (has_ref, _) => {
                 let (side, path) = if has_ref {
@@ -108,13 +110,14 @@ fn fmt_shape(s: &[usize]) -> String {
     )
 }
 
-/// Streams one pair and judges it.
+/// Streams one pair and judges it, with the kernel compiled for `level` (see `simd`).
 pub fn compare_pair(
     mut r: ArrayStream<'_>,
     mut c: ArrayStream<'_>,
     config: &ParityConfig,
     overrides: &Overrides,
     labels: &Labels,
+    level: Level,
 ) -> Result<Check> {
     let stage = r.meta.stage.clone();
     let tolerance = config.tolerance(&stage, overrides);
@@ -164,9 +167,10 @@ pub fn compare_pair(
         tolerance.atol,
         tolerance.rtol,
         config.rel_floor,
-    );
+    )
+    .with_level(level);
     let time_axis = r.meta.time_axis;
-    let acc = stream_pairs(&mut r, &mut c, acc, time_axis, stem_axis)?;
+    let acc = stream_pairs(&mut r, &mut c, acc, (time_axis, stem_axis), level)?;
     let (num, den) = acc.energies();
     let (mut m, hist, curve) = acc.finish(r.meta.sample_rate, &stem_names);
     if audio {
@@ -192,8 +196,8 @@ fn stream_pairs(
     r: &mut ArrayStream<'_>,
     c: &mut ArrayStream<'_>,
     acc: Accumulator,
-    time_axis: usize,
-    stem_axis: Option<usize>,
+    (time_axis, stem_axis): (usize, Option<usize>),
+    level: Level,
 ) -> Result<Accumulator> {
     let (dr, dc) = (r.decoder(), c.decoder());
     let workers = std::thread::available_parallelism()
@@ -216,7 +220,7 @@ fn stream_pairs(
             .map(|mut acc| {
                 let shared = &shared;
                 scope.spawn(move || -> Result<Accumulator> {
-                    let mut blocks = Blocks::new(dr, dc);
+                    let mut blocks = Blocks::new(dr, dc, level);
                     let (mut rb, mut cb) = (Vec::new(), Vec::new());
                     while let Some(pos) = next_chunk(shared, &mut rb, &mut cb)? {
                         let mut at = pos;
@@ -294,15 +298,17 @@ fn next_chunk(
 struct Blocks {
     dr: Decoder,
     dc: Decoder,
+    level: Level,
     r: Vec<f64>,
     c: Vec<f64>,
 }
 
 impl Blocks {
-    fn new(dr: Decoder, dc: Decoder) -> Self {
+    fn new(dr: Decoder, dc: Decoder, level: Level) -> Self {
         Blocks {
             dr,
             dc,
+            level,
             r: Vec::with_capacity(BLOCK),
             c: Vec::with_capacity(BLOCK),
         }
@@ -312,8 +318,8 @@ impl Blocks {
     fn each(&mut self, rb: &[u8], cb: &[u8], mut f: impl FnMut(&[f64], &[f64])) {
         let (sr, sc) = (self.dr.size(), self.dc.size());
         for (x, y) in rb.chunks(BLOCK * sr).zip(cb.chunks(BLOCK * sc)) {
-            self.dr.decode(x, &mut self.r);
-            self.dc.decode(y, &mut self.c);
+            self.dr.decode_with(self.level, x, &mut self.r);
+            self.dc.decode_with(self.level, y, &mut self.c);
             f(&self.r, &self.c);
         }
     }

@@ -1,8 +1,11 @@
 //! The hot loop: statistics of a run of finite (reference, candidate) pairs in float64.
-//! Four independent lanes break the add/max dependency chains and let the compiler
-//! vectorise; rarely-needed work (finding the max's index) is done after the loop.
+//! Eight independent lanes break the add/max dependency chains and let the compiler
+//! vectorise (two float64 vectors per sum with AVX2, one with AVX-512; see `simd`);
+//! rarely-needed work (finding the max's index) is done after the loop.
 
-pub const LANES: usize = 4;
+use super::simd::Level;
+
+pub const LANES: usize = 8;
 
 /// Per-lane partial results of one run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -20,8 +23,10 @@ pub struct Lanes {
 }
 
 impl Lanes {
+    /// The lanes added pairwise, in a fixed order: the same result whatever the
+    /// instruction set the loop ran with.
     pub fn sum(a: &[f64; LANES]) -> f64 {
-        (a[0] + a[1]) + (a[2] + a[3])
+        ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
     }
 
     pub fn max_of(a: &[f64; LANES]) -> f64 {
@@ -50,9 +55,42 @@ pub fn max_rel(r: &[f64], c: &[f64], floor: f64) -> f64 {
 
 /// Accumulates a run of finite pairs in one branch-free pass the compiler vectorises
 /// (sums, maxima, the allclose count, the relative error), and writes each |error| to
-/// `ad` (as long as the run) for the percentile and histogram that follow.
-#[inline]
-pub fn finite_run(r: &[f64], c: &[f64], p: &Params, ad_out: &mut [f64]) -> Lanes {
+/// `ad` (as long as the run) for the percentile and histogram that follow. Runs the
+/// variant compiled for `level` when this CPU has it (see `simd`).
+pub fn finite_run(level: Level, r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // `supported` checks the CPU (a cached flag): no caller can get code run that
+        // the CPU lacks.
+        if level == Level::Avx512 && level.supported() {
+            // SAFETY: the CPU has every feature finite_run_avx512 is compiled with.
+            #[allow(unsafe_code)]
+            return unsafe { finite_run_avx512(r, c, p, ad) };
+        }
+        if level == Level::Avx2 && level.supported() {
+            // SAFETY: the CPU has every feature finite_run_avx2 is compiled with.
+            #[allow(unsafe_code)]
+            return unsafe { finite_run_avx2(r, c, p, ad) };
+        }
+    }
+    let _ = level;
+    finite_run_body(r, c, p, ad)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,avx2")]
+fn finite_run_avx2(r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes {
+    finite_run_body(r, c, p, ad)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,avx2,avx512f,avx512bw,avx512dq,avx512vl")]
+fn finite_run_avx512(r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes {
+    finite_run_body(r, c, p, ad)
+}
+
+#[inline(always)]
+fn finite_run_body(r: &[f64], c: &[f64], p: &Params, ad_out: &mut [f64]) -> Lanes {
     let mut l = Lanes::default();
     let n = r.len().min(c.len()).min(ad_out.len());
     let n4 = n / LANES * LANES;
@@ -157,7 +195,7 @@ mod tests {
             rel_screen: 0.0,
         };
         let mut ad = vec![0.0; r.len()];
-        let l = finite_run(&r, &c, &p, &mut ad);
+        let l = finite_run(Level::Baseline, &r, &c, &p, &mut ad);
         assert_eq!(ad[6], (c[6] - r[6]).abs());
         let d2: f64 = r.iter().zip(&c).map(|(a, b)| (b - a) * (b - a)).sum();
         assert!((Lanes::sum(&l.d2) - d2).abs() < 1e-15);

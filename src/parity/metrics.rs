@@ -6,6 +6,7 @@ pub use super::histogram::Distribution;
 use super::kernel::{self, Lanes, Params};
 use super::model::{Curve, Histogram, Metrics, StemSdr};
 use super::quantile::Quantile;
+use super::simd::Level;
 
 /// Buckets of the error-over-time curve.
 pub const CURVE_BUCKETS: u64 = 200;
@@ -113,6 +114,8 @@ pub struct Accumulator {
     first_non_finite: Option<u64>,
     p99: Quantile,
     dist: Distribution,
+    /// The instruction set the kernel runs with (the figures are the same for all).
+    level: Level,
     /// Scratch: the |errors| of the current run (at most one decoded block).
     ad: Vec<f64>,
     curve_runs: AxisRuns,
@@ -141,13 +144,21 @@ impl Accumulator {
     /// The p99 state is a sibling of this one's (the workers share its cut-off).
     pub fn fresh(&self, time_axis: usize, stem_axis: Option<usize>) -> Self {
         let params = (self.atol, self.rtol, self.rel_floor);
-        Self::with_p99(
+        let mut acc = Self::with_p99(
             &self.shape,
             time_axis,
             stem_axis,
             params,
             self.p99.sibling(),
-        )
+        );
+        acc.level = self.level;
+        acc
+    }
+
+    /// Runs the kernel compiled for `level` (baseline x86-64 by default; see `simd`).
+    pub fn with_level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
     }
 
     /// `new` with a given p99 state; `(atol, rtol, rel_floor)` as in `new`.
@@ -191,6 +202,7 @@ impl Accumulator {
             first_non_finite: None,
             p99,
             dist: Distribution::new(),
+            level: Level::Baseline,
             ad: Vec::new(),
             curve_runs,
             curve_sq: vec![0.0; buckets],
@@ -310,7 +322,7 @@ impl Accumulator {
             rel_screen: self.max_rel * (1.0 - 1e-12),
         };
         self.ad.resize(r.len(), 0.0);
-        let l = kernel::finite_run(r, c, &params, &mut self.ad);
+        let l = kernel::finite_run(self.level, r, c, &params, &mut self.ad);
         let (r2, c2) = (Lanes::sum(&l.r2), Lanes::sum(&l.c2));
         // Also false for finite values whose squares overflow; the slow path is exact.
         if !(r2 + c2).is_finite() {
@@ -552,6 +564,40 @@ mod tests {
                 }
                 at += len;
             }
+        }
+    }
+
+    /// Every instruction-set variant of the kernel this CPU runs gives the same figures,
+    /// bit for bit (the baseline always runs; on x86-64 with AVX2/AVX-512 those too).
+    #[test]
+    fn every_instruction_set_gives_the_same_figures_bit_for_bit() {
+        let shape = [1usize, 4, 64, 321];
+        let n: usize = shape.iter().product();
+        let r: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.37).sin() * 0.3).collect();
+        let mut c: Vec<f64> = r
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + (((i * 7919) % 1009) as f64 - 504.0) * 1e-7)
+            .collect();
+        c[70_000] = f64::NAN;
+        c[3] = r[3] + 0.25;
+        let levels: Vec<Level> = Level::ALL.into_iter().filter(|l| l.supported()).collect();
+        let figures = |level: Level| {
+            let mut acc = Accumulator::new(&shape, 3, Some(1), 1e-4, 1e-3, 1e-4).with_level(level);
+            for (k, (x, y)) in r.chunks(2048).zip(c.chunks(2048)).enumerate() {
+                acc.add_at((k * 2048) as u64, x, y);
+            }
+            let (m, h, curve) = acc.finish(None, &[]);
+            format!("{m:?} {h:?} {curve:?}")
+        };
+        let baseline = figures(Level::Baseline);
+        assert!(baseline.contains("nan_cand: 1"), "{baseline}");
+        for level in levels {
+            assert_eq!(
+                figures(level),
+                baseline,
+                "{level:?} differs from the baseline"
+            );
         }
     }
 

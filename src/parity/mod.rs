@@ -15,6 +15,7 @@ pub mod npy;
 pub mod quantile;
 pub mod report;
 pub mod runner;
+pub mod simd;
 pub mod source;
 
 pub use html::{render_html, render_html_value};

@@ -1,6 +1,7 @@
 //! The `.npy` format: header parsing (versions 1–3) and streaming decoding of the data
 //! that follows into float64 chunks, without ever holding a whole array.
 
+use super::simd::Level;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -194,7 +195,41 @@ pub fn f16_to_f64(h: u16) -> f64 {
     }
 }
 
+/// Little-endian float32 to float64, by the variant compiled for `level` when this CPU
+/// has it (see `simd`); the same values whichever runs.
+pub fn decode_f32_le(level: Level, bytes: &[u8], out: &mut Vec<f64>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // `supported` checks the CPU: no caller can get code run that the CPU lacks.
+        if level == Level::Avx512 && level.supported() {
+            // SAFETY: the CPU has every feature f32_le_avx512 is compiled with.
+            #[allow(unsafe_code)]
+            return unsafe { f32_le_avx512(bytes, out) };
+        }
+        if level == Level::Avx2 && level.supported() {
+            // SAFETY: the CPU has every feature f32_le_avx2 is compiled with.
+            #[allow(unsafe_code)]
+            return unsafe { f32_le_avx2(bytes, out) };
+        }
+    }
+    let _ = level;
+    decode(DType::Float32, false, bytes, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,avx2")]
+fn f32_le_avx2(bytes: &[u8], out: &mut Vec<f64>) {
+    decode(DType::Float32, false, bytes, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,avx2,avx512f,avx512bw,avx512dq,avx512vl")]
+fn f32_le_avx512(bytes: &[u8], out: &mut Vec<f64>) {
+    decode(DType::Float32, false, bytes, out);
+}
+
 /// Decodes whole elements from `bytes` (a multiple of the element size) into `out`.
+#[inline(always)]
 pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) {
     out.clear();
     macro_rules! conv {
@@ -239,6 +274,23 @@ pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float32_decodes_alike_with_every_instruction_set() {
+        let values: Vec<f32> = (0..1001)
+            .map(|i| ((i as f32) * 0.731).sin() * 1e3)
+            .chain([f32::NAN, f32::INFINITY, -0.0, f32::MIN_POSITIVE / 4.0])
+            .collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut want = Vec::new();
+        decode(DType::Float32, false, &bytes, &mut want);
+        for level in Level::ALL.into_iter().filter(|l| l.supported()) {
+            let mut got = vec![1.0; 3];
+            decode_f32_le(level, &bytes, &mut got);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{level:?}");
+        }
+    }
 
     #[test]
     fn parses_numpy_headers() {

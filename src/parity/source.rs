@@ -9,6 +9,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::npy::{self, DType};
+use super::simd::Level;
 use crate::audio::wav::{self, SampleFormat};
 
 /// What one array is, read from its header only.
@@ -72,6 +73,15 @@ impl Decoder {
         match self {
             Decoder::Npy(d, be) => npy::decode(d, be, bytes, out),
             Decoder::Wav(f) => wav::decode(f, bytes, out),
+        }
+    }
+
+    /// [`decode`](Self::decode), with little-endian float32 (what the stage runner and
+    /// PyTorch write) converted by the variant compiled for `level` (see `simd`).
+    pub fn decode_with(self, level: Level, bytes: &[u8], out: &mut Vec<f64>) {
+        match self {
+            Decoder::Npy(DType::Float32, false) => npy::decode_f32_le(level, bytes, out),
+            _ => self.decode(bytes, out),
         }
     }
 }

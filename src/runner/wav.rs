@@ -71,7 +71,7 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
     let data = &rest[..header.data_len as usize];
     let channels = usize::from(header.channels);
     let frame = header.format.bytes() * channels;
-    if data.len() % frame != 0 {
+    if !data.len().is_multiple_of(frame) {
         return Err(format!(
             "truncated: the data chunk ({} bytes) is not a whole number of {frame}-byte frames",
             data.len()

@@ -469,3 +469,50 @@ fn wav_stems_get_demucs_sdr() {
     }
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// Every instruction-set variant of the metrics loop this CPU runs gives the same report
+/// (each array here is one chunk, so one worker adds it up and the figures are exact to
+/// the bit), and an unknown `HTDEMUCS_DEVOPS_SIMD` value exits 2 naming it.
+#[test]
+fn instruction_set_override_gives_the_same_report_and_refuses_unknown_values() {
+    use htdemucs_devops::parity::simd::{Level, ENV};
+    let p = pair(|_, _, d| {
+        let noise = normal(5, d.len());
+        for (x, n) in d.iter_mut().zip(noise) {
+            *x += (n * 1e-3) as f32;
+        }
+    });
+    let report = |level: &str| {
+        let out = run(bin().current_dir(p.dir.path()).env(ENV, level).args([
+            "parity",
+            "--reference",
+            "ref.npz",
+            "--candidate",
+            "cand.npz",
+            "--format",
+            "json",
+        ]));
+        let v: Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{level}: not JSON ({e}): {}", stderr(&out)));
+        v["checks"].to_string()
+    };
+    let baseline = report("baseline");
+    assert!(baseline.contains("freq_branch.freq_out"), "{baseline}");
+    for level in Level::ALL.into_iter().filter(|l| l.supported()) {
+        assert_eq!(report(level.name()), baseline, "{level:?}");
+    }
+    assert_eq!(report("auto"), baseline);
+    let out = run(bin().current_dir(p.dir.path()).env(ENV, "sse9").args([
+        "parity",
+        "--reference",
+        "ref.npz",
+        "--candidate",
+        "cand.npz",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HTDEMUCS_DEVOPS_SIMD=\"sse9\" is not a level"),
+        "{}",
+        stderr(&out)
+    );
+}
