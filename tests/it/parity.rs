@@ -98,8 +98,14 @@ pub fn pair(f: impl Fn(&str, &mut Vec<usize>, &mut Vec<f32>)) -> Pair {
 }
 
 pub fn parity(p: &Pair, extra: &[&str]) -> std::process::Output {
+    parity_env(p, &[], extra)
+}
+
+/// [`parity`] with extra environment variables.
+pub fn parity_env(p: &Pair, env: &[(&str, &str)], extra: &[&str]) -> std::process::Output {
     run(bin()
         .current_dir(p.dir.path())
+        .envs(env.iter().copied())
         .args([
             "parity",
             "--reference",
@@ -483,15 +489,7 @@ fn instruction_set_override_gives_the_same_report_and_refuses_unknown_values() {
         }
     });
     let report = |level: &str| {
-        let out = run(bin().current_dir(p.dir.path()).env(ENV, level).args([
-            "parity",
-            "--reference",
-            "ref.npz",
-            "--candidate",
-            "cand.npz",
-            "--format",
-            "json",
-        ]));
+        let out = parity_env(&p, &[(ENV, level)], &["--format", "json"]);
         let v: Value = serde_json::from_str(&stdout(&out))
             .unwrap_or_else(|e| panic!("{level}: not JSON ({e}): {}", stderr(&out)));
         v["checks"].to_string()
@@ -502,13 +500,7 @@ fn instruction_set_override_gives_the_same_report_and_refuses_unknown_values() {
         assert_eq!(report(level.name()), baseline, "{level:?}");
     }
     assert_eq!(report("auto"), baseline);
-    let out = run(bin().current_dir(p.dir.path()).env(ENV, "sse9").args([
-        "parity",
-        "--reference",
-        "ref.npz",
-        "--candidate",
-        "cand.npz",
-    ]));
+    let out = parity_env(&p, &[(ENV, "sse9")], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("HTDEMUCS_DEVOPS_SIMD=\"sse9\" is not a level"),
