@@ -2,9 +2,10 @@
 //! absolute errors its vectorised kernel already computed: only the per-element
 //! counter increments (which don't vectorise) are left here.
 
+use super::model::Histogram as Hist;
+
 /// Copies of the bins (see `Distribution::hist`).
 const LANES: usize = 4;
-use super::model::Histogram as Hist;
 
 /// Histogram bins are powers of two from 2^HIST_MIN_EXP to 2^HIST_MAX_EXP.
 pub const HIST_MIN_EXP: i32 = -40;
