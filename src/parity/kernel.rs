@@ -3,6 +3,8 @@
 //! vectorise (two float64 vectors per sum with AVX2, one with AVX-512; see `simd`);
 //! rarely-needed work (finding the max's index) is done after the loop.
 
+use super::simd::multiversion;
+#[cfg(test)]
 use super::simd::Level;
 
 pub const LANES: usize = 8;
@@ -53,40 +55,13 @@ pub fn max_rel(r: &[f64], c: &[f64], floor: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Accumulates a run of finite pairs in one branch-free pass the compiler vectorises
-/// (sums, maxima, the allclose count, the relative error), and writes each |error| to
-/// `ad` (as long as the run) for the percentile and histogram that follow. Runs the
-/// variant compiled for `level` when this CPU has it (see `simd`).
-pub fn finite_run(level: Level, r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // `supported` checks the CPU (a cached flag): no caller can get code run that
-        // the CPU lacks.
-        if level == Level::Avx512 && level.supported() {
-            // SAFETY: the CPU has every feature finite_run_avx512 is compiled with.
-            #[allow(unsafe_code)]
-            return unsafe { finite_run_avx512(r, c, p, ad) };
-        }
-        if level == Level::Avx2 && level.supported() {
-            // SAFETY: the CPU has every feature finite_run_avx2 is compiled with.
-            #[allow(unsafe_code)]
-            return unsafe { finite_run_avx2(r, c, p, ad) };
-        }
-    }
-    let _ = level;
-    finite_run_body(r, c, p, ad)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,avx2")]
-fn finite_run_avx2(r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes {
-    finite_run_body(r, c, p, ad)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,avx2,avx512f,avx512bw,avx512dq,avx512vl")]
-fn finite_run_avx512(r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes {
-    finite_run_body(r, c, p, ad)
+multiversion! {
+    /// Accumulates a run of finite pairs in one branch-free pass the compiler vectorises
+    /// (sums, maxima, the allclose count, the relative error), and writes each |error| to
+    /// `ad` (as long as the run) for the percentile and histogram that follow. Runs the
+    /// variant compiled for `level` when this CPU has it (see `simd`).
+    pub fn finite_run(r: &[f64], c: &[f64], p: &Params, ad: &mut [f64]) -> Lanes
+        = finite_run_body;
 }
 
 #[inline(always)]

@@ -1,6 +1,8 @@
 //! The `.npy` format: header parsing (versions 1–3) and streaming decoding of the data
 //! that follows into float64 chunks, without ever holding a whole array.
 
+use super::simd::multiversion;
+#[cfg(test)]
 use super::simd::Level;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -195,36 +197,14 @@ pub fn f16_to_f64(h: u16) -> f64 {
     }
 }
 
-/// Little-endian float32 to float64, by the variant compiled for `level` when this CPU
-/// has it (see `simd`); the same values whichever runs.
-pub fn decode_f32_le(level: Level, bytes: &[u8], out: &mut Vec<f64>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // `supported` checks the CPU: no caller can get code run that the CPU lacks.
-        if level == Level::Avx512 && level.supported() {
-            // SAFETY: the CPU has every feature f32_le_avx512 is compiled with.
-            #[allow(unsafe_code)]
-            return unsafe { f32_le_avx512(bytes, out) };
-        }
-        if level == Level::Avx2 && level.supported() {
-            // SAFETY: the CPU has every feature f32_le_avx2 is compiled with.
-            #[allow(unsafe_code)]
-            return unsafe { f32_le_avx2(bytes, out) };
-        }
-    }
-    let _ = level;
-    decode(DType::Float32, false, bytes, out);
+multiversion! {
+    /// Little-endian float32 to float64, by the variant compiled for `level` when this
+    /// CPU has it (see `simd`); the same values whichever runs.
+    pub fn decode_f32_le(bytes: &[u8], out: &mut Vec<f64>) = decode_f32_le_body;
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,avx2")]
-fn f32_le_avx2(bytes: &[u8], out: &mut Vec<f64>) {
-    decode(DType::Float32, false, bytes, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,avx2,avx512f,avx512bw,avx512dq,avx512vl")]
-fn f32_le_avx512(bytes: &[u8], out: &mut Vec<f64>) {
+#[inline(always)]
+fn decode_f32_le_body(bytes: &[u8], out: &mut Vec<f64>) {
     decode(DType::Float32, false, bytes, out);
 }
 

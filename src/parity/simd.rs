@@ -88,3 +88,42 @@ impl Level {
         Ok(level)
     }
 }
+
+/// Defines `fn $name(level: Level, args…)` that runs `$body(args…)` compiled for `level`
+/// when this CPU has it, and the baseline build of `$body` otherwise. `$body` should be
+/// `#[inline(always)]` so each variant gets its own copy of the loop. The target features
+/// here and the checks in [`Level::supported`] are the one place that must agree: the
+/// dispatch calls a variant only after `supported` (a cached CPU flag) said yes, so no
+/// caller can get code run that the CPU lacks.
+macro_rules! multiversion {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:path;) => {
+        $(#[$attr])*
+        $vis fn $name(level: $crate::parity::simd::Level, $($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use $crate::parity::simd::Level;
+                #[target_feature(enable = "avx,avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx,avx2,avx512f,avx512bw,avx512dq,avx512vl")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if level == Level::Avx512 && level.supported() {
+                    // SAFETY: the CPU has every feature `avx512` is compiled with.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx512($($arg),*) };
+                }
+                if level == Level::Avx2 && level.supported() {
+                    // SAFETY: the CPU has every feature `avx2` is compiled with.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            let _ = level;
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use multiversion;
