@@ -1,12 +1,17 @@
 """Time the same TorchScript stages from Python, as a reference for htdemucs-stage-runner.
 
 Reads the runner's results JSON (its timings, settings, and each stage's artifact and input
-names) and its --capture .npz (so Python feeds every stage the very same input tensors), then
-for each stage: time ``torch.jit.load``, run ``warmup`` untimed calls and ``repeat`` timed
-calls under ``torch.no_grad()`` with the same thread count, and print runner/Python ratios of
-the median time per repetition and of the load time. 1.02 means the runner is 2 % slower.
+names) and its --capture .npz, then for each stage: time ``torch.jit.load``, run ``warmup``
+untimed calls and ``repeat`` timed calls under ``torch.no_grad()`` with the same thread
+count, and print runner/Python ratios of the median time per repetition and of the load
+time. 1.02 means the runner is 2 % slower.
 
-Usage: python runner_overhead.py --results runner.json --capture runner.npz [--json out.json]
+Stages get their inputs the way the runner's did (``--mode``): chained, each from the tensors
+its upstream stages returned in this process, starting from the captured audio; or isolated,
+each from fresh copies of the captured inputs (the runner's ``--inputs-from``). Either way
+the values are the very ones the runner used.
+
+Usage: python runner_overhead.py --results runner.json --capture runner.npz [--json out.json] [--mode M]
        python runner_overhead.py --python-only --results runner.json --capture runner.npz --json py.json
        python runner_overhead.py --results runner.json --capture runner.npz --python-timings py.json
        python runner_overhead.py --summarize round1.json round2.json ...   (median over rounds)
@@ -39,13 +44,23 @@ def warm_up() -> None:
         torch.jit.load(str(path))
 
 
-def python_timings(stages: list[dict], capture: Path, warmup: int, repeat: int) -> dict:
+def python_timings(
+    stages: list[dict], capture: Path, warmup: int, repeat: int, chained: bool
+) -> dict:
     arrays = np.load(capture)
     out = {}
+    # Chained: every stage takes the tensors its upstream stages returned in this process
+    # (the runner's default mode); otherwise each takes fresh copies from the capture.
+    produced = {"audio": torch.from_numpy(np.ascontiguousarray(arrays["audio"]))}
     warm_up()
     with torch.no_grad():
         for stage in stages:
-            inputs = [torch.from_numpy(np.ascontiguousarray(arrays[i])) for i in stage["inputs"]]
+            if chained:
+                inputs = [produced[i] for i in stage["inputs"]]
+            else:
+                inputs = [
+                    torch.from_numpy(np.ascontiguousarray(arrays[i])) for i in stage["inputs"]
+                ]
             t0 = time.perf_counter()
             module = torch.jit.load(stage["artifact"], map_location="cpu")
             load = time.perf_counter() - t0
@@ -53,32 +68,49 @@ def python_timings(stages: list[dict], capture: Path, warmup: int, repeat: int) 
             for _ in range(warmup):
                 module(*inputs)
             samples = []
-            for _ in range(repeat):
+            for i in range(repeat):
                 t0 = time.perf_counter()
-                module(*inputs)
+                if i + 1 < repeat:
+                    module(*inputs)
+                else:
+                    result = module(*inputs)
                 samples.append(time.perf_counter() - t0)
             out[stage["name"]] = {"load": load, "samples": samples}
+            # The capture names every output `<stage>.<output>`, in the stage's output order.
+            names = [k for k in arrays.files if k.startswith(stage["name"] + ".")]
+            results = list(result) if isinstance(result, (tuple, list)) else [result]
+            produced.update(zip(names, results, strict=True))
             del module
     return out
 
 
-def time_python(doc: dict, capture: Path) -> dict:
-    """Python's timings of the stages listed in a runner results document, with its settings."""
+def time_python(doc: dict, capture: Path, mode: str | None) -> dict:
+    """Python's timings of the stages listed in a runner results document, with its settings.
+
+    ``mode`` is how stages get their inputs, as in the runner: ``chained`` (from upstream
+    stages in this process) or ``isolated`` (fresh copies from the capture); ``None`` takes
+    the mode the results document was run in (``inputs_from`` marks an isolated run).
+    """
     meta = doc["$meta"]
     backend = next(k for k in doc if not k.startswith("$"))
     torch.set_num_threads(meta["threads"])
-    stages = meta["backends"][backend]["stages"]
-    return python_timings(stages, capture, meta["warmup"], meta["repeat"])
+    info = meta["backends"][backend]
+    if mode is None:
+        mode = "isolated" if "inputs_from" in info else "chained"
+    chained = mode == "chained"
+    return python_timings(info["stages"], capture, meta["warmup"], meta["repeat"], chained)
 
 
-def compare(results: Path, capture: Path, out: Path | None, timings: Path | None) -> int:
+def compare(
+    results: Path, capture: Path, out: Path | None, timings: Path | None, mode: str | None
+) -> int:
     doc = json.loads(results.read_text())
     meta = doc["$meta"]
     backend = next(k for k in doc if not k.startswith("$"))
     if timings:
         py = json.loads(timings.read_text())
     else:
-        py = time_python(doc, capture)
+        py = time_python(doc, capture, mode)
     rows = []
     for stage, timing in py.items():
         runner_med = statistics.median(doc[backend][f"{stage}_sec"])
@@ -169,6 +201,11 @@ def main() -> int:
     p.add_argument(
         "--python-timings", type=Path, help="Python timings written earlier by --python-only"
     )
+    p.add_argument(
+        "--mode",
+        choices=["chained", "isolated"],
+        help="how Python feeds the stages (default: as the runner's results were run)",
+    )
     args = p.parse_args()
     if args.summarize:
         return summarize(args.summarize)
@@ -178,9 +215,9 @@ def main() -> int:
         if not args.json:
             p.error("--python-only needs --json")
         doc = json.loads(args.results.read_text())
-        args.json.write_text(json.dumps(time_python(doc, args.capture)))
+        args.json.write_text(json.dumps(time_python(doc, args.capture, args.mode)))
         return 0
-    return compare(args.results, args.capture, args.json, args.python_timings)
+    return compare(args.results, args.capture, args.json, args.python_timings, args.mode)
 
 
 if __name__ == "__main__":
