@@ -11,7 +11,8 @@
 # Allocator: by default (ALLOCATOR=pinned) both processes run with fixed glibc malloc
 # thresholds. With glibc's adaptive defaults both return large intermediate buffers to the
 # OS after a call and page-fault them back in (the frequency branch takes twice as long
-# here), Python 2.4x as often as the runner, which measures the allocator, not the runner. Pinned also sets THP_MEM_ALLOC_ENABLE=1, libtorch's own
+# here), Python 2.4x as often as the runner, which measures the allocator, not the runner.
+# Pinned also sets THP_MEM_ALLOC_ENABLE=1, libtorch's own
 # switch for 2 MiB-aligned, huge-page-backed large tensors, in both processes: with 4 KiB
 # pages the strided copy inside conv_transpose2d runs about 18 % slower in any process
 # that is not Python (the runner and a plain C++ loop alike; benchmarks/native/compare.sh),
@@ -66,7 +67,7 @@ run_runner() {
   "${pin[@]}" "$runner" --spec "$example/pipeline.yml" --backend pytorch "${input_args[@]}" \
     --warmup "$warmup" --repeat "$repeat" --threads "$threads" --out "$1" "${@:2}"
 }
-# One untimed run captures every stage's inputs, so Python gets the very same tensors.
+# One untimed run captures every stage's inputs, so Python gets the very same values.
 run_runner "$scratch/inputs.json" --capture "$scratch/inputs.npz" > /dev/null
 if [[ $mode == isolated ]]; then input_args=(--inputs-from "$scratch/inputs.npz"); fi
 for round in $(seq "$rounds"); do
