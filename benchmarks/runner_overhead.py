@@ -51,7 +51,8 @@ def python_timings(
     out = {}
     # Chained: every stage takes the tensors its upstream stages returned in this process
     # (the runner's default mode); otherwise each takes fresh copies from the capture.
-    produced = {"audio": torch.from_numpy(np.ascontiguousarray(arrays["audio"]))}
+    if chained:
+        produced = {"audio": torch.from_numpy(np.ascontiguousarray(arrays["audio"]))}
     warm_up()
     with torch.no_grad():
         for stage in stages:
@@ -76,10 +77,11 @@ def python_timings(
                     result = module(*inputs)
                 samples.append(time.perf_counter() - t0)
             out[stage["name"]] = {"load": load, "samples": samples}
-            # The capture names every output `<stage>.<output>`, in the stage's output order.
-            names = [k for k in arrays.files if k.startswith(stage["name"] + ".")]
-            results = list(result) if isinstance(result, (tuple, list)) else [result]
-            produced.update(zip(names, results, strict=True))
+            if chained:
+                # The capture names every output `<stage>.<output>`, in the stage's order.
+                names = [k for k in arrays.files if k.startswith(stage["name"] + ".")]
+                results = list(result) if isinstance(result, (tuple, list)) else [result]
+                produced.update(zip(names, results, strict=True))
             del module
     return out
 

@@ -2,8 +2,9 @@
 //!
 //! Release binaries are built for baseline x86-64 (SSE2) so they run on any runner. The
 //! metrics loop is also compiled for AVX2 and for AVX-512 and picked at run time: on the
-//! benchmark machine that made a parity run 18 % (AVX2) and 24 % (AVX-512) cheaper in
-//! CPU time than the baseline code. The arithmetic is the same in every variant (each
+//! benchmark machine, in interleaved A/B runs against the four-lane, baseline-only code
+//! this replaced, that made a parity run 14 % (AVX2) and 22 % (AVX-512) cheaper in CPU
+//! time. The arithmetic is the same in every variant (each
 //! lane adds its values in the same order, and nothing is fused), so the figures are
 //! bit for bit the same whichever runs.
 //!
