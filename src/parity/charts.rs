@@ -10,6 +10,23 @@ use super::model::{Curve, Histogram};
 const W: u32 = 460;
 const H: u32 = 220;
 
+/// The log axis of the curve spans [FLOOR, CEIL] at most. plotters enumerates the key
+/// points between the axis bounds, endlessly when a bound or their ratio is infinite (an
+/// error beyond the float64 range is inf, see `metrics`; 1e308 / 1e-12 overflows too),
+/// so values are drawn clamped into this range, whose ratio stays far from overflow; the
+/// report's tables carry the exact figures, inf and NaN included.
+const FLOOR: f64 = 1e-12;
+const CEIL: f64 = 1e250;
+
+/// A curve value as drawn: NaN at the floor, anything above `CEIL` at the ceiling.
+fn plotted(v: f64) -> f64 {
+    if v.is_nan() {
+        FLOOR
+    } else {
+        v.clamp(0.0, CEIL)
+    }
+}
+
 /// Bars of |error| counts per power of two (exact zeros not drawn; they are counted in
 /// the table).
 pub fn histogram_svg(h: &Histogram) -> Result<String> {
@@ -19,13 +36,18 @@ pub fn histogram_svg(h: &Histogram) -> Result<String> {
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
         let first = h.counts.iter().position(|&c| c > 0).unwrap_or(0) as i32;
         let last = h.counts.iter().rposition(|&c| c > 0).unwrap_or(0) as i32;
-        let (lo, hi) = (h.min_exp + first - 1, h.min_exp + last + 2);
+        // Saturating: a merged shard report may carry any exponent and counts.
+        let (lo, hi) = (
+            h.min_exp.saturating_add(first).saturating_sub(1),
+            h.min_exp.saturating_add(last).saturating_add(2),
+        );
         let top = h.counts.iter().copied().max().unwrap_or(1).max(1);
+        let top = top.saturating_add(top / 10).saturating_add(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(56)
-            .build_cartesian_2d((lo..hi).into_segmented(), 0u64..top + top / 10 + 1)
+            .build_cartesian_2d((lo..hi).into_segmented(), 0u64..top)
             .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
@@ -48,7 +70,7 @@ pub fn histogram_svg(h: &Histogram) -> Result<String> {
                             .iter()
                             .enumerate()
                             .filter(|(_, &c)| c > 0)
-                            .map(|(i, &c)| (h.min_exp + i as i32, c)),
+                            .map(|(i, &c)| (h.min_exp.saturating_add(i as i32), c)),
                     ),
             )
             .map_err(|e| anyhow!("{e}"))?;
@@ -68,21 +90,24 @@ pub fn curve_svg(c: &Curve) -> Result<String> {
             Some(sr) if sr > 0 => c.axis_len as f64 / f64::from(sr),
             _ => c.axis_len as f64,
         };
+        let scale = if scale.is_finite() { scale } else { 1.0 };
         let x = |i: usize| (i as f64 + 0.5) * scale / n as f64;
-        let floor = 1e-12;
         let ymax = c
             .max
             .iter()
+            .chain(&c.rms)
             .copied()
-            .fold(floor, f64::max)
-            .max(floor * 10.0);
+            .map(plotted)
+            .fold(FLOOR, f64::max)
+            .max(FLOOR * 10.0);
         let ymin = c
             .rms
             .iter()
             .copied()
+            .map(plotted)
             .filter(|v| *v > 0.0)
             .fold(ymax, f64::min)
-            .max(floor)
+            .max(FLOOR)
             / 2.0;
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
@@ -110,7 +135,7 @@ pub fn curve_svg(c: &Curve) -> Result<String> {
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
-        let clamp = |v: f64| v.max(ymin);
+        let clamp = |v: f64| plotted(v).max(ymin);
         chart
             .draw_series(LineSeries::new(
                 c.max.iter().enumerate().map(|(i, &v)| (x(i), clamp(v))),
@@ -136,4 +161,28 @@ pub fn curve_svg(c: &Curve) -> Result<String> {
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Infinite, NaN and near-`f64::MAX` values draw (clamped) instead of looping.
+    #[test]
+    fn huge_and_non_finite_values_draw() {
+        let c = Curve {
+            axis_len: 4,
+            sample_rate: None,
+            rms: vec![f64::INFINITY, 1e308, f64::NAN, 0.0],
+            max: vec![f64::INFINITY, f64::MAX, 1e-3, 0.0],
+        };
+        let svg = curve_svg(&c).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(svg.contains("<svg"));
+        let h = Histogram {
+            min_exp: i32::MAX - 1,
+            counts: vec![u64::MAX, 0, 3],
+            zeros: 0,
+        };
+        assert!(histogram_svg(&h).is_ok());
+    }
 }

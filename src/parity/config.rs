@@ -7,7 +7,7 @@
 //! of 40 dB (Apple's coremltools guidance uses PSNR ≥ 40 dB; float16 rounding alone gives
 //! about 70 dB) and a minimum SDR of 40 dB for audio stems.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -26,10 +26,15 @@ pub const DEFAULT_REL_FLOOR: f64 = 1e-4;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ParityConfig {
+    #[serde(deserialize_with = "atol")]
     pub atol: f64,
+    #[serde(deserialize_with = "rtol")]
     pub rtol: f64,
+    #[serde(deserialize_with = "min_snr_db")]
     pub min_snr_db: f64,
+    #[serde(deserialize_with = "min_sdr_db")]
     pub min_sdr_db: f64,
+    #[serde(deserialize_with = "rel_floor")]
     pub rel_floor: f64,
     /// Per-stage overrides, keyed by stage name (the part of an array name before the
     /// first dot; `stems` for WAV stems).
@@ -55,15 +60,77 @@ impl Default for ParityConfig {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StageConfig {
+    #[serde(deserialize_with = "some_atol")]
     pub atol: Option<f64>,
+    #[serde(deserialize_with = "some_rtol")]
     pub rtol: Option<f64>,
+    #[serde(deserialize_with = "some_min_snr_db")]
     pub min_snr_db: Option<f64>,
+    #[serde(deserialize_with = "some_min_sdr_db")]
     pub min_sdr_db: Option<f64>,
     /// Axis of the stage's arrays that indexes stems (`1` for `[batch, stem, channel,
     /// time]`): one SDR per stem, as demucs's evaluation computes it.
     pub stem_axis: Option<usize>,
     /// Names for the stems along `stem_axis` (e.g. drums, bass, other, vocals).
     pub stems: Vec<String>,
+}
+
+/// What a tolerance setting may be. A NaN compares false with everything, so a NaN
+/// `atol` or minimum would let any candidate pass; negative tolerances and infinite
+/// ones are senseless too (to switch a gate off, use a generous finite value, or
+/// `-.inf` for a minimum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// atol, rtol: a finite number ≥ 0.
+    Tolerance,
+    /// min_snr_db, min_sdr_db: a number of dB, not NaN and not +inf (−inf: no minimum).
+    MinimumDb,
+    /// rel_floor: a finite number > 0.
+    Floor,
+}
+
+impl Rule {
+    /// `Err` with what `key` must be, when `v` breaks the rule.
+    pub fn check(self, key: &str, v: f64) -> Result<f64, String> {
+        let (ok, want) = match self {
+            Rule::Tolerance => (v.is_finite() && v >= 0.0, "a finite number ≥ 0"),
+            Rule::MinimumDb => (
+                !v.is_nan() && v != f64::INFINITY,
+                "a number of dB (not NaN or +inf; -.inf means no minimum)",
+            ),
+            Rule::Floor => (v.is_finite() && v > 0.0, "a finite number > 0"),
+        };
+        if ok {
+            Ok(v)
+        } else {
+            Err(format!("{key} must be {want}, got {v}"))
+        }
+    }
+}
+
+fn checked<'de, D: Deserializer<'de>>(d: D, key: &str, rule: Rule) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    rule.check(key, v).map_err(serde::de::Error::custom)
+}
+
+macro_rules! checked_fields {
+    ($($plain:ident, $some:ident: $rule:expr;)*) => {$(
+        fn $plain<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+            checked(d, stringify!($plain), $rule)
+        }
+        #[allow(dead_code)]
+        fn $some<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+            checked(d, stringify!($plain), $rule).map(Some)
+        }
+    )*};
+}
+
+checked_fields! {
+    atol, some_atol: Rule::Tolerance;
+    rtol, some_rtol: Rule::Tolerance;
+    min_snr_db, some_min_snr_db: Rule::MinimumDb;
+    min_sdr_db, some_min_sdr_db: Rule::MinimumDb;
+    rel_floor, some_rel_floor: Rule::Floor;
 }
 
 /// `parity run`: the stage runner and what to feed it.
@@ -147,6 +214,27 @@ mod tests {
         };
         assert_eq!(c.tolerance("istft", &flags).atol, 1.0);
         assert_eq!(c.tolerance("istft", &flags).min_snr_db, 30.0);
+    }
+
+    #[test]
+    fn nonsense_tolerances_are_rejected_naming_the_key() {
+        for (yaml, key) in [
+            ("atol: .nan\n", "atol"),
+            ("rtol: -1\n", "rtol"),
+            ("atol: .inf\n", "atol"),
+            ("min_snr_db: .nan\n", "min_snr_db"),
+            ("rel_floor: 0\n", "rel_floor"),
+            ("stages:\n  a:\n    min_sdr_db: .inf\n", "min_sdr_db"),
+        ] {
+            let err = serde_yaml_ng::from_str::<ParityConfig>(yaml)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| panic!("{yaml} accepted"));
+            assert!(err.contains(&format!("{key} must be")), "{err}");
+        }
+        let ok: ParityConfig = serde_yaml_ng::from_str("min_snr_db: -.inf\natol: 0\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.min_snr_db, f64::NEG_INFINITY);
     }
 
     #[test]

@@ -1,6 +1,13 @@
 //! Streaming error statistics between a reference and a candidate array, in float64:
 //! fed chunk by chunk, memory bounded by the p99 buffer (see `quantile`) and two small
 //! fixed-size charts (error histogram, error over time).
+//!
+//! Errors beyond the float64 range: |cand − ref| of two finite values can exceed
+//! `f64::MAX` (±9e307 on each side). It is then +inf, honestly: `max_abs`, `p99_abs`
+//! and `max_rel` are inf, the pair counts as outside the tolerance, sums holding it are
+//! inf, and a ratio of two such sums (SNR, PSNR, cosine) is NaN. The judge fails the
+//! check on the count outside and on a NaN SNR, and the charts draw such values at their
+//! ceiling (see `charts`), so nothing loops and nothing passes.
 
 pub use super::histogram::Distribution;
 use super::kernel::{self, Lanes, Params};
@@ -667,6 +674,19 @@ mod tests {
         assert_eq!((m.max_abs, m.max_abs_index.clone()), (2.0, vec![1]));
         assert_eq!((m.elements, m.outside, h.zeros), (3, 1, 2));
         assert_eq!(m.max_rel, 2.0);
+    }
+
+    #[test]
+    fn an_error_beyond_the_float64_range_is_inf_and_outside() {
+        let mut acc = Accumulator::new(&[4], 0, None, 1e-3, 1e-3, 1e-4);
+        acc.add(&[9e307, 1.0, -1e308, 0.0], &[-9e307, 1.0, 1e308, 0.0]);
+        let (m, h, curve) = acc.finish(None, &[]);
+        assert_eq!((m.max_abs, m.max_abs_index.clone()), (f64::INFINITY, vec![0]));
+        assert_eq!((m.outside, m.elements, m.non_finite()), (2, 4, 0));
+        assert_eq!(m.p99_abs, f64::INFINITY);
+        assert!(m.snr_db.is_nan() || m.snr_db == f64::NEG_INFINITY);
+        assert_eq!(h.zeros, 2);
+        assert_eq!(curve.max, vec![f64::INFINITY]);
     }
 
     #[test]

@@ -88,7 +88,10 @@ pub struct Curve {
     pub axis_len: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u32>,
+    /// Per bucket; `"inf"` where an error exceeded the float64 range (see `metrics`).
+    #[serde(with = "real_vec")]
     pub rms: Vec<f64>,
+    #[serde(with = "real_vec")]
     pub max: Vec<f64>,
 }
 
@@ -222,6 +225,31 @@ pub mod opt_real {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+/// [`real`] for lists: inf and NaN survive the JSON round trip (serde_json would write
+/// them as `null`, which a `parity merge` could not read back).
+pub mod real_vec {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    struct Out(f64);
+
+    impl Serialize for Out {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            super::real::serialize(&self.0, s)
+        }
+    }
+
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|&x| Out(x)))
+    }
+
+    #[derive(Deserialize)]
+    struct In(#[serde(with = "super::real")] f64);
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<In>::deserialize(d)?.into_iter().map(|w| w.0).collect())
     }
 }
 

@@ -1,5 +1,11 @@
 //! The `.npy` format: header parsing (versions 1–3) and streaming decoding of the data
-//! that follows into float64 chunks, without ever holding a whole array.
+//! that follows into float64 chunks, without ever holding a whole array. The one `.npy`
+//! reader and float16 decoder of the crate: the stage runner's `.npz` reading
+//! (`runner::npz`) parses its members with it too.
+//!
+//! A header is checked before anything is sized from it: its element count and byte
+//! count must fit in 64 bits (a shape of (2³², 2³²) would wrap to 0 elements), and
+//! callers compare [`Header::data_bytes`] with what the file really holds.
 
 use super::simd::multiversion;
 #[cfg(test)]
@@ -65,11 +71,42 @@ pub struct Header {
     pub big_endian: bool,
     pub fortran_order: bool,
     pub shape: Vec<usize>,
+    /// Bytes from the start of the `.npy` to its first data byte.
+    pub data_offset: u64,
+}
+
+/// The element count of `shape`, `None` when it does not fit in 64 bits.
+pub fn element_count(shape: &[usize]) -> Option<u64> {
+    shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(u64::try_from(d).ok()?))
 }
 
 impl Header {
+    /// Elements (saturating; [`read_header`] refuses shapes whose count overflows).
     pub fn len(&self) -> u64 {
-        self.shape.iter().map(|&d| d as u64).product()
+        element_count(&self.shape).unwrap_or(u64::MAX)
+    }
+
+    /// Bytes of data the header announces (saturating, as `len`).
+    pub fn data_bytes(&self) -> u64 {
+        self.len().saturating_mul(self.dtype.size() as u64)
+    }
+
+    /// An error unless `available` bytes (what follows the header in the file or
+    /// archive member) hold the data the header announces.
+    pub fn check_available(&self, available: u64) -> Result<()> {
+        let need = self.data_bytes();
+        if need > available {
+            bail!(
+                "the header announces shape {:?} of {}, {need} bytes of data, but only \
+                 {available} follow (the file is truncated or its header is corrupt; \
+                 re-create it)",
+                self.shape,
+                self.dtype
+            );
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,7 +142,16 @@ pub fn read_header(r: &mut dyn Read) -> Result<Header> {
     let mut text = vec![0u8; len];
     r.read_exact(&mut text).context("truncated .npy header")?;
     let text = String::from_utf8_lossy(&text);
-    parse_dict(&text)
+    let mut header = parse_dict(&text)?;
+    header.data_offset = if magic[6] == 1 { 10 } else { 12 } + len as u64;
+    Ok(header)
+}
+
+/// Parses the header at the start of `bytes` (a whole `.npy`, or its first bytes): the
+/// entry point for fuzzing and for callers holding the file in memory.
+pub fn parse_header(bytes: &[u8]) -> Result<Header> {
+    let mut r = bytes;
+    read_header(&mut r)
 }
 
 /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
@@ -135,11 +181,19 @@ fn parse_dict(text: &str) -> Result<Header> {
         );
     }
     let (dtype, big_endian) = parse_descr(descr)?;
+    let fits = element_count(&shape).and_then(|n| n.checked_mul(dtype.size() as u64));
+    if fits.is_none() {
+        bail!(
+            "the .npy shape {shape:?} has more elements than fit in 64 bits (the header is \
+             corrupt; re-create the file)"
+        );
+    }
     Ok(Header {
         dtype,
         big_endian,
         fortran_order: fortran,
         shape,
+        data_offset: 0,
     })
 }
 
@@ -290,6 +344,25 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(scalar.len(), 1);
         assert!(parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }").is_err());
+        let wraps = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
+        let err = parse_dict(wraps).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("64 bits"), "{err}");
+        let bytes_wrap = "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }";
+        assert!(parse_dict(bytes_wrap).is_err(), "8 · 2^62 bytes overflow");
+    }
+
+    #[test]
+    fn header_bytes_and_data_offset() {
+        let dict = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }\n";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((dict.len() as u16).to_le_bytes());
+        bytes.extend(dict);
+        let h = parse_header(&bytes).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(h.data_offset, 10 + dict.len() as u64);
+        assert_eq!(h.data_bytes(), 4 << 40);
+        let err = h.check_available(16).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("4398046511104 bytes") && err.contains("only 16"), "{err}");
+        assert!(parse_header(&bytes[..12]).is_err());
     }
 
     #[test]

@@ -256,8 +256,15 @@ impl Quantile {
     }
 }
 
-/// numpy's `_lerp`: symmetric for accuracy near t = 1.
+/// numpy's `_lerp`: symmetric for accuracy near t = 1. An infinite upper value (an error
+/// beyond the float64 range, see `metrics`) gives inf, not the NaN of inf − inf.
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    if a == b || t == 0.0 {
+        return a;
+    }
+    if b.is_infinite() {
+        return b;
+    }
     let d = b - a;
     if t >= 0.5 {
         b - d * (1.0 - t)
@@ -333,6 +340,16 @@ mod tests {
         let (got, exact) = a.finish(n as u64);
         assert!(exact);
         assert_eq!(got, numpy_p99(vals));
+    }
+
+    #[test]
+    fn infinite_errors_give_an_infinite_percentile_not_nan() {
+        let mut q = Quantile::new(3);
+        for v in [f64::INFINITY, 1.0, f64::INFINITY] {
+            q.push(v);
+        }
+        assert_eq!(q.finish(3).0, f64::INFINITY);
+        assert_eq!(lerp(1.0, f64::INFINITY, 0.25), f64::INFINITY);
     }
 
     #[test]

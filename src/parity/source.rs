@@ -1,11 +1,16 @@
 //! Where arrays come from: an `.npz` archive (stored or deflate-compressed members), a
 //! folder of `.npy` files, or a folder of WAV stems. Each array is listed by name and
 //! opened as an [`ArrayStream`] that decodes it chunk by chunk into float64.
+//!
+//! Nothing is sized from a header before the header is checked against what the file
+//! (or archive member) really holds, and an archive member is read to its end so its
+//! CRC-32 is checked: a corrupted member is an error naming archive and member, never
+//! compared as if it were valid.
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::npy::{self, DType};
@@ -92,6 +97,8 @@ pub struct ArrayStream<'a> {
     reader: Box<dyn Read + Send + 'a>,
     decoder: Decoder,
     remaining: u64,
+    /// Read the rest after the last element (archive members: that checks the CRC).
+    drain: bool,
 }
 
 impl ArrayStream<'_> {
@@ -108,18 +115,63 @@ impl ArrayStream<'_> {
         let n = (max as u64).min(self.remaining) as usize;
         if n == 0 {
             out.clear();
+            if std::mem::take(&mut self.drain) {
+                io::copy(&mut self.reader, &mut io::sink())
+                    .map_err(|e| self.read_error(e))?;
+            }
             return Ok(0);
         }
         out.resize(n * self.decoder.size(), 0);
-        self.reader.read_exact(out).with_context(|| {
-            format!(
+        self.reader.read_exact(out).map_err(|e| self.read_error(e))?;
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
+impl ArrayStream<'_> {
+    fn read_error(&self, e: io::Error) -> anyhow::Error {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            anyhow::anyhow!(
                 "{} ends before the {} elements its header announces (the file is truncated; \
                  re-create it)",
                 self.meta.origin,
                 self.meta.len()
             )
-        })?;
-        self.remaining -= n as u64;
+        } else {
+            anyhow::anyhow!(
+                "cannot read {}: {e} (the data is corrupted; re-create the file)",
+                self.meta.origin
+            )
+        }
+    }
+}
+
+/// Reads a stored archive member and checks its CRC-32 once the member has been read to
+/// its end (the zip reader does the same for compressed members). crc32fast picks a
+/// carry-less-multiply loop at run time, far cheaper than the metrics.
+struct CrcCheck<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+    expected: u32,
+}
+
+impl<R: Read> Read for CrcCheck<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            let got = self.hasher.clone().finalize();
+            if got != self.expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "CRC-32 mismatch (the archive records {:08x}, the member's bytes give \
+                         {got:08x}): the member is corrupted",
+                        self.expected
+                    ),
+                ));
+            }
+        }
+        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }
@@ -151,6 +203,13 @@ impl Source {
         })?;
         if meta.is_dir() {
             return Self::open_folder(path);
+        }
+        if !meta.is_file() {
+            bail!(
+                "{} is not a regular file (a FIFO or device?); give an .npz file or a folder \
+                 of .npy/.wav files",
+                path.display()
+            );
         }
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let archive =
@@ -252,24 +311,33 @@ impl Source {
                 let file = archive
                     .by_name(member)
                     .with_context(|| format!("cannot read {origin}"))?;
+                let size = file.size();
                 let mut reader: Box<dyn Read + Send + '_> =
                     if file.compression() == zip::CompressionMethod::Stored {
                         // numpy.savez stores members uncompressed: read them straight from
-                        // the file. The zip reader would also CRC every byte, which costs
-                        // as much as the metrics; truncation is still caught by the length.
-                        let (start, size) = (file.data_start(), file.size());
+                        // the file through a 64 KiB buffer, checking the CRC on the way.
+                        let (start, expected) = (file.data_start(), file.crc32());
                         drop(file);
                         let mut raw = File::open(&*path)
                             .with_context(|| format!("cannot open {}", path.display()))?;
                         raw.seek(SeekFrom::Start(start))
                             .with_context(|| format!("cannot seek in {origin}"))?;
-                        Box::new(BufReader::with_capacity(1 << 16, raw).take(size))
+                        Box::new(CrcCheck {
+                            inner: BufReader::with_capacity(1 << 16, raw).take(size),
+                            hasher: crc32fast::Hasher::new(),
+                            expected,
+                        })
                     } else {
                         Box::new(file)
                     };
                 let header = npy::read_header(&mut reader)
                     .with_context(|| format!("cannot read the array header in {origin}"))?;
-                Ok(npy_stream(name, header, reader, origin))
+                header
+                    .check_available(size.saturating_sub(header.data_offset))
+                    .with_context(|| format!("{origin}"))?;
+                let mut stream = npy_stream(name, header, reader, origin);
+                stream.drain = true;
+                Ok(stream)
             }
             Source::Folder { files, path } => {
                 let file_path = files
@@ -278,14 +346,30 @@ impl Source {
                 let origin = file_path.display().to_string();
                 let file =
                     File::open(file_path).with_context(|| format!("cannot open {origin}"))?;
+                let file_len = file
+                    .metadata()
+                    .with_context(|| format!("cannot read {origin}"))?
+                    .len();
                 let mut reader: Box<dyn Read + Send> =
                     Box::new(BufReader::with_capacity(1 << 16, file));
                 let is_wav = file_path
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
                 if is_wav {
-                    let h = wav::read_header(&mut reader)
+                    let mut counted = Counted {
+                        inner: &mut reader,
+                        n: 0,
+                    };
+                    let h = wav::read_header(&mut counted)
                         .with_context(|| format!("cannot read the WAV header of {origin}"))?;
+                    let available = file_len.saturating_sub(counted.n);
+                    if h.data_len > available {
+                        bail!(
+                            "{origin}: the WAV data chunk announces {} bytes but only {available} \
+                             follow (the file is truncated; re-export it)",
+                            h.data_len
+                        );
+                    }
                     let channels = usize::from(h.channels);
                     let frames = h.frames() as usize;
                     let meta = ArrayMeta {
@@ -304,10 +388,14 @@ impl Source {
                         meta,
                         reader,
                         decoder: Decoder::Wav(h.format),
+                        drain: false,
                     })
                 } else {
                     let header = npy::read_header(&mut reader)
                         .with_context(|| format!("cannot read the .npy header of {origin}"))?;
+                    header
+                        .check_available(file_len.saturating_sub(header.data_offset))
+                        .with_context(|| format!("{origin}"))?;
                     Ok(npy_stream(name, header, reader, origin))
                 }
             }
@@ -337,6 +425,21 @@ fn npy_stream<'a>(
         meta,
         reader,
         decoder: Decoder::Npy(h.dtype, h.big_endian),
+        drain: false,
+    }
+}
+
+/// Counts the bytes read through it (how long a header was).
+struct Counted<'r, R: ?Sized> {
+    inner: &'r mut R,
+    n: u64,
+}
+
+impl<R: Read + ?Sized> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
     }
 }
 

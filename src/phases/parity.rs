@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::parity::compare::{self, Labels};
-use crate::parity::config::Overrides;
+use crate::parity::config::{Overrides, Rule};
 use crate::parity::model::{Check, Mode};
 use crate::parity::report::{Format, ParityReport};
 use crate::parity::runner::{self, Input, Invocation};
@@ -64,13 +64,13 @@ pub struct MergeArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ParityOptions {
     /// Absolute tolerance for every array (overrides the config)
-    #[arg(long, value_name = "ATOL")]
+    #[arg(long, value_name = "ATOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
     pub atol: Option<f64>,
     /// Relative tolerance for every array (overrides the config)
-    #[arg(long, value_name = "RTOL")]
+    #[arg(long, value_name = "RTOL", value_parser = parse_tolerance, allow_hyphen_values = true)]
     pub rtol: Option<f64>,
     /// Minimum SNR in dB for every array (overrides the config)
-    #[arg(long, value_name = "DB")]
+    #[arg(long, value_name = "DB", value_parser = parse_min_db, allow_hyphen_values = true)]
     pub min_snr_db: Option<f64>,
     /// Compare only shard I of N (1-based) of the arrays (or clips, with `run`)
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
@@ -84,6 +84,18 @@ pub struct ParityOptions {
     /// Also write the HTML report here [always written to <out-dir>/parity.html]
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+}
+
+/// `--atol`/`--rtol`: a finite number ≥ 0 (a NaN would let anything pass).
+fn parse_tolerance(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    Rule::Tolerance.check("the tolerance", v)
+}
+
+/// `--min-snr-db`: not NaN, not +inf.
+fn parse_min_db(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    Rule::MinimumDb.check("the minimum", v)
 }
 
 fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {

@@ -29,7 +29,11 @@ pub struct ShapeError {
 impl ArrayF32 {
     /// Builds an array, checking that `data` fills `shape` exactly.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, ShapeError> {
-        let expected = shape.iter().product::<usize>();
+        // A product that overflows can never match: usize::MAX stands in for it.
+        let expected = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX);
         if expected != data.len() {
             return Err(ShapeError {
                 shape,

@@ -12,6 +12,7 @@ use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use super::array::ArrayF32;
+use crate::parity::npy;
 
 /// A problem reading or writing an `.npz`/`.npy`, with the file it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -63,15 +64,34 @@ where
 
 /// Reads every array of an `.npz`, keyed by entry name without the `.npy` suffix.
 pub fn read_npz(path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
-    let file = File::open(path).map_err(|source| NpzError::Io {
+    let io = |source| NpzError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    read_npz_from(file, path)
+    };
+    let file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(NpzError::Format {
+            path: path.to_path_buf(),
+            message: "not a regular file (a FIFO or device?); give an .npz file".into(),
+        });
+    }
+    read_npz_from(std::io::BufReader::new(file), meta.len(), path)
 }
+
+/// [`read_npz`] of an archive held in memory (`path` only names it in errors): the entry
+/// point for fuzzing.
+pub fn read_npz_bytes(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
+    read_npz_from(std::io::Cursor::new(bytes), bytes.len() as u64, path)
+}
+
+/// Deflate expands at most about 1032:1; a member claiming more than this many times its
+/// compressed size (plus a little) is lying.
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 fn read_npz_from<R: Read + Seek>(
     reader: R,
+    archive_len: u64,
     path: &Path,
 ) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
     let format = |message: String| NpzError::Format {
@@ -82,14 +102,37 @@ fn read_npz_from<R: Read + Seek>(
         .map_err(|e| format(format!("not a zip archive (.npz): {e}")))?;
     let mut arrays = BTreeMap::new();
     for index in 0..archive.len() {
-        let mut entry = archive
+        let entry = archive
             .by_index(index)
             .map_err(|e| format(format!("entry {index}: {e}")))?;
         let name = entry.name().to_string();
+        // Sizes come from the archive's directory: check them against the archive's real
+        // length before reading, so a lying entry cannot make us read or hold gigabytes.
+        let (size, packed) = (entry.size(), entry.compressed_size());
+        let limit = if entry.compression() == zip::CompressionMethod::Stored {
+            archive_len
+        } else {
+            packed.min(archive_len).saturating_mul(MAX_DEFLATE_RATIO) + 1024
+        };
+        if size > limit || packed > archive_len {
+            return Err(format(format!(
+                "entry `{name}` claims {size} bytes ({packed} compressed) in a {archive_len}-byte \
+                 archive: the archive is corrupt; re-create it"
+            )));
+        }
+        // The zip reader checks the member's CRC-32 when it reaches the end, which it
+        // only sees when asked for more than `size` bytes.
         let mut bytes = Vec::new();
         entry
+            .take(size.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|e| format(format!("entry `{name}`: {e}")))?;
+            .map_err(|e| format(format!("entry `{name}`: {e} (re-create the archive)")))?;
+        if bytes.len() as u64 != size {
+            return Err(format(format!(
+                "entry `{name}` ends after {} of its {size} bytes: the archive is truncated",
+                bytes.len()
+            )));
+        }
         let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
         let array = parse_npy(&bytes).map_err(|m| format(format!("entry `{name}`: {m}")))?;
         arrays.insert(key, array);
@@ -130,87 +173,32 @@ pub fn npy_bytes(array: &ArrayF32) -> Vec<u8> {
     out
 }
 
-/// Parses a `.npy` of little-endian float16/32/64 in C order into float32.
+/// Parses a `.npy` into float32: any dtype the parity phase reads (float16/32/64,
+/// integers, bools; either byte order), in C order. The header is the parity phase's
+/// parser (`crate::parity::npy`, the one `.npy` reader), checked against the bytes
+/// really present before anything is allocated from it.
 pub fn parse_npy(bytes: &[u8]) -> Result<ArrayF32, String> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a .npy array (bad magic)".into());
-    }
-    let (header_len, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 if bytes.len() >= 12 => {
-            let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            (usize::try_from(len).map_err(|_| "header too large")?, 12)
-        }
-        v => return Err(format!("unsupported .npy version {v}")),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .ok_or("truncated .npy header")?;
-    let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
-    if header_value(header, "fortran_order").is_some_and(|v| v.starts_with("True")) {
+    let header = npy::parse_header(bytes).map_err(|e| format!("{e:#}"))?;
+    if header.fortran_order {
         return Err("Fortran-order arrays are not supported; save with C order".into());
     }
-    let descr = header_value(header, "descr").ok_or("header has no 'descr'")?;
-    let descr = descr.trim_start_matches(['\'', '"']);
-    let width = match &descr[..descr.len().min(3)] {
-        "<f2" => 2,
-        "<f4" => 4,
-        "<f8" => 8,
-        _ => {
-            return Err(format!(
-                "dtype {descr:.6} is not little-endian float16/32/64"
-            ))
-        }
-    };
-    let shape = parse_shape(header).ok_or("header has no readable 'shape'")?;
-    let count: usize = shape.iter().product();
-    let body = &bytes[start + header_len..];
-    if body.len() < count * width {
-        return Err(format!(
-            "truncated data: shape {shape:?} needs {} bytes, found {}",
-            count * width,
-            body.len()
-        ));
+    let start = usize::try_from(header.data_offset).map_err(|_| "header too large")?;
+    let body = bytes.get(start..).unwrap_or_default();
+    header
+        .check_available(body.len() as u64)
+        .map_err(|e| format!("truncated data: {e:#}"))?;
+    // check_available bounds the byte count by what is in memory, so these fit.
+    let need = usize::try_from(header.data_bytes()).map_err(|_| "array too large")?;
+    let count = usize::try_from(header.len()).map_err(|_| "array too large")?;
+    let mut data = Vec::with_capacity(count);
+    let mut block = Vec::new();
+    // Decoded in blocks through float64 (exact for every supported dtype) and narrowed:
+    // the runner works in float32.
+    for chunk in body[..need].chunks(header.dtype.size() << 14) {
+        npy::decode(header.dtype, header.big_endian, chunk, &mut block);
+        data.extend(block.iter().map(|&v| v as f32));
     }
-    let data = body[..count * width]
-        .chunks_exact(width)
-        .map(|c| match width {
-            2 => f16_to_f32(u16::from_le_bytes([c[0], c[1]])),
-            4 => f32::from_le_bytes([c[0], c[1], c[2], c[3]]),
-            // Narrowing is the point: the runner works in float32.
-            _ => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32,
-        })
-        .collect();
-    ArrayF32::new(shape, data).map_err(|e| e.to_string())
-}
-
-fn header_value<'h>(header: &'h str, key: &str) -> Option<&'h str> {
-    let at = header.find(&format!("'{key}'"))?;
-    let rest = &header[at + key.len() + 2..];
-    Some(rest.trim_start().strip_prefix(':')?.trim_start())
-}
-
-fn parse_shape(header: &str) -> Option<Vec<usize>> {
-    let rest = header_value(header, "shape")?.strip_prefix('(')?;
-    let inner = &rest[..rest.find(')')?];
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.trim_end_matches('L').parse().ok())
-        .collect()
-}
-
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let frac = f32::from(h & 0x3ff);
-    match exp {
-        0 => sign * frac * 2f32.powi(-24),
-        31 if frac == 0.0 => sign * f32::INFINITY,
-        31 => f32::NAN,
-        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
-    }
+    ArrayF32::new(header.shape, data).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -240,6 +228,19 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupted_member_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npz");
+        let a = ArrayF32::new(vec![64], (0..64).map(|i| i as f32).collect()).unwrap();
+        write_npz(&path, [("stage.out", &a)]).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let data = bytes.windows(4).position(|w| w == 10f32.to_le_bytes()).unwrap();
+        bytes[data] ^= 1;
+        let err = read_npz_bytes(&bytes, &path).unwrap_err().to_string();
+        assert!(err.contains("x.npz") && err.contains("stage.out.npy"), "{err}");
+    }
+
+    #[test]
     fn rejects_truncated_and_fortran_and_ints() {
         let a = ArrayF32::new(vec![3], vec![1.0, 2.0, 3.0]).unwrap();
         let bytes = npy_bytes(&a);
@@ -256,15 +257,25 @@ mod tests {
         assert!(parse_npy(&patch(b"False", b"True "))
             .unwrap_err()
             .contains("Fortran"));
-        assert!(parse_npy(&patch(b"<f4", b"<i4"))
+        assert!(parse_npy(&patch(b"<f4", b"<c8"))
             .unwrap_err()
             .contains("dtype"));
-    }
-
-    #[test]
-    fn float16_decoding() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        // Integers convert (the parity phase reads them too).
+        let ints = parse_npy(&patch(b"<f4", b"<i4")).unwrap();
+        assert_eq!(ints.data()[1], 2f32.to_bits() as i32 as f32);
+        // A shape whose element count wraps is an error, not an empty array.
+        let dict = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
+        let mut wrap = b"\x93NUMPY\x01\x00".to_vec();
+        wrap.extend((dict.len() as u16).to_le_bytes());
+        wrap.extend(dict);
+        let err = parse_npy(&wrap).unwrap_err();
+        assert!(err.contains("64 bits"), "{err}");
+        // A header claiming far more than the bytes present: an error, nothing allocated.
+        let dict = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }\n";
+        let mut liar = b"\x93NUMPY\x01\x00".to_vec();
+        liar.extend((dict.len() as u16).to_le_bytes());
+        liar.extend(dict);
+        liar.extend([0u8; 16]);
+        assert!(parse_npy(&liar).unwrap_err().contains("truncated"));
     }
 }

@@ -6,14 +6,50 @@
 
 use super::array::{ArrayF32, ShapeError};
 
+/// The most samples (all channels) the run's audio may hold: 2²⁸ float32 values, 1 GiB,
+/// about 50 minutes of 44.1 kHz stereo. Checked before anything is allocated, for the
+/// generated signal and for WAV input alike.
+pub const MAX_AUDIO_SAMPLES: u64 = 1 << 28;
+
+/// Why no signal was made.
+#[derive(Debug, thiserror::Error)]
+pub enum SignalError {
+    /// The length is not a positive number, or the signal would be too large.
+    #[error("{0}")]
+    Length(String),
+    /// Internal: the samples do not fill the shape.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+}
+
+/// Frames of a `seconds`-long signal at `sample_rate`, after checking that the whole
+/// signal (`channels` of them) stays within [`MAX_AUDIO_SAMPLES`].
+pub fn signal_frames(seconds: f64, sample_rate: u32, channels: usize) -> Result<usize, SignalError> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(SignalError::Length(format!(
+            "--signal-seconds must be a positive number, got {seconds}"
+        )));
+    }
+    // Rounded to whole samples; computed in float64 so nothing wraps.
+    let frames = (seconds * f64::from(sample_rate)).round();
+    let total = frames * channels as f64;
+    if total > MAX_AUDIO_SAMPLES as f64 {
+        return Err(SignalError::Length(format!(
+            "--signal-seconds {seconds} at {sample_rate} Hz × {channels} channel(s) is {total:.3e} \
+             samples; the limit is {MAX_AUDIO_SAMPLES} (1 GiB of float32): ask for at most {:.0} s",
+            (MAX_AUDIO_SAMPLES as f64 / (f64::from(sample_rate) * channels.max(1) as f64)).floor()
+        )));
+    }
+    Ok(frames as usize)
+}
+
 /// `seconds` of `[1, channels, samples]` audio at `sample_rate`, peak below 0.8.
 pub fn test_signal(
     seconds: f64,
     sample_rate: u32,
     channels: usize,
-) -> Result<ArrayF32, ShapeError> {
-    // Rounded to whole samples; negative or NaN lengths become empty.
-    let frames = (seconds.max(0.0) * f64::from(sample_rate)).round() as usize;
+) -> Result<ArrayF32, SignalError> {
+    let frames = signal_frames(seconds, sample_rate, channels)?;
     let rate = f64::from(sample_rate);
     let mut data = Vec::with_capacity(frames * channels);
     // xorshift64: a fixed sequence, independent of any crate's RNG algorithm changes.
@@ -34,7 +70,7 @@ pub fn test_signal(
             data.push((tones + 0.02 * noise) as f32);
         }
     }
-    ArrayF32::new(vec![1, channels, frames], data)
+    Ok(ArrayF32::new(vec![1, channels, frames], data)?)
 }
 
 #[cfg(test)]
@@ -50,5 +86,18 @@ mod tests {
         assert!(a.data().iter().all(|v| v.abs() < 0.8));
         let (l, r) = a.data().split_at(22_050);
         assert_ne!(l, r, "channels differ");
+    }
+
+    #[test]
+    fn absurd_lengths_are_refused_before_allocating() {
+        for (seconds, rate, channels) in [
+            (1e12, 44_100, 2),
+            (10.0, u32::MAX, 2),
+            (10.0, 44_100, usize::MAX),
+            (f64::NAN, 44_100, 2),
+            (-1.0, 44_100, 2),
+        ] {
+            assert!(test_signal(seconds, rate, channels).is_err(), "{seconds} {rate} {channels}");
+        }
     }
 }

@@ -35,6 +35,12 @@ use super::array::ShapePattern;
 /// The name under which the run's input audio is available to stages.
 pub const AUDIO: &str = "audio";
 
+/// The highest `sample_rate` a spec may ask for (the highest rate audio interfaces
+/// offer); anything above is a typo that would size buffers from nonsense.
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+/// The most `channels` a spec may ask for (7th-order ambisonics needs 64).
+pub const MAX_CHANNELS: usize = 256;
+
 /// A pipeline spec file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("pipeline spec {path}: {message}")]
@@ -186,13 +192,22 @@ impl From<InputSpec> for RawInputFull {
 impl PipelineSpec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates spec text; `path` is where it came from (for messages and
+    /// relative artifact paths). The entry point for fuzzing.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
         let err = |message: String| SpecError {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let mut spec: Self =
-            serde_yaml_ng::from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+            serde_yaml_ng::from_str(text).map_err(|e| err(format!("invalid YAML: {e}")))?;
         spec.path = path.to_path_buf();
         spec.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         spec.validate().map_err(err)?;
@@ -201,8 +216,17 @@ impl PipelineSpec {
 
     /// Checks names, references and backends; returns what is wrong.
     pub fn validate(&self) -> Result<(), String> {
-        if self.sample_rate == 0 || self.channels == 0 {
-            return Err("sample_rate and channels must be positive".into());
+        if self.sample_rate == 0 || self.sample_rate > MAX_SAMPLE_RATE {
+            return Err(format!(
+                "sample_rate: {} Hz is outside the supported 1..={MAX_SAMPLE_RATE} Hz",
+                self.sample_rate
+            ));
+        }
+        if self.channels == 0 || self.channels > MAX_CHANNELS {
+            return Err(format!(
+                "channels: {} is outside the supported 1..={MAX_CHANNELS}",
+                self.channels
+            ));
         }
         if self.stages.is_empty() {
             return Err("no stages listed".into());
@@ -313,6 +337,22 @@ mod tests {
             "{HEAD}stages:\n - {{name: a, inputs: [audio], outputs: [x]}}\n - {{name: a, inputs: [audio], outputs: [x]}}\n"
         ));
         assert!(twice.unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn absurd_sizes_name_the_key_and_the_limit() {
+        let stages = "stages:\n - {name: a, inputs: [audio], outputs: [x]}\n";
+        for (head, want) in [
+            ("sample_rate: 4294967295\nchannels: 2\n", "sample_rate: 4294967295 Hz"),
+            ("sample_rate: 0\nchannels: 2\n", "sample_rate: 0 Hz"),
+            ("sample_rate: 44100\nchannels: 1000000\n", "channels: 1000000"),
+            ("sample_rate: 44100\nchannels: 9223372036854775807\n", "..=256"),
+        ] {
+            let err = parse(&format!("{head}backends: {{}}\n{stages}")).unwrap_err();
+            assert!(err.contains(want), "{err}");
+        }
+        let e = PipelineSpec::parse("sample_rate: 1\n", Path::new("p.yml")).unwrap_err();
+        assert!(e.to_string().starts_with("pipeline spec p.yml: invalid YAML"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::array::ArrayF32;
+use super::signal::MAX_AUDIO_SAMPLES;
 use crate::audio::wav;
 
 /// A WAV file that cannot be used, with the file and what to do.
@@ -35,6 +36,23 @@ pub fn read_wav(path: &Path, sample_rate: u32, channels: usize) -> Result<Wav, W
         path: path.to_path_buf(),
         message,
     };
+    let meta =
+        std::fs::metadata(path).map_err(|e| err(format!("cannot read the audio file: {e}")))?;
+    if !meta.is_file() {
+        return Err(err(
+            "not a regular file (a FIFO or device?); give a WAV file".into(),
+        ));
+    }
+    // The largest WAV that can hold MAX_AUDIO_SAMPLES samples (8 bytes each at most),
+    // plus room for header chunks: checked before the file is read.
+    let max_len = MAX_AUDIO_SAMPLES * 8 + (1 << 20);
+    if meta.len() > max_len {
+        return Err(err(format!(
+            "is {} bytes; the runner holds audio in memory and takes at most \
+             {MAX_AUDIO_SAMPLES} samples (about {max_len} bytes of WAV): cut the clip",
+            meta.len()
+        )));
+    }
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read the audio file: {e}")))?;
     let wav = decode(&bytes).map_err(err)?;
     if wav.sample_rate != sample_rate {
@@ -77,7 +95,13 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, String> {
             data.len()
         ));
     }
-    let mut interleaved = Vec::with_capacity(data.len() / header.format.bytes());
+    let samples = data.len() / header.format.bytes();
+    if samples as u64 > MAX_AUDIO_SAMPLES {
+        return Err(format!(
+            "holds {samples} samples; the runner takes at most {MAX_AUDIO_SAMPLES}: cut the clip"
+        ));
+    }
+    let mut interleaved = Vec::with_capacity(samples);
     wav::decode(header.format, data, &mut interleaved);
     let frames = data.len() / frame;
     let mut planar = vec![0.0_f32; frames * channels];

@@ -14,6 +14,7 @@ mod installer;
 mod lint;
 mod parity;
 mod parity_output;
+mod parity_hardening;
 mod parity_run;
 mod publish;
 mod release_host;

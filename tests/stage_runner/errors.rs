@@ -101,6 +101,131 @@ fn unknown_backend_and_bad_spec() {
     runner_fails(&["--spec", s(&bad)]);
 }
 
+/// Runs the runner, killing it (and failing) after 30 s; exit code and stderr.
+fn runner_bounded(args: &[&str]) -> (Option<i32>, String) {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(RUNNER)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} still running after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code(), std::fs::read_to_string(&err).unwrap())
+}
+
+/// A spec with the given head (sample rate, channels) and one stage reading the audio.
+fn spec_with(dir: &std::path::Path, head: &str) -> String {
+    let path = dir.join("absurd.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "{head}backends: {{pytorch: {{engine: torch}}}}\nstages:\n  - {{name: a, inputs: [audio], outputs: [x], artifacts: {{pytorch: a.pt}}}}\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn absurd_spec_sizes_exit_2_naming_spec_key_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    for (head, key, limit) in [
+        ("sample_rate: 4294967295\nchannels: 2\n", "sample_rate", "768000"),
+        ("sample_rate: 44100\nchannels: 1000000\n", "channels", "256"),
+        ("sample_rate: 44100\nchannels: 1e6\n", "channels", ""),
+        ("sample_rate: 44100\nchannels: 9223372036854775807\n", "channels", "256"),
+        ("sample_rate: 44100\nchannels: 4611686018427387904\n", "channels", "256"),
+    ] {
+        let spec = spec_with(dir.path(), head);
+        let (code, err) = runner_bounded(&["--spec", &spec, "--backend", "pytorch"]);
+        assert_eq!(code, Some(2), "{head}: {err}");
+        assert!(
+            err.contains("absurd.yml") && err.contains(key) && err.contains(limit),
+            "{head}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_absurd_signal_length_exits_2_naming_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_with(dir.path(), "sample_rate: 44100\nchannels: 2\n");
+    for seconds in ["1e12", "NaN", "-3"] {
+        let (code, err) = runner_bounded(&[
+            "--spec",
+            &spec,
+            "--backend",
+            "pytorch",
+            "--signal-seconds",
+            seconds,
+        ]);
+        assert_eq!(code, Some(2), "{seconds}: {err}");
+        assert!(err.contains("--signal-seconds"), "{seconds}: {err}");
+    }
+    let (_, err) = runner_bounded(&[
+        "--spec",
+        &spec,
+        "--backend",
+        "pytorch",
+        "--signal-seconds",
+        "1e12",
+    ]);
+    assert!(
+        err.contains("268435456") && err.contains("absurd.yml"),
+        "names the limit and the spec: {err}"
+    );
+}
+
+#[test]
+fn a_reference_npz_with_a_lying_member_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_with(dir.path(), "sample_rate: 44100\nchannels: 2\n");
+    // The shape's element count wraps to 0 in 64 bits: it must not read as empty.
+    let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend((dict.len() as u16).to_le_bytes());
+    npy.extend(dict.as_bytes());
+    let npz = dir.path().join("ref.npz");
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&npz).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("a.x.npy", opts).unwrap();
+        zip.write_all(&npy).unwrap();
+        zip.finish().unwrap();
+    }
+    let (code, err) = runner_bounded(&[
+        "--spec",
+        &spec,
+        "--backend",
+        "pytorch",
+        "--inputs-from",
+        npz.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("ref.npz") && err.contains("a.x.npy") && err.contains("64 bits"),
+        "{err}"
+    );
+}
+
 #[cfg(feature = "torch")]
 mod with_torch {
     use super::*;

@@ -90,6 +90,19 @@ fn run(args: &Args) -> Result<(), RunnerError> {
     if args.repeat == 0 {
         return Err(RunnerError::Usage("--repeat must be at least 1".into()));
     }
+    // The generated signal's size is checked before any file is read or buffer sized.
+    let signal_error = |e: signal::SignalError| {
+        RunnerError::Usage(format!(
+            "{e} (sample_rate {} and channels {} come from the pipeline spec {})",
+            spec.sample_rate,
+            spec.channels,
+            spec.path.display()
+        ))
+    };
+    if args.audio.is_none() && (args.inputs_from.is_none() || args.signal_seconds.is_some()) {
+        let seconds = args.signal_seconds.unwrap_or(DEFAULT_SIGNAL_SECONDS);
+        signal::signal_frames(seconds, spec.sample_rate, spec.channels).map_err(signal_error)?;
+    }
     let inputs_from = match &args.inputs_from {
         Some(path) => Some((path.clone(), npz::read_npz(path)?)),
         None => None,
@@ -119,13 +132,8 @@ fn run(args: &Args) -> Result<(), RunnerError> {
         }
         (None, None) => {
             let seconds = args.signal_seconds.unwrap_or(DEFAULT_SIGNAL_SECONDS);
-            if !(seconds.is_finite() && seconds > 0.0) {
-                return Err(RunnerError::Usage(format!(
-                    "--signal-seconds must be positive, got {seconds}"
-                )));
-            }
             let audio = signal::test_signal(seconds, spec.sample_rate, spec.channels)
-                .map_err(|e| RunnerError::Usage(e.to_string()))?;
+                .map_err(signal_error)?;
             (audio, PathBuf::from(format!("signal:{seconds}")))
         }
     };
