@@ -35,7 +35,7 @@ struct Args {
     #[arg(long, conflicts_with = "signal_seconds")]
     audio: Option<PathBuf>,
     /// Use the generated test signal of this many seconds instead of a WAV [default: 10].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     signal_seconds: Option<f64>,
     /// Untimed runs per stage before timing. Two by default: TorchScript's profiling
     /// executor profiles the first call and optimises on the second.
