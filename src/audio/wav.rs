@@ -130,6 +130,13 @@ pub fn read_header(r: &mut dyn Read) -> Result<WavHeader> {
     }
 }
 
+/// Parses the header at the start of `bytes` (a whole WAV, or its first bytes): the
+/// entry point for fuzzing and for callers holding the file in memory.
+pub fn parse_header(bytes: &[u8]) -> Result<WavHeader> {
+    let mut r = bytes;
+    read_header(&mut r)
+}
+
 /// Decodes whole samples from `bytes` into `out` as float64.
 pub fn decode(format: SampleFormat, bytes: &[u8], out: &mut Vec<f64>) {
     out.clear();

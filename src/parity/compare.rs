@@ -17,6 +17,9 @@ use crate::console::Console;
 /// and the metrics.
 pub const CHUNK: usize = 1 << 15;
 
+/// The most stems one array may be scored for (demucs models have 4–6).
+pub const MAX_STEMS: usize = 256;
+
 /// Labels for one comparison (set by `parity run`; `None` for plain files).
 #[derive(Debug, Clone, Default)]
 pub struct Labels {
@@ -159,6 +162,27 @@ pub fn compare_pair(
     }
     let stage_cfg = config.stages.get(&stage);
     let stem_axis = stage_cfg.and_then(|s| s.stem_axis);
+    // A stem axis the array lacks (or an absurdly long one) would silently drop the SDR
+    // gate, or size the per-stem sums from a header: either is a failed check.
+    if let Some(axis) = stem_axis {
+        match r.meta.shape.get(axis) {
+            None => {
+                check.problems.push(format!(
+                    "stem_axis {axis} (parity.stages.{stage}) is beyond the array's {} axes",
+                    r.meta.shape.len()
+                ));
+                return Ok(check);
+            }
+            Some(&n) if n > MAX_STEMS => {
+                check.problems.push(format!(
+                    "stem_axis {axis} (parity.stages.{stage}) has {n} entries; at most \
+                     {MAX_STEMS} stems are scored"
+                ));
+                return Ok(check);
+            }
+            Some(_) => {}
+        }
+    }
     let stem_names = stage_cfg.map(|s| s.stems.clone()).unwrap_or_default();
     let acc = Accumulator::new(
         &r.meta.shape,
@@ -338,8 +362,8 @@ fn below(v: f64, min: f64) -> bool {
     v.is_nan() || v < min
 }
 
-/// Appends one sentence per broken rule.
-fn judge(problems: &mut Vec<String>, m: &Metrics, t: &Tolerance) {
+/// Appends one sentence per broken rule (also used to re-judge merged shard reports).
+pub fn judge(problems: &mut Vec<String>, m: &Metrics, t: &Tolerance) {
     if m.non_finite() > 0 {
         let mut parts = Vec::new();
         for (n, what) in [

@@ -681,7 +681,10 @@ mod tests {
         let mut acc = Accumulator::new(&[4], 0, None, 1e-3, 1e-3, 1e-4);
         acc.add(&[9e307, 1.0, -1e308, 0.0], &[-9e307, 1.0, 1e308, 0.0]);
         let (m, h, curve) = acc.finish(None, &[]);
-        assert_eq!((m.max_abs, m.max_abs_index.clone()), (f64::INFINITY, vec![0]));
+        assert_eq!(
+            (m.max_abs, m.max_abs_index.clone()),
+            (f64::INFINITY, vec![0])
+        );
         assert_eq!((m.outside, m.elements, m.non_finite()), (2, 4, 0));
         assert_eq!(m.p99_abs, f64::INFINITY);
         assert!(m.snr_db.is_nan() || m.snr_db == f64::NEG_INFINITY);

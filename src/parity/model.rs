@@ -249,7 +249,10 @@ pub mod real_vec {
     struct In(#[serde(with = "super::real")] f64);
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Ok(Vec::<In>::deserialize(d)?.into_iter().map(|w| w.0).collect())
+        Ok(Vec::<In>::deserialize(d)?
+            .into_iter()
+            .map(|w| w.0)
+            .collect())
     }
 }
 

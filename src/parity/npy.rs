@@ -345,9 +345,13 @@ mod tests {
         assert_eq!(scalar.len(), 1);
         assert!(parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }").is_err());
         let wraps = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
-        let err = parse_dict(wraps).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = parse_dict(wraps)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("64 bits"), "{err}");
-        let bytes_wrap = "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }";
+        let bytes_wrap =
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }";
         assert!(parse_dict(bytes_wrap).is_err(), "8 · 2^62 bytes overflow");
     }
 
@@ -360,8 +364,15 @@ mod tests {
         let h = parse_header(&bytes).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(h.data_offset, 10 + dict.len() as u64);
         assert_eq!(h.data_bytes(), 4 << 40);
-        let err = h.check_available(16).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("4398046511104 bytes") && err.contains("only 16"), "{err}");
+        let err = h
+            .check_available(16)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("4398046511104 bytes") && err.contains("only 16"),
+            "{err}"
+        );
         assert!(parse_header(&bytes[..12]).is_err());
     }
 

@@ -116,13 +116,14 @@ impl ArrayStream<'_> {
         if n == 0 {
             out.clear();
             if std::mem::take(&mut self.drain) {
-                io::copy(&mut self.reader, &mut io::sink())
-                    .map_err(|e| self.read_error(e))?;
+                io::copy(&mut self.reader, &mut io::sink()).map_err(|e| self.read_error(e))?;
             }
             return Ok(0);
         }
         out.resize(n * self.decoder.size(), 0);
-        self.reader.read_exact(out).map_err(|e| self.read_error(e))?;
+        self.reader
+            .read_exact(out)
+            .map_err(|e| self.read_error(e))?;
         self.remaining -= n as u64;
         Ok(n)
     }

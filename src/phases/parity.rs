@@ -349,9 +349,31 @@ fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
         first.candidate.clone(),
         first.tolerance,
     );
-    let checks: Vec<Check> = reports.into_iter().flat_map(|(_, r)| r.checks).collect();
+    // A shard's verdicts are not taken on trust: each check is judged again from its own
+    // figures and tolerance, so an edited or inconsistent report cannot turn green.
+    let checks: Vec<Check> = reports
+        .into_iter()
+        .flat_map(|(_, r)| r.checks)
+        .map(rejudge)
+        .collect();
     let report = ParityReport::new(reference, candidate, None, tolerance, checks);
     finish(ctx, report, &args.opts)
+}
+
+/// A merged check passes only when its shard said so, it lists no problem, and its
+/// metrics (when present) break no rule of its tolerance.
+fn rejudge(mut check: Check) -> Check {
+    if let Some(m) = &check.metrics {
+        let mut found = Vec::new();
+        compare::judge(&mut found, m, &check.tolerance);
+        for p in found {
+            if !check.problems.contains(&p) {
+                check.problems.push(p);
+            }
+        }
+    }
+    check.passed = check.passed && check.problems.is_empty();
+    check
 }
 
 /// Writes JUnit and HTML next to the JSON report (and where asked), then emits.

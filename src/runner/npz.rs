@@ -234,10 +234,16 @@ mod tests {
         let a = ArrayF32::new(vec![64], (0..64).map(|i| i as f32).collect()).unwrap();
         write_npz(&path, [("stage.out", &a)]).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
-        let data = bytes.windows(4).position(|w| w == 10f32.to_le_bytes()).unwrap();
+        let data = bytes
+            .windows(4)
+            .position(|w| w == 10f32.to_le_bytes())
+            .unwrap();
         bytes[data] ^= 1;
         let err = read_npz_bytes(&bytes, &path).unwrap_err().to_string();
-        assert!(err.contains("x.npz") && err.contains("stage.out.npy"), "{err}");
+        assert!(
+            err.contains("x.npz") && err.contains("stage.out.npy"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -264,7 +270,8 @@ mod tests {
         let ints = parse_npy(&patch(b"<f4", b"<i4")).unwrap();
         assert_eq!(ints.data()[1], 2f32.to_bits() as i32 as f32);
         // A shape whose element count wraps is an error, not an empty array.
-        let dict = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
+        let dict =
+            b"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
         let mut wrap = b"\x93NUMPY\x01\x00".to_vec();
         wrap.extend((dict.len() as u16).to_le_bytes());
         wrap.extend(dict);

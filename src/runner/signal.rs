@@ -24,7 +24,11 @@ pub enum SignalError {
 
 /// Frames of a `seconds`-long signal at `sample_rate`, after checking that the whole
 /// signal (`channels` of them) stays within [`MAX_AUDIO_SAMPLES`].
-pub fn signal_frames(seconds: f64, sample_rate: u32, channels: usize) -> Result<usize, SignalError> {
+pub fn signal_frames(
+    seconds: f64,
+    sample_rate: u32,
+    channels: usize,
+) -> Result<usize, SignalError> {
     if !(seconds.is_finite() && seconds > 0.0) {
         return Err(SignalError::Length(format!(
             "--signal-seconds must be a positive number, got {seconds}"
@@ -97,7 +101,10 @@ mod tests {
             (f64::NAN, 44_100, 2),
             (-1.0, 44_100, 2),
         ] {
-            assert!(test_signal(seconds, rate, channels).is_err(), "{seconds} {rate} {channels}");
+            assert!(
+                test_signal(seconds, rate, channels).is_err(),
+                "{seconds} {rate} {channels}"
+            );
         }
     }
 }

@@ -343,16 +343,29 @@ mod tests {
     fn absurd_sizes_name_the_key_and_the_limit() {
         let stages = "stages:\n - {name: a, inputs: [audio], outputs: [x]}\n";
         for (head, want) in [
-            ("sample_rate: 4294967295\nchannels: 2\n", "sample_rate: 4294967295 Hz"),
+            (
+                "sample_rate: 4294967295\nchannels: 2\n",
+                "sample_rate: 4294967295 Hz",
+            ),
             ("sample_rate: 0\nchannels: 2\n", "sample_rate: 0 Hz"),
-            ("sample_rate: 44100\nchannels: 1000000\n", "channels: 1000000"),
-            ("sample_rate: 44100\nchannels: 9223372036854775807\n", "..=256"),
+            (
+                "sample_rate: 44100\nchannels: 1000000\n",
+                "channels: 1000000",
+            ),
+            (
+                "sample_rate: 44100\nchannels: 9223372036854775807\n",
+                "..=256",
+            ),
         ] {
             let err = parse(&format!("{head}backends: {{}}\n{stages}")).unwrap_err();
             assert!(err.contains(want), "{err}");
         }
         let e = PipelineSpec::parse("sample_rate: 1\n", Path::new("p.yml")).unwrap_err();
-        assert!(e.to_string().starts_with("pipeline spec p.yml: invalid YAML"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("pipeline spec p.yml: invalid YAML"),
+            "{e}"
+        );
     }
 
     #[test]

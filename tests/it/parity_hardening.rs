@@ -129,7 +129,10 @@ fn a_float64_wav_with_huge_samples_ends_in_a_failed_check() {
     let out = parity_in(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let check = &json(&out)["checks"][0];
-    assert_eq!((&check["passed"], &check["max_abs"]), (&Value::Bool(false), &Value::from("inf")));
+    assert_eq!(
+        (&check["passed"], &check["max_abs"]),
+        (&Value::Bool(false), &Value::from("inf"))
+    );
 }
 
 #[test]
@@ -154,10 +157,9 @@ fn merging_a_shard_with_a_huge_curve_value_ends() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let path = dir.path().join("s1/parity.json");
-    let mut v: Value = serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
     let curve = &mut v["data"]["checks"][0]["curve"];
     assert!(curve.is_object(), "{v:#}");
     curve["max"][0] = Value::from(1e308);
@@ -181,7 +183,12 @@ fn merging_a_shard_with_a_huge_curve_value_ends() {
 fn nonsense_tolerance_flags_are_usage_errors() {
     let dir = tempdir();
     let r = [0.0, 1.0];
-    folders(dir.path(), "a.b", f64_npy(&[2], &r), f64_npy(&[2], &[0.5, 1.0]));
+    folders(
+        dir.path(),
+        "a.b",
+        f64_npy(&[2], &r),
+        f64_npy(&[2], &[0.5, 1.0]),
+    );
     for (flag, value) in [
         ("--atol", "NaN"),
         ("--atol", "-1"),
@@ -191,7 +198,12 @@ fn nonsense_tolerance_flags_are_usage_errors() {
         ("--min-snr-db", "NaN"),
     ] {
         let out = parity_in(dir.path(), &[flag, value]);
-        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
         assert!(stderr(&out).contains(flag), "{flag}: {}", stderr(&out));
     }
 }
@@ -199,14 +211,22 @@ fn nonsense_tolerance_flags_are_usage_errors() {
 #[test]
 fn nonsense_tolerances_in_the_config_name_the_key() {
     let dir = tempdir();
-    folders(dir.path(), "a.b", f64_npy(&[2], &[0.0, 1.0]), f64_npy(&[2], &[0.5, 1.0]));
+    folders(
+        dir.path(),
+        "a.b",
+        f64_npy(&[2], &[0.0, 1.0]),
+        f64_npy(&[2], &[0.5, 1.0]),
+    );
     for (yaml, key) in [
         ("parity:\n  atol: .nan\n", "atol"),
         ("parity:\n  rtol: -1\n", "rtol"),
         ("parity:\n  min_snr_db: .nan\n", "min_snr_db"),
         ("parity:\n  rel_floor: 0\n", "rel_floor"),
         ("parity:\n  stages:\n    a:\n      atol: .nan\n", "atol"),
-        ("parity:\n  stages:\n    a:\n      min_sdr_db: .inf\n", "min_sdr_db"),
+        (
+            "parity:\n  stages:\n    a:\n      min_sdr_db: .inf\n",
+            "min_sdr_db",
+        ),
     ] {
         write(&dir.path().join("cfg.yml"), yaml);
         let out = run_bounded(
@@ -223,7 +243,10 @@ fn nonsense_tolerances_in_the_config_name_the_key() {
         );
         assert_eq!(out.status.code(), Some(2), "{yaml}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(err.contains(key) && err.contains("cfg.yml"), "{yaml}: {err}");
+        assert!(
+            err.contains(key) && err.contains("cfg.yml"),
+            "{yaml}: {err}"
+        );
     }
 }
 
@@ -256,9 +279,13 @@ fn a_header_claiming_more_than_the_file_holds_is_an_error_up_front() {
         write_npz(&dir.path().join(side), &[("a.b", liar.clone())], false);
     }
     let out = run_bounded(
-        bin()
-            .current_dir(dir.path())
-            .args(["parity", "--reference", "r.npz", "--candidate", "c.npz"]),
+        bin().current_dir(dir.path()).args([
+            "parity",
+            "--reference",
+            "r.npz",
+            "--candidate",
+            "c.npz",
+        ]),
         60,
     );
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
@@ -272,8 +299,16 @@ fn a_corrupted_npz_member_is_an_error_naming_archive_and_member() {
     let values: Vec<f32> = (0..256).map(|i| i as f32 * 0.001).collect();
     let good = npy_f32(&[256], &values);
     for compressed in [false, true] {
-        write_npz(&dir.path().join("r.npz"), &[("s.out", good.clone())], compressed);
-        write_npz(&dir.path().join("c.npz"), &[("s.out", good.clone())], compressed);
+        write_npz(
+            &dir.path().join("r.npz"),
+            &[("s.out", good.clone())],
+            compressed,
+        );
+        write_npz(
+            &dir.path().join("c.npz"),
+            &[("s.out", good.clone())],
+            compressed,
+        );
         let path = dir.path().join("c.npz");
         let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
         // Flip one bit in the middle of the member's data (stored: a float; deflated:
@@ -282,9 +317,13 @@ fn a_corrupted_npz_member_is_an_error_naming_archive_and_member() {
         bytes[at] ^= 0x01;
         std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
         let out = run_bounded(
-            bin()
-                .current_dir(dir.path())
-                .args(["parity", "--reference", "r.npz", "--candidate", "c.npz"]),
+            bin().current_dir(dir.path()).args([
+                "parity",
+                "--reference",
+                "r.npz",
+                "--candidate",
+                "c.npz",
+            ]),
             60,
         );
         assert_eq!(
@@ -299,4 +338,81 @@ fn a_corrupted_npz_member_is_an_error_naming_archive_and_member() {
             "compressed={compressed}: {err}"
         );
     }
+}
+
+#[test]
+fn a_merged_shard_claiming_a_pass_its_figures_deny_fails() {
+    let dir = tempdir();
+    let r: Vec<f64> = (0..64).map(|i| f64::from(i) * 0.01).collect();
+    let mut c = r.clone();
+    c[5] += 0.5;
+    folders(dir.path(), "a.b", f64_npy(&[64], &r), f64_npy(&[64], &c));
+    let out = run_bounded(
+        bin().current_dir(dir.path()).args([
+            "parity",
+            "--reference",
+            "ref",
+            "--candidate",
+            "cand",
+            "--shard",
+            "1/1",
+            "--out-dir",
+            "s1",
+        ]),
+        60,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let path = dir.path().join("s1/parity.json");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    v["data"]["checks"][0]["passed"] = Value::Bool(true);
+    v["data"]["checks"][0]["problems"] = serde_json::json!([]);
+    std::fs::write(&path, v.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let merged = run_bounded(
+        bin().current_dir(dir.path()).args([
+            "parity",
+            "merge",
+            "s1/parity.json",
+            "--format",
+            "json",
+            "--out-dir",
+            "m",
+        ]),
+        60,
+    );
+    assert_eq!(merged.status.code(), Some(1), "{}", stderr(&merged));
+    let check = &json(&merged)["checks"][0];
+    assert_eq!(check["passed"], false);
+    assert!(
+        check["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("outside")),
+        "{check:#}"
+    );
+}
+
+#[test]
+fn a_stem_axis_the_array_lacks_is_a_failed_check() {
+    let dir = tempdir();
+    let r: Vec<f64> = (0..8).map(f64::from).collect();
+    folders(
+        dir.path(),
+        "a.b",
+        f64_npy(&[2, 4], &r),
+        f64_npy(&[2, 4], &r),
+    );
+    write(
+        &dir.path().join("cfg.yml"),
+        "parity:\n  stages:\n    a:\n      stem_axis: 5\n",
+    );
+    let out = parity_in(dir.path(), &["--config", "cfg.yml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let check = &json(&out)["checks"][0];
+    assert!(
+        check["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("stem_axis 5")),
+        "{check:#}"
+    );
 }

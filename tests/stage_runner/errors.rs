@@ -146,11 +146,23 @@ fn spec_with(dir: &std::path::Path, head: &str) -> String {
 fn absurd_spec_sizes_exit_2_naming_spec_key_and_limit() {
     let dir = tempfile::tempdir().unwrap();
     for (head, key, limit) in [
-        ("sample_rate: 4294967295\nchannels: 2\n", "sample_rate", "768000"),
+        (
+            "sample_rate: 4294967295\nchannels: 2\n",
+            "sample_rate",
+            "768000",
+        ),
         ("sample_rate: 44100\nchannels: 1000000\n", "channels", "256"),
         ("sample_rate: 44100\nchannels: 1e6\n", "channels", ""),
-        ("sample_rate: 44100\nchannels: 9223372036854775807\n", "channels", "256"),
-        ("sample_rate: 44100\nchannels: 4611686018427387904\n", "channels", "256"),
+        (
+            "sample_rate: 44100\nchannels: 9223372036854775807\n",
+            "channels",
+            "256",
+        ),
+        (
+            "sample_rate: 44100\nchannels: 4611686018427387904\n",
+            "channels",
+            "256",
+        ),
     ] {
         let spec = spec_with(dir.path(), head);
         let (code, err) = runner_bounded(&["--spec", &spec, "--backend", "pytorch"]);
