@@ -149,7 +149,7 @@ impl ArrayStream<'_> {
 
 /// Reads a stored archive member and checks its CRC-32 once the member has been read to
 /// its end (the zip reader does the same for compressed members). crc32fast picks a
-/// carry-less-multiply loop at run time, far cheaper than the metrics.
+/// carry-less-multiply loop at run time when the CPU has one.
 struct CrcCheck<R> {
     inner: R,
     hasher: crc32fast::Hasher,
@@ -335,7 +335,7 @@ impl Source {
                     .with_context(|| format!("cannot read the array header in {origin}"))?;
                 header
                     .check_available(size.saturating_sub(header.data_offset))
-                    .with_context(|| format!("{origin}"))?;
+                    .with_context(|| origin.clone())?;
                 let mut stream = npy_stream(name, header, reader, origin);
                 stream.drain = true;
                 Ok(stream)
@@ -396,7 +396,7 @@ impl Source {
                         .with_context(|| format!("cannot read the .npy header of {origin}"))?;
                     header
                         .check_available(file_len.saturating_sub(header.data_offset))
-                        .with_context(|| format!("{origin}"))?;
+                        .with_context(|| origin.clone())?;
                     Ok(npy_stream(name, header, reader, origin))
                 }
             }
