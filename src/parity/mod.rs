@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod model;
 pub mod npy;
 pub mod quantile;
+pub mod readers;
 pub mod report;
 pub mod runner;
 pub mod simd;

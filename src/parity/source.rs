@@ -14,6 +14,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::npy::{self, DType};
+use super::readers::{Counted, CrcCheck};
 use super::simd::Level;
 use crate::audio::wav::{self, SampleFormat};
 
@@ -144,36 +145,6 @@ impl ArrayStream<'_> {
                 self.meta.origin
             )
         }
-    }
-}
-
-/// Reads a stored archive member and checks its CRC-32 once the member has been read to
-/// its end (the zip reader does the same for compressed members). crc32fast picks a
-/// carry-less-multiply loop at run time when the CPU has one.
-struct CrcCheck<R> {
-    inner: R,
-    hasher: crc32fast::Hasher,
-    expected: u32,
-}
-
-impl<R: Read> Read for CrcCheck<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            let got = self.hasher.clone().finalize();
-            if got != self.expected {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "CRC-32 mismatch (the archive records {:08x}, the member's bytes give \
-                         {got:08x}): the member is corrupted",
-                        self.expected
-                    ),
-                ));
-            }
-        }
-        self.hasher.update(&buf[..n]);
-        Ok(n)
     }
 }
 
@@ -427,20 +398,6 @@ fn npy_stream<'a>(
         reader,
         decoder: Decoder::Npy(h.dtype, h.big_endian),
         drain: false,
-    }
-}
-
-/// Counts the bytes read through it (how long a header was).
-struct Counted<'r, R: ?Sized> {
-    inner: &'r mut R,
-    n: u64,
-}
-
-impl<R: Read + ?Sized> Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
     }
 }
 
