@@ -10,6 +10,7 @@ mod common;
 mod composite;
 mod core;
 mod init;
+mod inputs_bounded;
 mod installer;
 mod lint;
 mod parity;
