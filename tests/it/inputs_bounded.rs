@@ -67,7 +67,10 @@ fn a_fifo_given_as_a_lint_report_is_refused_at_once() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
     let err = stderr(&o);
-    assert!(err.contains("ruff.json is a FIFO (named pipe), not a regular file"), "{err}");
+    assert!(
+        err.contains("ruff.json is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
 }
 
 #[cfg(unix)]
@@ -144,7 +147,10 @@ fn an_input_over_the_limit_names_file_limit_and_how_to_raise_it() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
     let err = stderr(&o);
-    assert!(err.contains("big.txt is 2.0 MiB, over the 1 MiB limit"), "{err}");
+    assert!(
+        err.contains("big.txt is 2.0 MiB, over the 1 MiB limit"),
+        "{err}"
+    );
     assert!(err.contains("HTDEMUCS_DEVOPS_MAX_INPUT_MIB=<MiB>"), "{err}");
 
     let o = run_within(
@@ -158,7 +164,11 @@ fn an_input_over_the_limit_names_file_limit_and_how_to_raise_it() {
         60,
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
-    assert!(stderr(&o).contains("is not a whole number of MiB"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a whole number of MiB"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -246,7 +256,10 @@ fn a_config_nested_a_hundred_thousand_deep_is_refused_fast_with_its_line() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
     let err = stderr(&o);
-    assert!(err.contains("deep.yml:2: the YAML nests more than 64 levels"), "{err}");
+    assert!(
+        err.contains("deep.yml:2: the YAML nests more than 64 levels"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -272,7 +285,10 @@ fn a_megabyte_unit_is_refused_without_being_echoed() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let all = all_output(&o);
     assert!(all.len() < 4096, "{} bytes of output", all.len());
-    assert!(all.contains("gab.json: the unit of stft is 1048576 characters"), "{all}");
+    assert!(
+        all.contains("gab.json: the unit of stft is 1048576 characters"),
+        "{all}"
+    );
 }
 
 #[test]
@@ -289,8 +305,16 @@ fn a_lint_report_of_many_findings_keeps_exact_counts_and_a_bounded_list() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let text = std::fs::read_to_string(dir.path().join("out/lint.json")).unwrap_or_default();
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    assert_eq!(v["data"]["totals"]["errors"], n, "{}", &text[..text.len().min(500)]);
-    assert_eq!(v["data"]["diagnostics"].as_array().map(Vec::len), Some(10_000));
+    assert_eq!(
+        v["data"]["totals"]["errors"],
+        n,
+        "{}",
+        &text[..text.len().min(500)]
+    );
+    assert_eq!(
+        v["data"]["diagnostics"].as_array().map(Vec::len),
+        Some(10_000)
+    );
     assert_eq!(v["data"]["omitted"], n - 10_000);
     assert!(
         stdout(&o).contains("the JSON report lists 10000 of them"),
@@ -322,7 +346,15 @@ fn a_megabyte_lint_message_is_capped_in_every_output() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let all = all_output(&o);
     assert!(all.len() < 64 * 1024, "{} bytes of output", all.len());
-    assert!(all.contains("bytes cut]"), "{}", &all[..all.len().min(2000)]);
+    assert!(
+        all.contains("bytes cut]"),
+        "{}",
+        &all[..all.len().min(2000)]
+    );
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
-    assert!(summary.len() < 64 * 1024, "{} bytes of summary", summary.len());
+    assert!(
+        summary.len() < 64 * 1024,
+        "{} bytes of summary",
+        summary.len()
+    );
 }

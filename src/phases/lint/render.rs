@@ -110,7 +110,12 @@ pub fn terminal(r: &LintReport, style: Style) -> String {
             ));
         }
         let more = (r.diagnostics.len() + r.omitted).saturating_sub(TERMINAL_LIMIT);
-        if more > 0 {
+        if more > 0 && r.omitted == 0 {
+            out.push_str(&format!(
+                "\n… {more} more not shown here; all {} are in the JSON report\n",
+                r.diagnostics.len()
+            ));
+        } else if more > 0 {
             out.push_str(&format!(
                 "\n… {more} more not shown here; the JSON report lists {} of them\n",
                 r.diagnostics.len()
@@ -262,10 +267,16 @@ pub fn markdown(r: &LintReport) -> String {
         }
         let n = r.diagnostics.len() + r.omitted;
         let summary = if n > MARKDOWN_LIMIT {
-            format!(
-                "{n} findings (the first {MARKDOWN_LIMIT} are listed; lint.json lists {})",
-                r.diagnostics.len()
-            )
+            if r.omitted == 0 {
+                format!(
+                    "{n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)"
+                )
+            } else {
+                format!(
+                    "{n} findings (the first {MARKDOWN_LIMIT} are listed; lint.json lists {})",
+                    r.diagnostics.len()
+                )
+            }
         } else {
             plural(n, "finding")
         };
