@@ -11,6 +11,7 @@ mod composite;
 mod core;
 mod init;
 mod inputs_bounded;
+mod fuzz_replay;
 mod installer;
 mod lint;
 mod parity;
