@@ -9,8 +9,11 @@ use std::path::Path;
 use crate::bench::ingest::{read_str, InputFormat};
 use crate::ingest::diagnostic::Format;
 
+/// The body of a fuzz target: takes any bytes, returns nothing, must not panic.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (fuzz/fuzz_targets/<name>.rs, tests/fuzz/<name>/) and body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("junit", junit),
     ("lint", lint),
     ("config_yaml", config_yaml),
@@ -24,7 +27,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The body of target `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Body> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 

@@ -25,7 +25,10 @@ fn every_kept_fuzz_input_runs_clean_and_fast() {
         let body = target(name).unwrap_or_else(|| panic!("no target {name}"));
         let seeds = inputs(&root.join("fuzz/corpus").join(name));
         assert!(!seeds.is_empty(), "fuzz/corpus/{name} has no seed");
-        for file in seeds.iter().chain(&inputs(&root.join("tests/fuzz").join(name))) {
+        for file in seeds
+            .iter()
+            .chain(&inputs(&root.join("tests/fuzz").join(name)))
+        {
             let data = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             let start = Instant::now();
             body(&data);
