@@ -69,7 +69,7 @@ setup-hooks: setup ## Install the pre-commit hooks into .git/hooks
 build: setup ## Build the release binaries (htdemucs-devops, and htdemucs-stage-runner with FEATURES=torch)
 	$(WITH_VENV) $(CARGO) build --release $(if $(FEATURES),--features $(FEATURES))
 
-test: test-rust test-hooks test-example ## Run every test: cargo test, the hook test, the example's checks
+test: test-rust test-hooks test-example test-fuzz ## Run every test: cargo test, the hook test, the example's checks, a short fuzz of every parser
 
 test-rust: setup ## Run cargo test (with the venv's ruff and pytest on PATH; FEATURES=torch)
 	$(WITH_VENV) $(CARGO) test $(if $(FEATURES),--features $(FEATURES))
@@ -131,3 +131,6 @@ include benchmarks/benchmark.mk
 
 # parity-report, bench-parity
 include benchmarks/parity/parity.mk
+
+# fuzz, fuzz-build, test-fuzz
+include fuzz/fuzz.mk

@@ -16,6 +16,7 @@ benchmark-compare: ## Compare CURRENT=<results.json> with BASELINE (WINDOW=1: th
 	$(CARGO) run --quiet -- benchmark compare --baseline $(BASELINE) --current $(CURRENT) \
 		--format $(FORMAT) $(if $(WINDOW),--window $(WINDOW))
 
-bench: ## Benchmarks: the regression rule's noise simulation (vs github-action-benchmark) and site rendering
+bench: ## Benchmarks: the regression rule's noise simulation (vs github-action-benchmark), site rendering, parser scaling
 	$(CARGO) bench --profile dev --bench noise -- $(ARGS)
 	$(CARGO) bench --profile dev --bench site_render
+	$(CARGO) bench --profile dev --bench parse_scaling

@@ -107,22 +107,15 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Loaded> {
         Some(p) => (p.to_path_buf(), true),
         None => (root.join(DEFAULT_CONFIG_PATH), false),
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fsio::read_text(&path, "the config file") {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+        Err(e) if e.is_not_found() && !must_exist => {
             return Ok(Loaded {
                 config: Config::default(),
                 path: None,
             });
         }
-        Err(e) => {
-            return Err(e).with_context(|| {
-                format!(
-                    "cannot read the config file {} (check the --config path)",
-                    path.display()
-                )
-            })
-        }
+        Err(e) => return Err(e).context("check the --config path"),
     };
     let config = parse(&text, &path)?;
     Ok(Loaded {
@@ -135,6 +128,9 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Loaded> {
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
     if text.trim().is_empty() {
         return Ok(Config::default());
+    }
+    if let Err(e) = crate::yaml_depth::check(text) {
+        bail!("{}:{}: {e}", path.display(), e.line);
     }
     match serde_yaml_ng::from_str::<Config>(text) {
         Ok(c) => Ok(c),

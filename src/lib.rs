@@ -8,6 +8,8 @@ pub mod config;
 pub mod console;
 pub mod context;
 pub mod exit;
+pub mod fsio;
+pub mod fuzzing;
 pub mod git;
 pub mod github;
 pub mod ingest;
@@ -19,6 +21,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod site;
+pub mod yaml_depth;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;

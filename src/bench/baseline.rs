@@ -107,8 +107,7 @@ fn untouched(path: &Path) -> String {
 /// Reads and (in memory) migrates a baseline file. A file that does not parse is an
 /// error naming the file, the position and what to do; nothing is ever written here.
 pub fn load(path: &Path) -> Result<(Baseline, Format)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+    let text = crate::fsio::read_text(path, "the baseline")?;
     parse(&text, path)
 }
 

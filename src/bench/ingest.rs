@@ -10,6 +10,7 @@ use std::path::Path;
 use super::metric::{Direction, MetricOverride};
 use super::run::{parse_value, Run, Value};
 use super::stats;
+use crate::fsio::clip;
 
 /// Input formats (`--input-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -36,8 +37,7 @@ pub const DEFAULT_BACKEND: &str = "default";
 
 /// Reads a results file.
 pub fn read_file(path: &Path, format: InputFormat) -> Result<Run> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the results file {}", path.display()))?;
+    let text = crate::fsio::read_text(path, "the results file")?;
     read_str(&text, &path.display().to_string(), format)
 }
 
@@ -62,7 +62,27 @@ pub fn read_str(text: &str, origin: &str, format: InputFormat) -> Result<Run> {
         InputFormat::Bmf => from_bmf(&value, origin),
         InputFormat::Hyperfine => from_hyperfine(&value, origin),
     }?;
+    check_units(&run, origin)?;
     Ok(run)
+}
+
+/// Longest unit accepted: units are short words (`ms`, `MiB`, `frames/s`).
+pub const MAX_UNIT_CHARS: usize = 32;
+
+/// Refuses units no person would write: they are echoed in every table row.
+fn check_units(run: &Run, origin: &str) -> Result<()> {
+    for (metric, o) in &run.meta.metrics {
+        if let Some(unit) = &o.unit {
+            let chars = unit.chars().count();
+            if chars > MAX_UNIT_CHARS || unit.contains(char::is_control) {
+                bail!(
+                    "{origin}: the unit of {} is {chars} characters long or has control characters; a unit is a short word such as ms, MiB or ops/s (at most {MAX_UNIT_CHARS} characters, one line)",
+                    clip(metric, 60)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Guesses the format from the JSON's shape.
@@ -125,9 +145,9 @@ fn from_gab(v: &serde_json::Value, origin: &str, direction: Direction) -> Result
             .with_context(|| format!("{origin}: entry {i} has no string \"name\""))?;
         let value = item
             .get("value")
-            .with_context(|| format!("{origin}: entry {i} ({name}) has no \"value\""))
+            .with_context(|| format!("{origin}: entry {i} ({}) has no \"value\"", clip(name, 80)))
             .and_then(|v| {
-                parse_value(v).with_context(|| format!("{origin}: entry {i} ({name})"))
+                parse_value(v).with_context(|| format!("{origin}: entry {i} ({})", clip(name, 80)))
             })?;
         let unit = item.get("unit").and_then(|u| u.as_str()).unwrap_or("");
         let (backend, metric) = split_name(name);
@@ -173,14 +193,25 @@ fn from_bmf(v: &serde_json::Value, origin: &str) -> Result<Run> {
             continue;
         }
         let ms = measures.as_object().with_context(|| {
-            format!("{origin}: benchmark {bench:?} must map measures to {{\"value\": n}}")
+            format!(
+                "{origin}: benchmark {:?} must map measures to {{\"value\": n}}",
+                clip(bench, 80)
+            )
         })?;
         for (measure, m) in ms {
             let value = m
                 .get("value")
-                .with_context(|| format!("{origin}: {bench}.{measure} has no \"value\""))
+                .with_context(|| {
+                    format!(
+                        "{origin}: {}.{} has no \"value\"",
+                        clip(bench, 80),
+                        clip(measure, 80)
+                    )
+                })
                 .and_then(|v| {
-                    parse_value(v).with_context(|| format!("{origin}: {bench}.{measure}"))
+                    parse_value(v).with_context(|| {
+                        format!("{origin}: {}.{}", clip(bench, 80), clip(measure, 80))
+                    })
                 })?;
             let metric = bmf_measure(measure);
             insert(&mut run, bench.clone(), metric, value);
@@ -221,11 +252,15 @@ fn from_hyperfine(v: &serde_json::Value, origin: &str) -> Result<Run> {
             _ => (command.to_string(), "wall_sec".to_string()),
         };
         let times = match r.get("times") {
-            Some(t) => {
-                parse_value(t).with_context(|| format!("{origin}: result {i} ({command}) times"))?
-            }
+            Some(t) => parse_value(t)
+                .with_context(|| format!("{origin}: result {i} ({}) times", clip(command, 80)))?,
             None => parse_value(r.get("mean").unwrap_or(&serde_json::Value::Null)).with_context(
-                || format!("{origin}: result {i} ({command}) has neither \"times\" nor \"mean\""),
+                || {
+                    format!(
+                        "{origin}: result {i} ({}) has neither \"times\" nor \"mean\"",
+                        clip(command, 80)
+                    )
+                },
             )?,
         };
         insert(&mut run, backend.clone(), metric, times);

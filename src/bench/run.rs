@@ -33,9 +33,15 @@ impl Value {
 
     /// Appends `other`'s samples (repetitions of a producer).
     pub fn merge(&mut self, other: &Value) {
-        let mut all = self.samples().to_vec();
-        all.extend_from_slice(other.samples());
-        *self = Value::Samples(all);
+        // In place: a metric repeated n times in one input costs O(n), not O(n²).
+        match self {
+            Value::Samples(all) => all.extend_from_slice(other.samples()),
+            Value::Number(v) => {
+                let mut all = vec![*v];
+                all.extend_from_slice(other.samples());
+                *self = Value::Samples(all);
+            }
+        }
     }
 
     /// Multiplies every sample (unit conversion).

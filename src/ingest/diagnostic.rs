@@ -82,6 +82,16 @@ impl Diagnostic {
         }
     }
 
+    /// Caps what a tool wrote at sizes no real finding reaches (a message of 8 KiB, a
+    /// path of 4 KiB, a rule of 256 bytes), so a hostile report cannot flood the log.
+    pub fn cap_fields(&mut self) {
+        use crate::fsio::cap_field;
+        self.message = cap_field(std::mem::take(&mut self.message), 8 * 1024);
+        self.file = self.file.take().map(|f| cap_field(f, 4 * 1024));
+        self.rule = self.rule.take().map(|r| cap_field(r, 256));
+        self.url = self.url.take().map(|u| cap_field(u, 2 * 1024));
+    }
+
     /// Order for reports and annotations: errors first, then by file and position.
     pub fn sort_key(&self) -> impl Ord + '_ {
         (
@@ -142,6 +152,14 @@ impl Format {
     /// Parses a tool's output into diagnostics attributed to `tool`. File paths are left
     /// as the tool printed them.
     pub fn parse(self, tool: &str, text: &str) -> Result<Vec<Diagnostic>, FormatError> {
+        let mut found = self.parse_all(tool, text)?;
+        for d in &mut found {
+            d.cap_fields();
+        }
+        Ok(found)
+    }
+
+    fn parse_all(self, tool: &str, text: &str) -> Result<Vec<Diagnostic>, FormatError> {
         match self {
             Format::RuffJson => super::ruff::parse_json(tool, text),
             Format::RuffFormat => Ok(super::ruff::parse_format_check(tool, text)),

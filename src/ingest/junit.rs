@@ -7,32 +7,19 @@
 
 mod capped;
 mod error;
+mod state;
 mod types;
 
 use std::io::BufRead;
 use std::path::Path;
 
-use capped::{Capped, ISSUE_HEAD, ISSUE_TAIL, OUTPUT_HEAD, OUTPUT_TAIL};
 pub use error::JunitError;
 use error::{line_col, Raw};
 pub use types::{Issue, IssueKind, JunitFile, Producer, TestCase, TestStatus};
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use quick_xml::Reader;
-
-/// Where text events currently go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Elem {
-    Suites,
-    Suite,
-    Case,
-    Issue,
-    SystemOut,
-    SystemErr,
-    Properties,
-    Property,
-    Other,
-}
+use state::State;
 
 /// Reads one JUnit/xUnit file into memory (all its test cases).
 pub fn parse_file(path: &Path) -> Result<JunitFile, JunitError> {
@@ -49,16 +36,13 @@ pub fn stream_file(
     sink: &mut dyn FnMut(TestCase, Producer),
 ) -> Result<JunitFile, JunitError> {
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| JunitError::Io {
-        path: shown.clone(),
-        source,
-    })?;
+    let (file, _) = crate::fsio::open(path, "the JUnit file")?;
     let reader = std::io::BufReader::with_capacity(64 * 1024, file);
     parse_reader(reader, path, sink).map_err(|e| {
         e.attach(&shown, |offset| {
             // Only on the error path: read the prefix again to turn the byte offset
             // into a line and column a person can jump to.
-            std::fs::read(path)
+            crate::fsio::read_bytes(path, "the JUnit file")
                 .map(|bytes| line_col(&bytes, offset))
                 .unwrap_or((0, 0))
         })
@@ -75,19 +59,6 @@ pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<JunitFile, JunitError> {
     Ok(file)
 }
 
-/// The parser's state while streaming.
-struct State<'s> {
-    stack: Vec<Elem>,
-    suites: Vec<String>,
-    case: Option<TestCase>,
-    issue_text: Option<Capped>,
-    out: Option<Capped>,
-    sink: &'s mut dyn FnMut(TestCase, Producer),
-    properties: Vec<(String, String)>,
-    producer: Producer,
-    seen_root: bool,
-}
-
 fn parse_reader<R: BufRead>(
     input: R,
     path: &Path,
@@ -96,17 +67,7 @@ fn parse_reader<R: BufRead>(
     let mut reader = Reader::from_reader(input);
     // Mismatched end tags are reported by quick-xml; we need empty elements as such.
     reader.config_mut().check_end_names = true;
-    let mut st = State {
-        stack: Vec::new(),
-        suites: Vec::new(),
-        case: None,
-        issue_text: None,
-        out: None,
-        sink,
-        properties: Vec::new(),
-        producer: Producer::Unknown,
-        seen_root: false,
-    };
+    let mut st = State::new(sink);
     let mut buf = Vec::with_capacity(8 * 1024);
     loop {
         let start = reader.buffer_position();
@@ -119,13 +80,9 @@ fn parse_reader<R: BufRead>(
         };
         let at = reader.buffer_position();
         match event {
-            Event::Start(e) => {
-                let elem = st.open(&e, at)?;
-                st.stack.push(elem);
-            }
+            Event::Start(e) => st.open(&e, at)?,
             Event::Empty(e) => {
-                let elem = st.open(&e, at)?;
-                st.stack.push(elem);
+                st.open(&e, at)?;
                 st.close(at)?;
             }
             Event::End(_) => st.close(at)?,
@@ -166,13 +123,12 @@ fn parse_reader<R: BufRead>(
                 if !st.seen_root {
                     return Err(Raw::At(at, "the file has no XML element (empty?)".into()));
                 }
-                if !st.stack.is_empty() {
+                if let Some(open) = st.innermost() {
                     return Err(Raw::At(
                         at,
                         format!(
-                            "the file ends inside <{}> ({} element(s) left open)",
-                            open_name(st.stack.last().copied()),
-                            st.stack.len()
+                            "the file ends inside <{open}> ({} element(s) left open)",
+                            st.depth()
                         ),
                     ));
                 }
@@ -182,213 +138,13 @@ fn parse_reader<R: BufRead>(
         }
         buf.clear();
     }
+    let (producer, properties) = st.finish();
     Ok(JunitFile {
         path: path.to_path_buf(),
-        producer: st.producer,
+        producer,
         cases: Vec::new(),
-        properties: st.properties,
+        properties,
     })
-}
-
-fn open_name(e: Option<Elem>) -> &'static str {
-    match e {
-        Some(Elem::Suites) => "testsuites",
-        Some(Elem::Suite) => "testsuite",
-        Some(Elem::Case) => "testcase",
-        Some(Elem::Issue) => "failure/error/skipped",
-        Some(Elem::SystemOut) => "system-out",
-        Some(Elem::SystemErr) => "system-err",
-        Some(Elem::Properties) => "properties",
-        Some(Elem::Property) => "property",
-        Some(Elem::Other) | None => "an element",
-    }
-}
-
-/// Attribute values, unescaped; a value with an unknown entity is kept raw.
-fn attrs(e: &BytesStart, at: u64) -> Result<Vec<(Vec<u8>, String)>, Raw> {
-    let mut out = Vec::new();
-    for a in e.attributes() {
-        let a = a.map_err(|err| Raw::At(at, format!("bad attribute: {err}")))?;
-        let value = match a.unescape_value() {
-            Ok(v) => v.into_owned(),
-            Err(_) => String::from_utf8_lossy(&a.value).into_owned(),
-        };
-        out.push((a.key.as_ref().to_vec(), value));
-    }
-    Ok(out)
-}
-
-fn get(attrs: &[(Vec<u8>, String)], key: &[u8]) -> Option<String> {
-    attrs
-        .iter()
-        .find(|(k, _)| k.as_slice() == key)
-        .map(|(_, v)| v.clone())
-}
-
-/// `time="1,234.5"` (some writers group digits) or `time="1.2e-05"` (Swift).
-fn parse_time(s: &str) -> Option<f64> {
-    let t: f64 = s.trim().replace(',', "").parse().ok()?;
-    (t.is_finite() && t >= 0.0).then_some(t)
-}
-
-impl State<'_> {
-    fn parent(&self) -> Option<Elem> {
-        self.stack.last().copied()
-    }
-
-    fn open(&mut self, e: &BytesStart, at: u64) -> Result<Elem, Raw> {
-        let tag = e.local_name();
-        let tag = tag.as_ref();
-        if !self.seen_root {
-            self.seen_root = true;
-            if tag != b"testsuites" && tag != b"testsuite" {
-                return Err(Raw::NotJunit(String::from_utf8_lossy(tag).into_owned()));
-            }
-        }
-        let parent = self.parent();
-        let in_case = parent == Some(Elem::Case);
-        let elem = match tag {
-            b"testsuites" => {
-                let a = attrs(e, at)?;
-                match get(&a, b"name").as_deref() {
-                    Some("nextest-run") => self.producer = Producer::Nextest,
-                    Some("pytest tests") => self.producer = Producer::Pytest,
-                    _ => {}
-                }
-                Elem::Suites
-            }
-            b"testsuite" if self.case.is_none() => {
-                let a = attrs(e, at)?;
-                let name = get(&a, b"name").unwrap_or_default();
-                if self.producer == Producer::Unknown {
-                    self.producer = match name.as_str() {
-                        "pytest" => Producer::Pytest,
-                        "TestResults" => Producer::Swift,
-                        _ => Producer::Unknown,
-                    };
-                }
-                self.suites.push(name);
-                Elem::Suite
-            }
-            b"testcase" if self.case.is_none() => {
-                let a = attrs(e, at)?;
-                self.case = Some(TestCase {
-                    suite: self.suites.clone(),
-                    classname: get(&a, b"classname").unwrap_or_default(),
-                    name: get(&a, b"name").unwrap_or_default(),
-                    time: get(&a, b"time").as_deref().and_then(parse_time),
-                    file: get(&a, b"file").filter(|f| !f.is_empty()),
-                    line: get(&a, b"line").and_then(|l| l.trim().parse().ok()),
-                    ..TestCase::default()
-                });
-                Elem::Case
-            }
-            _ if in_case => {
-                if let Some(kind) = IssueKind::from_tag(tag) {
-                    let a = attrs(e, at)?;
-                    if let Some(case) = self.case.as_mut() {
-                        case.issues.push(Issue {
-                            kind,
-                            message: get(&a, b"message"),
-                            kind_name: get(&a, b"type"),
-                            text: String::new(),
-                        });
-                    }
-                    self.issue_text = Some(Capped::new(ISSUE_HEAD, ISSUE_TAIL));
-                    Elem::Issue
-                } else {
-                    match tag {
-                        b"system-out" => {
-                            self.out = Some(Capped::new(OUTPUT_HEAD, OUTPUT_TAIL));
-                            Elem::SystemOut
-                        }
-                        b"system-err" => {
-                            self.out = Some(Capped::new(OUTPUT_HEAD, OUTPUT_TAIL));
-                            Elem::SystemErr
-                        }
-                        b"properties" => Elem::Properties,
-                        _ => Elem::Other,
-                    }
-                }
-            }
-            b"properties" => Elem::Properties,
-            b"property" if parent == Some(Elem::Properties) => {
-                let a = attrs(e, at)?;
-                let pair = (
-                    get(&a, b"name").unwrap_or_default(),
-                    get(&a, b"value").unwrap_or_default(),
-                );
-                // Case properties sit two levels under the case: case > properties > property.
-                let depth = self.stack.len();
-                let owner_is_case = depth >= 2 && self.stack[depth - 2] == Elem::Case;
-                match self.case.as_mut() {
-                    Some(case) if owner_is_case => case.properties.push(pair),
-                    _ => {
-                        if !self.properties.contains(&pair) {
-                            self.properties.push(pair);
-                        }
-                    }
-                }
-                Elem::Property
-            }
-            _ => Elem::Other,
-        };
-        Ok(elem)
-    }
-
-    fn close(&mut self, at: u64) -> Result<(), Raw> {
-        let Some(elem) = self.stack.pop() else {
-            return Err(Raw::At(at, "a closing tag without an opening one".into()));
-        };
-        let owner_is_case = self.parent() == Some(Elem::Case);
-        match elem {
-            Elem::Suite => {
-                self.suites.pop();
-            }
-            Elem::Case => {
-                if let Some(case) = self.case.take() {
-                    (self.sink)(case, self.producer);
-                }
-            }
-            Elem::Issue => {
-                let text = self.issue_text.take().map(Capped::finish);
-                if let (Some(case), Some(text)) = (self.case.as_mut(), text) {
-                    if let Some(issue) = case.issues.last_mut() {
-                        issue.text = text;
-                    }
-                }
-            }
-            Elem::SystemOut | Elem::SystemErr if owner_is_case => {
-                let text = self.out.take().map(Capped::finish).unwrap_or_default();
-                if let Some(case) = self.case.as_mut() {
-                    let slot = if elem == Elem::SystemOut {
-                        &mut case.system_out
-                    } else {
-                        &mut case.system_err
-                    };
-                    slot.push_str(&text);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn text(&mut self, s: &str) {
-        match self.parent() {
-            Some(Elem::Issue) => {
-                if let Some(t) = self.issue_text.as_mut() {
-                    t.push(s);
-                }
-            }
-            Some(Elem::SystemOut | Elem::SystemErr) => {
-                if let Some(t) = self.out.as_mut() {
-                    t.push(s);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

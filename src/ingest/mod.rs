@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod generic;
+pub mod json_array;
 pub mod junit;
 pub mod ruff;
 pub mod swiftformat;

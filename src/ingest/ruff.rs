@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::diagnostic::{split_location, Diagnostic, FormatError, Loc, Severity};
+use super::json_array::{self, ArrayError};
 
 const JSON_HINT: &str = "produce it with `ruff check --output-format json`";
 
@@ -46,21 +47,8 @@ pub fn parse_json(tool: &str, text: &str) -> Result<Vec<Diagnostic>, FormatError
         detail,
         hint: JSON_HINT,
     };
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        if text.trim().is_empty() {
-            err("the output is empty".to_string())
-        } else {
-            err(format!("not JSON: {e}; it starts with {:?}", head(text)))
-        }
-    })?;
-    let items = match value {
-        serde_json::Value::Array(items) => items,
-        other => return Err(err(format!("found {}", json_kind(&other)))),
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let e: Entry = serde_json::from_value(item)
-            .map_err(|e| err(format!("entry {i} is not a ruff diagnostic: {e}")))?;
+    let mut out = Vec::new();
+    json_array::for_each::<Entry, _>(text, |_, e| {
         // `ruff check --fix` applies only safe fixes (unsafe ones need --unsafe-fixes),
         // so "fixable" means what our `lint --fix` would fix.
         let fixable = e
@@ -77,18 +65,19 @@ pub fn parse_json(tool: &str, text: &str) -> Result<Vec<Diagnostic>, FormatError
         d.fixable = fixable;
         d.url = e.url.filter(|u| !u.is_empty());
         out.push(d);
-    }
+        Ok(())
+    })
+    .map_err(|e| err(array_detail(e, text, "a ruff diagnostic")))?;
     Ok(out)
 }
 
-fn json_kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+/// What to say when a report is not the JSON array it should be.
+pub(crate) fn array_detail(e: ArrayError, text: &str, entry: &str) -> String {
+    match e {
+        ArrayError::Empty => "the output is empty".to_string(),
+        ArrayError::NotJson(e) => format!("not JSON: {e}; it starts with {:?}", head(text)),
+        ArrayError::NotArray(kind) => format!("found {kind}"),
+        ArrayError::Entry(e) => format!("{e} (expected {entry})"),
     }
 }
 

@@ -5,7 +5,9 @@
 use serde::Deserialize;
 
 use super::diagnostic::{Diagnostic, FormatError, Severity};
-use super::ruff::head;
+use super::json_array;
+use super::ruff::array_detail;
+use crate::fsio::clip;
 
 #[derive(Debug, Deserialize)]
 struct Entry {
@@ -30,25 +32,13 @@ pub fn parse(tool: &str, text: &str) -> Result<Vec<Diagnostic>, FormatError> {
         detail,
         hint: "produce it with `swiftlint lint --reporter json`",
     };
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        if text.trim().is_empty() {
-            err("the output is empty".to_string())
-        } else {
-            err(format!("not JSON: {e}; it starts with {:?}", head(text)))
-        }
-    })?;
-    let serde_json::Value::Array(items) = value else {
-        return Err(err("found something other than an array".to_string()));
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let e: Entry = serde_json::from_value(item)
-            .map_err(|e| err(format!("entry {i} is not a SwiftLint violation: {e}")))?;
+    let mut out = Vec::new();
+    json_array::for_each::<Entry, _>(text, |i, e| {
         let severity = Severity::from_word(&e.severity).ok_or_else(|| {
-            err(format!(
+            format!(
                 "entry {i} has severity {:?} (expected \"Warning\" or \"Error\")",
-                e.severity
-            ))
+                clip(&e.severity, 40)
+            )
         })?;
         let mut d = Diagnostic::new(tool, severity, e.reason);
         d.rule = Some(e.rule_id);
@@ -56,7 +46,9 @@ pub fn parse(tool: &str, text: &str) -> Result<Vec<Diagnostic>, FormatError> {
         d.line = e.line.filter(|l| *l > 0);
         d.column = e.character.filter(|c| *c > 0);
         out.push(d);
-    }
+        Ok(())
+    })
+    .map_err(|e| err(array_detail(e, text, "a SwiftLint violation")))?;
     Ok(out)
 }
 

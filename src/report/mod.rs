@@ -182,8 +182,7 @@ impl PhaseReport {
 
     /// Reads an envelope written by [`emit`], with an error naming the file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the phase report {}", path.display()))?;
+        let text = crate::fsio::read_text(path, "the phase report")?;
         let report: PhaseReport = serde_json::from_str(&text).with_context(|| {
             format!(
                 "{} is not a phase report written by htdemucs-devops (re-run the phase to regenerate it)",

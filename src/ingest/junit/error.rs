@@ -4,6 +4,8 @@
 /// Why a file could not be read as JUnit XML. Messages name the file and the place.
 #[derive(Debug, thiserror::Error)]
 pub enum JunitError {
+    #[error(transparent)]
+    Read(#[from] crate::fsio::ReadError),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,

@@ -1,6 +1,8 @@
 //! Unit tests of the JUnit reader on small inline documents (real tool output is
 //! tested through the binary with the fixtures in tests/fixtures).
 
+use super::capped::{Capped, ISSUE_HEAD, ISSUE_TAIL};
+use super::state::{parse_time, MAX_DEPTH};
 use super::*;
 
 fn parse(xml: &str) -> Result<JunitFile, JunitError> {
@@ -31,7 +33,7 @@ fn bare_testsuite_root_and_statuses() {
     );
     assert_eq!(f.cases[0].time, Some(0.5));
     assert_eq!(f.cases[1].issues[0].text, "trace");
-    assert_eq!(f.cases[1].suite, ["s"]);
+    assert_eq!(f.cases[1].suite[..], ["s"]);
 }
 
 #[test]
@@ -40,8 +42,8 @@ fn nested_suites_give_a_path() {
         r#"<testsuites><testsuite name="outer"><testsuite name="inner">
         <testcase name="x"/></testsuite><testcase name="y"/></testsuite></testsuites>"#,
     );
-    assert_eq!(f.cases[0].suite, ["outer", "inner"]);
-    assert_eq!(f.cases[1].suite, ["outer"]);
+    assert_eq!(f.cases[0].suite[..], ["outer", "inner"]);
+    assert_eq!(f.cases[1].suite[..], ["outer"]);
 }
 
 #[test]
@@ -146,4 +148,76 @@ fn capped_keeps_char_boundaries() {
     let s = c.finish();
     assert!(s.starts_with("é€"));
     assert!(s.contains("bytes cut"));
+}
+
+#[test]
+fn a_case_nested_in_a_case_is_read_not_dropped() {
+    let f = ok(r#"<testsuite name="s"><testcase name="outer">
+        <testcase name="inner"><failure message="boom"/></testcase>
+        <testsuite name="deeper"><testcase name="innermost"><error/></testcase></testsuite>
+        </testcase></testsuite>"#);
+    let got: Vec<_> = f
+        .cases
+        .iter()
+        .map(|c| (c.name.as_str(), c.status()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("inner", TestStatus::Failed),
+            ("innermost", TestStatus::Errored),
+            ("outer", TestStatus::Passed)
+        ]
+    );
+    assert_eq!(f.cases[1].suite[..], ["s", "deeper"]);
+}
+
+#[test]
+fn a_failure_wrapped_in_another_element_still_fails_the_case() {
+    let f = ok(
+        r#"<testsuite><testcase name="a"><wrap><failure message="m">t</failure></wrap></testcase></testsuite>"#,
+    );
+    assert_eq!(f.cases[0].status(), TestStatus::Failed);
+    assert_eq!(f.cases[0].issues[0].text, "t");
+}
+
+#[test]
+fn nesting_past_the_limit_is_an_error_naming_the_limit() {
+    let xml = format!(
+        "<testsuite>{}{}</testsuite>",
+        "<a>".repeat(MAX_DEPTH + 5),
+        "</a>".repeat(MAX_DEPTH + 5)
+    );
+    let e = parse(&xml).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("nest more than 256 levels"), "{e}");
+    assert!(e.starts_with("r.xml:1:"), "{e}");
+}
+
+#[test]
+fn duplicate_suite_properties_are_kept_once_and_attributes_first_wins() {
+    let mut xml = String::from("<testsuite><properties>");
+    for i in 0..3 {
+        xml.push_str(&format!(
+            r#"<property name="p{i}" value="v"/><property name="p{i}" value="v"/>"#
+        ));
+    }
+    xml.push_str(
+        r#"</properties><testcase name="first" name="second" x1="1" x2="2"/></testsuite>"#,
+    );
+    let f = ok(&xml);
+    assert_eq!(f.properties.len(), 3);
+    assert_eq!(f.cases[0].name, "first");
+}
+
+#[test]
+fn huge_names_and_messages_are_capped() {
+    let name = "n".repeat(100_000);
+    let xml = format!(
+        r#"<testsuite><testcase name="{name}"><failure message="{name}"/></testcase></testsuite>"#
+    );
+    let f = ok(&xml);
+    assert!(f.cases[0].name.len() < 5_000, "{}", f.cases[0].name.len());
+    assert!(f.cases[0].name.ends_with("bytes cut]"));
+    let m = f.cases[0].issues[0].message.as_deref().unwrap_or_default();
+    assert!(m.len() < ISSUE_HEAD + 100, "{}", m.len());
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What a test case ended as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -62,8 +63,9 @@ pub struct Issue {
 /// One `<testcase>`, as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TestCase {
-    /// Names of the enclosing `<testsuite>` elements, outermost first.
-    pub suite: Vec<String>,
+    /// Names of the enclosing `<testsuite>` elements, outermost first (shared by the
+    /// cases of a suite, so deep suites cost nothing per case).
+    pub suite: Arc<[String]>,
     pub classname: String,
     pub name: String,
     /// Seconds, from the `time` attribute.

@@ -76,10 +76,10 @@ fn ingest_reports(ctx: &Ctx, reports: &[ReportSpec]) -> Result<(Vec<ToolResult>,
     let mut all = Vec::new();
     for spec in reports {
         let shown = spec.file.display().to_string();
-        let bytes = std::fs::read(&spec.file).with_context(|| {
+        let bytes = crate::fsio::read_bytes(&spec.file, "the lint report").with_context(|| {
             format!(
-                "cannot read the lint report {shown} (given as --report {}={shown}); check the path",
-                spec.tool
+                "--report {}={shown}: check the path and the file",
+                crate::fsio::clip(&spec.tool, 80)
             )
         })?;
         let text = String::from_utf8_lossy(&bytes);

@@ -109,10 +109,15 @@ pub fn terminal(r: &LintReport, style: Style) -> String {
                 style.dim(fix)
             ));
         }
-        let more = r.diagnostics.len().saturating_sub(TERMINAL_LIMIT);
-        if more > 0 {
+        let more = (r.diagnostics.len() + r.omitted).saturating_sub(TERMINAL_LIMIT);
+        if more > 0 && r.omitted == 0 {
             out.push_str(&format!(
                 "\n… {more} more not shown here; all {} are in the JSON report\n",
+                r.diagnostics.len()
+            ));
+        } else if more > 0 {
+            out.push_str(&format!(
+                "\n… {more} more not shown here; the JSON report lists {} of them\n",
                 r.diagnostics.len()
             ));
         }
@@ -260,11 +265,18 @@ pub fn markdown(r: &LintReport) -> String {
             };
             list.row(vec![icon(d.severity).to_string(), code(&place), rule, msg]);
         }
-        let n = r.diagnostics.len();
+        let n = r.diagnostics.len() + r.omitted;
         let summary = if n > MARKDOWN_LIMIT {
-            format!(
-                "{n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)"
-            )
+            if r.omitted == 0 {
+                format!(
+                    "{n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)"
+                )
+            } else {
+                format!(
+                    "{n} findings (the first {MARKDOWN_LIMIT} are listed; lint.json lists {})",
+                    r.diagnostics.len()
+                )
+            }
         } else {
             plural(n, "finding")
         };

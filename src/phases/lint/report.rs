@@ -90,8 +90,20 @@ pub struct LintReport {
     pub tools: Vec<ToolResult>,
     /// Most frequent first.
     pub rules: Vec<RuleCount>,
-    /// Errors first, then by file and position.
+    /// Errors first, then by file and position; at most [`KEPT`] of them.
     pub diagnostics: Vec<Diagnostic>,
+    /// Findings past the first [`KEPT`]: counted in `totals`, `files` and `rules`, not
+    /// listed (the tool's own report has them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: usize,
+}
+
+/// Most diagnostics listed in the report: far more than anyone reads, few enough that a
+/// report of hundreds of thousands of findings stays small in memory and on disk.
+pub const KEPT: usize = 10_000;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl LintReport {
@@ -135,6 +147,9 @@ impl LintReport {
         } else {
             Status::Passed
         };
+        let omitted = diagnostics.len().saturating_sub(KEPT);
+        diagnostics.truncate(KEPT);
+        diagnostics.shrink_to_fit();
         LintReport {
             status,
             fail_on_warnings,
@@ -144,6 +159,7 @@ impl LintReport {
             tools,
             rules,
             diagnostics,
+            omitted,
         }
     }
 

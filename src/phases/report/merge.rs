@@ -35,8 +35,7 @@ pub fn load(dir: &Path) -> Result<Vec<Found>> {
     files.sort();
     let mut found = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = crate::fsio::read_text(&path, "the phase report")?;
         // Only files that claim to be ours are parsed strictly.
         let claims = serde_json::from_str::<serde_json::Value>(&text)
             .ok()

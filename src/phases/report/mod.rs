@@ -103,8 +103,7 @@ fn read_pr_file(dir: &Path) -> Result<Option<PrFile>> {
     let Some(path) = found.first() else {
         return Ok(None);
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::fsio::read_text(path, "the pull request file")?;
     let pr: PrFile = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not {{\"number\": <PR number>, \"head_sha\": \"...\"}}; it should be written by `htdemucs-devops report` in the pull_request workflow",
