@@ -9,6 +9,7 @@ mod benchmark_record;
 mod common;
 mod composite;
 mod core;
+mod escaping;
 mod init;
 mod installer;
 mod lint;
