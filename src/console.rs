@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::io::Write;
 
-use crate::github::commands::{command, neutralize, WorkflowCommand};
+use crate::github::commands::{command, inert_json, neutralize, WorkflowCommand};
 use crate::github::env::{Host, RunEnv};
 use crate::report::terminal::{sanitize, Style};
 use crate::report::{Annotation, Level};
@@ -158,9 +158,15 @@ impl Console {
         self.sink.text(Stream::Err, text);
     }
 
-    /// The phase's result text (already rendered for this host).
+    /// The phase's result text (already rendered for this host). A JSON document
+    /// (`--format json`) is made inert in a way its parser cannot see.
     pub fn print(&self, text: &str) {
-        self.write_out(text);
+        let json = if self.actions() {
+            inert_json(text)
+        } else {
+            None
+        };
+        self.write_out(json.as_deref().unwrap_or(text));
         if !text.ends_with('\n') {
             self.write_out("\n");
         }

@@ -111,6 +111,19 @@ pub fn neutralize(text: &str) -> String {
     out
 }
 
+/// A JSON document made inert without changing what it means: `##[` can only occur inside
+/// a string there, where `[` may be written `\u005b`; and no line of JSON starts with `::`.
+/// Returns `None` when `text` is not one JSON document (then [`neutralize`] applies), so a
+/// consumer parsing our `--format json` output gets exactly the names we read.
+pub fn inert_json(text: &str) -> Option<String> {
+    let t = text.trim_start();
+    if !(t.starts_with('{') || t.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    Some(text.replace("##[", "##\\u005b"))
+}
+
 fn neutralize_line(line: &str, out: &mut String) {
     let body = line.trim_start();
     out.push_str(&line[..line.len() - body.len()]);
@@ -196,6 +209,19 @@ mod tests {
         assert_eq!(neutralize("plain\n"), "plain\n");
         let once = neutralize("::a::\n##[b]\r\n");
         assert_eq!(neutralize(&once), once);
+    }
+
+    #[test]
+    fn json_stays_the_same_document() {
+        let doc = "{\n  \"name\": \"a ##[error]x\\n::warning::y\"\n}\n";
+        let inert = inert_json(doc).unwrap_or_default();
+        assert!(!inert.contains("##["), "{inert}");
+        assert_eq!(neutralize(&inert), inert);
+        let a: serde_json::Value = serde_json::from_str(doc).unwrap_or_default();
+        let b: serde_json::Value = serde_json::from_str(&inert).unwrap_or_default();
+        assert_eq!(a, b);
+        assert_eq!(inert_json("Tests: ##[x]"), None);
+        assert_eq!(inert_json("[not json"), None);
     }
 
     #[test]

@@ -862,7 +862,7 @@ fn published_site_runs_no_payload_in_chromium() {
     let l = listener();
     let evil = script_payloads(l.port);
     parity_inputs(ws, &evil);
-    let out = run(bin().current_dir(ws).arg("--root").arg(ws).args([
+    let out = run(step(ws).args([
         "parity",
         "--reference",
         "ref.npz",
@@ -895,7 +895,7 @@ fn published_site_runs_no_payload_in_chromium() {
         &ws.join(".github/htdemucs-devops.yml"),
         &format!("publish:\n  project: {}\n", yaml_str(&evil[0])),
     );
-    let out = run(bin().current_dir(ws).arg("--root").arg(ws).args([
+    let out = run(step(ws).args([
         "benchmark",
         "compare",
         "--baseline",
@@ -904,13 +904,15 @@ fn published_site_runs_no_payload_in_chromium() {
         "current.json",
     ]));
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
-    let out = run(bin()
-        .current_dir(ws)
-        .env("SOURCE_DATE_EPOCH", "1770300000")
-        .arg("--root")
-        .arg(ws)
-        .args(["publish", "--site-dir", "site"]));
+    std::fs::remove_file(ws.join("summary.md")).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(step(ws).env("SOURCE_DATE_EPOCH", "1770300000").args([
+        "publish",
+        "--site-dir",
+        "site",
+    ]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_clean("publish", &out);
+    assert_markdown_clean("publish summary", &read(&ws.join("summary.md")));
     let mut pages = Vec::new();
     let mut stack = vec![ws.join("site")];
     while let Some(d) = stack.pop() {
@@ -987,5 +989,41 @@ fn children_get_no_token_and_their_output_is_masked() {
             let text = std::fs::read_to_string(ws.join("out").join(report)).unwrap_or_default();
             assert!(!text.contains(token), "{args:?}: token in {report}");
         }
+    }
+}
+
+/// `--format json` on stdout in Actions: inert for the runner, and the names a consumer
+/// parses are exactly the names we read (no mark inserted into them).
+#[test]
+fn json_output_is_inert_and_exact() {
+    let dir = tempdir();
+    let ws = dir.path();
+    let names = short_payloads();
+    parity_inputs(ws, &names);
+    let out = run(step(ws).args([
+        "parity",
+        "--reference",
+        "ref.npz",
+        "--candidate",
+        "cand.npz",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{}", clip(&stderr(&out)));
+    assert_clean("parity --format json", &out);
+    let text = stdout(&out);
+    // In Actions the annotations and notes follow the document on stdout.
+    let doc: serde_json::Value = serde_json::Deserializer::from_str(&text)
+        .into_iter()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("no JSON document first: {}", clip(&text)));
+    let all = doc.to_string();
+    for (i, n) in names.iter().enumerate() {
+        let quoted = serde_json::to_string(&format!("s{i}.{n}")).unwrap_or_default();
+        assert!(
+            all.contains(&quoted),
+            "{quoted} is not in the JSON as it was"
+        );
     }
 }
