@@ -40,10 +40,16 @@ pub fn is_secret_name(name: &str) -> bool {
 }
 
 /// The secret values found in the environment, longest first (so a token that contains
-/// another is masked whole).
-#[derive(Debug, Clone, Default)]
+/// another is masked whole). `Debug` shows only how many there are.
+#[derive(Clone, Default)]
 pub struct Secrets {
     values: Arc<Vec<String>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} values, ***)", self.values.len())
+    }
 }
 
 impl Secrets {
@@ -145,5 +151,6 @@ mod tests {
         );
         assert!(matches!(s.mask("nothing"), Cow::Borrowed(_)));
         assert!(s.leaks_into("Bearer ghs_abcdef123456"));
+        assert_eq!(format!("{s:?}"), "Secrets(2 values, ***)");
     }
 }
