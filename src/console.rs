@@ -152,6 +152,21 @@ impl Console {
         }
     }
 
+    /// Routes panic messages through the sink too (a panic's message may quote input).
+    /// Only where workflow commands are read; elsewhere the default hook stays.
+    pub fn guard_panics(&self) {
+        if !self.actions() {
+            return;
+        }
+        let sink = self.sink.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            sink.text(
+                Stream::Err,
+                &format!("htdemucs-devops crashed (a bug, please report it): {info}\n"),
+            );
+        }));
+    }
+
     /// Text that another library rendered for stderr (a usage error): passed through
     /// the sink like everything else.
     pub fn eprint(&self, text: &str) {

@@ -33,6 +33,7 @@ use crate::github::env::RunEnv;
 /// Parses the command line, runs the phase and returns the process exit code.
 pub fn run_cli() -> i32 {
     let console = Console::new(RunEnv::from_process());
+    console.guard_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
