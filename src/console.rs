@@ -1,20 +1,80 @@
 //! The console: the single sink for everything the binary prints. It shapes output for
 //! where we run — workflow commands and plain lines in CI, colour and progress bars in a
-//! terminal — and enforces GitHub's per-step annotation limits.
+//! terminal — and enforces GitHub's per-step annotation limits. It is also the output
+//! chokepoint: every byte goes through [`Sink`], which masks secrets and, where workflow
+//! commands are read, neutralises every line that is not a command we built.
 
 use std::cell::Cell;
 use std::io::Write;
 
-use crate::github::commands::{command, random_token};
+use crate::github::commands::{command, inert_json, neutralize, WorkflowCommand};
 use crate::github::env::{Host, RunEnv};
 use crate::report::terminal::{sanitize, Style};
 use crate::report::{Annotation, Level};
+use crate::secrets::Secrets;
 
 /// GitHub shows at most this many annotations of each level per step.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
 
+/// Where a piece of text goes.
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// The one place bytes leave the process. Text is never trusted here: secret values are
+/// masked, and in Actions (and act) [`neutralize`] makes every line inert, whatever it
+/// carries (tool output, test names, array names, table cells with newlines in them).
+/// Only a [`WorkflowCommand`], which escapes what it carries, is written as it is.
+#[derive(Clone)]
+struct Sink {
+    neutralize: bool,
+    secrets: Secrets,
+}
+
+impl Sink {
+    fn clean(&self, text: &str) -> String {
+        let masked = self.secrets.mask(text);
+        if self.neutralize {
+            neutralize(&masked)
+        } else {
+            masked.into_owned()
+        }
+    }
+
+    /// Writes text; a closed pipe (`| head`) is not an error worth reporting.
+    fn text(&self, stream: Stream, text: &str) {
+        self.bytes(stream, self.clean(text).as_bytes());
+    }
+
+    fn command(&self, c: &WorkflowCommand) {
+        // `add-mask` must carry the value it registers; anything else is masked.
+        let line = if c.name() == "add-mask" {
+            c.as_str().to_string()
+        } else {
+            self.secrets.mask(c.as_str()).into_owned()
+        };
+        self.bytes(Stream::Out, format!("{line}\n").as_bytes());
+    }
+
+    fn bytes(&self, stream: Stream, bytes: &[u8]) {
+        let _ = match stream {
+            Stream::Out => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes).and_then(|_| out.flush())
+            }
+            Stream::Err => {
+                let mut err = std::io::stderr().lock();
+                err.write_all(bytes).and_then(|_| err.flush())
+            }
+        };
+    }
+}
+
 pub struct Console {
     env: RunEnv,
+    sink: Sink,
     /// Annotations already sent this step, per level (error, warning, notice).
     sent: [Cell<usize>; 3],
 }
@@ -29,8 +89,13 @@ fn slot(level: Level) -> usize {
 
 impl Console {
     pub fn new(env: RunEnv) -> Self {
+        let sink = Sink {
+            neutralize: env.host.speaks_workflow_commands(),
+            secrets: env.secrets.clone(),
+        };
         Console {
             env,
+            sink,
             sent: Default::default(),
         }
     }
@@ -49,26 +114,74 @@ impl Console {
         self.env.host.speaks_workflow_commands()
     }
 
-    /// Writes to stdout; a closed pipe (`| head`) is not an error worth reporting.
     fn write_out(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        self.sink.text(Stream::Out, text);
     }
 
     /// Progress and notes: stderr locally (stdout stays the result), stdout in Actions so
     /// that lines and workflow commands keep their order in the log.
     fn write_log(&self, text: &str) {
-        if self.actions() {
-            self.write_out(text);
+        let stream = if self.actions() {
+            Stream::Out
         } else {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(text.as_bytes());
+            Stream::Err
+        };
+        self.sink.text(stream, text);
+    }
+
+    /// Writes one workflow command we built (`::add-mask::`, ...). Only meaningful where
+    /// commands are read; elsewhere nothing is written.
+    pub fn command(&self, c: &WorkflowCommand) {
+        if self.actions() {
+            self.sink.command(c);
         }
     }
 
-    /// The phase's result text (already rendered for this host).
+    /// The reason the tool could not do its job (exit 2): an error annotation in
+    /// Actions; elsewhere `error: ` and the message on stderr, its lines kept (our own
+    /// messages may span lines) but each sanitised (tool text may not move the cursor).
+    pub fn fatal(&self, msg: &str) {
+        if self.actions() {
+            self.say(Level::Error, msg);
+        } else {
+            let clean: Vec<String> = msg.lines().map(sanitize).collect();
+            self.sink.text(
+                Stream::Err,
+                &format!("{} {}\n", self.style().red("error:"), clean.join("\n")),
+            );
+        }
+    }
+
+    /// Routes panic messages through the sink too (a panic's message may quote input).
+    /// Only where workflow commands are read; elsewhere the default hook stays.
+    pub fn guard_panics(&self) {
+        if !self.actions() {
+            return;
+        }
+        let sink = self.sink.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            sink.text(
+                Stream::Err,
+                &format!("htdemucs-devops crashed (a bug, please report it): {info}\n"),
+            );
+        }));
+    }
+
+    /// Text that another library rendered for stderr (a usage error): passed through
+    /// the sink like everything else.
+    pub fn eprint(&self, text: &str) {
+        self.sink.text(Stream::Err, text);
+    }
+
+    /// The phase's result text (already rendered for this host). A JSON document
+    /// (`--format json`) is made inert in a way its parser cannot see.
     pub fn print(&self, text: &str) {
-        self.write_out(text);
+        let json = if self.actions() {
+            inert_json(text)
+        } else {
+            None
+        };
+        self.write_out(json.as_deref().unwrap_or(text));
         if !text.ends_with('\n') {
             self.write_out("\n");
         }
@@ -125,10 +238,8 @@ impl Console {
                 ),
                 ("title", a.title.clone().unwrap_or_default()),
             ];
-            self.write_out(&format!(
-                "{}\n",
-                command(a.level.command(), &props, &a.message)
-            ));
+            self.sink
+                .command(&command(a.level.command(), &props, &a.message));
         }
         let names = ["errors", "warnings", "notices"];
         for (i, n) in dropped.iter().enumerate() {
@@ -172,7 +283,7 @@ impl Console {
     /// Runs `f` inside a foldable group (`::group::` in Actions, a header elsewhere).
     pub fn group<T>(&self, title: &str, f: impl FnOnce() -> T) -> T {
         if self.actions() {
-            self.write_out(&format!("{}\n", command("group", &[], title)));
+            self.sink.command(&command("group", &[], title));
         } else {
             self.write_log(&format!(
                 "{}\n",
@@ -181,14 +292,14 @@ impl Console {
         }
         let result = f();
         if self.actions() {
-            self.write_out("::endgroup::\n");
+            self.sink.command(&command("endgroup", &[], ""));
         }
         result
     }
 
-    /// Echoes raw, untrusted tool output. In Actions it is fenced by
-    /// `::stop-commands::<token>` so nothing in it is read as a workflow command; the
-    /// token is random, so the text cannot guess it to resume command processing.
+    /// Echoes raw, untrusted tool output. In Actions the sink neutralises each line, so
+    /// nothing in it is read as a workflow command while it reads as the tool wrote it;
+    /// elsewhere control characters are shown as `?`. Secret values are masked either way.
     pub fn raw(&self, text: &str) {
         if text.is_empty() {
             return;
@@ -199,8 +310,7 @@ impl Console {
             format!("{text}\n")
         };
         if self.actions() {
-            let token = random_token();
-            self.write_out(&format!("::stop-commands::{token}\n{body}::{token}::\n"));
+            self.write_out(&body);
         } else {
             self.write_log(&sanitize_keep_lines(&body));
         }
@@ -219,6 +329,7 @@ impl Console {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             Progress {
                 bar: Some(bar),
+                sink: self.sink.clone(),
                 label: label.to_string(),
                 len,
                 pos: Cell::new(0),
@@ -226,6 +337,7 @@ impl Console {
         } else {
             Progress {
                 bar: None,
+                sink: self.sink.clone(),
                 label: label.to_string(),
                 len,
                 pos: Cell::new(0),
@@ -241,6 +353,7 @@ fn sanitize_keep_lines(s: &str) -> String {
 /// Progress handle from [`Console::progress`].
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    sink: Sink,
     label: String,
     len: u64,
     pos: Cell<u64>,
@@ -250,15 +363,18 @@ impl Progress {
     /// Marks the start of the next step, named `what`.
     pub fn step(&self, what: &str) {
         match &self.bar {
-            Some(bar) => bar.set_message(sanitize(what)),
+            Some(bar) => bar.set_message(sanitize(&self.sink.secrets.mask(what))),
             None => {
                 let n = self.pos.get() + 1;
-                eprintln!(
-                    "[{}/{}] {}: {}",
-                    n.min(self.len),
-                    self.len,
-                    sanitize(&self.label),
-                    sanitize(what)
+                self.sink.text(
+                    Stream::Err,
+                    &format!(
+                        "[{}/{}] {}: {}\n",
+                        n.min(self.len),
+                        self.len,
+                        sanitize(&self.label),
+                        sanitize(what)
+                    ),
                 );
             }
         }

@@ -20,6 +20,7 @@ pub mod process;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod secrets;
 pub mod site;
 pub mod yaml_depth;
 
@@ -31,32 +32,34 @@ use crate::console::Console;
 use crate::context::Ctx;
 use crate::exit::{Outcome, TOOL_ERROR};
 use crate::github::env::RunEnv;
-use crate::report::Level;
 
 /// Parses the command line, runs the phase and returns the process exit code.
 pub fn run_cli() -> i32 {
+    let console = Console::new(RunEnv::from_process());
+    console.guard_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are successes; usage errors are "could not do its job".
-            let _ = e.print();
+            if console.env().host.speaks_workflow_commands() {
+                // The arguments echoed in a usage error came from a workflow file: through
+                // the console's sink like any other text.
+                let text = e.render().to_string();
+                if e.use_stderr() {
+                    console.eprint(&text);
+                } else {
+                    console.print(&text);
+                }
+            } else {
+                let _ = e.print();
+            }
             return if e.use_stderr() { TOOL_ERROR } else { 0 };
         }
     };
-    let console = Console::new(RunEnv::from_process());
     match run(cli, &console) {
         Ok(outcome) => outcome.code(),
         Err(e) => {
-            let msg = format!("{e:#}");
-            if console.env().host.speaks_workflow_commands() {
-                console.say(Level::Error, &msg);
-            } else {
-                // Sanitise line by line: our own messages may span lines, tool text may not
-                // move the cursor.
-                let clean: Vec<String> =
-                    msg.lines().map(crate::report::terminal::sanitize).collect();
-                eprintln!("{} {}", console.style().red("error:"), clean.join("\n"));
-            }
+            console.fatal(&format!("{e:#}"));
             TOOL_ERROR
         }
     }

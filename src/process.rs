@@ -1,5 +1,6 @@
-//! Running external tools (linters, test runners, producers): captured output, a clear
-//! "not installed" case, and the raw output echoed inside a fold with commands stopped.
+//! Running external tools (linters, test runners, the stage runner): no secrets in their
+//! environment, captured output with secret values masked, a clear "not installed" case,
+//! and the raw output echoed inside a fold through the console's neutralising sink.
 
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::console::Console;
+use crate::secrets::scrub_child_env;
 
 /// What a finished tool run left behind.
 #[derive(Debug, Clone)]
@@ -26,9 +28,10 @@ pub enum Launch {
     NotInstalled,
 }
 
-/// Runs `argv` in `cwd` with `extra_env`, capturing output. The raw output is echoed
-/// in a fold (fenced against workflow commands in Actions). A spinner shows in a
-/// terminal while it runs.
+/// Runs `argv` in `cwd` with `extra_env`, capturing output. The child inherits our
+/// environment minus every secret ([`scrub_child_env`]); `extra_env` is added after, as
+/// the caller's deliberate choice. The captured output is masked before anyone sees it and
+/// echoed in a fold (neutralised in Actions). A spinner shows in a terminal while it runs.
 pub fn run_tool(
     console: &Console,
     title: &str,
@@ -40,6 +43,7 @@ pub fn run_tool(
         .split_first()
         .with_context(|| format!("the command for {title} is empty"))?;
     let mut cmd = Command::new(program);
+    scrub_child_env(&mut cmd);
     cmd.args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
@@ -59,10 +63,15 @@ pub fn run_tool(
             Err(e) => Err(anyhow::Error::new(e))
                 .with_context(|| format!("cannot start {program} in {}", cwd.display())),
             Ok(out) => {
+                let secrets = &console.env().secrets;
                 let run = ToolRun {
                     code: out.status.code(),
-                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    stdout: secrets
+                        .mask(&String::from_utf8_lossy(&out.stdout))
+                        .into_owned(),
+                    stderr: secrets
+                        .mask(&String::from_utf8_lossy(&out.stderr))
+                        .into_owned(),
                     elapsed: start.elapsed(),
                 };
                 console.raw(&run.stdout);

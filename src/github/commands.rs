@@ -1,5 +1,6 @@
-//! Workflow commands (`::error ...::msg`, `::group::`, `::stop-commands::`) with the
-//! toolkit's escaping, so that no untrusted text can end or forge a command.
+//! Workflow commands (`::error ...::msg`, `::group::`, `::add-mask::`) with the toolkit's
+//! escaping, and the neutraliser every other line goes through, so that no untrusted text
+//! can end, forge or start a command.
 
 use std::fmt::Write as _;
 
@@ -37,9 +38,35 @@ pub fn escape_property(s: &str) -> String {
     out
 }
 
-/// Builds one workflow command line (without the trailing newline).
-/// `properties` with an empty value are left out.
-pub fn command(name: &str, properties: &[(&str, String)], message: &str) -> String {
+/// One workflow command line we built (without the trailing newline). It can only be made
+/// by [`command`], so the console can tell our commands from text: this is the only kind of
+/// line it writes without [`neutralize`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowCommand {
+    name: &'static str,
+    line: String,
+}
+
+impl WorkflowCommand {
+    /// The command's name (`error`, `group`, `add-mask`...).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The whole line, `::name props::data`.
+    pub fn as_str(&self) -> &str {
+        &self.line
+    }
+}
+
+/// Builds one workflow command. `properties` with an empty value are left out. The name
+/// is a literal of ours; properties and message are escaped, so they cannot end the line,
+/// the property list or the command.
+pub fn command(
+    name: &'static str,
+    properties: &[(&str, String)],
+    message: &str,
+) -> WorkflowCommand {
     let mut line = format!("::{name}");
     let mut first = true;
     for (key, value) in properties {
@@ -52,7 +79,73 @@ pub fn command(name: &str, properties: &[(&str, String)], message: &str) -> Stri
     }
     line.push_str("::");
     line.push_str(&escape_data(message));
-    line
+    WorkflowCommand { name, line }
+}
+
+/// Zero-width space: splits `::` and `##[` without changing what a reader sees.
+const BREAK: char = '\u{200B}';
+
+/// Makes text inert for the runner's command parser (actions/runner `ActionCommand`):
+/// it reads output line by line, ending lines at LF, CR or CRLF; runs `::name::` when it
+/// starts a line after `TrimStart()` (Unicode whitespace); and runs the legacy `##[name]`
+/// form anywhere in a line. So every line ending becomes LF, a `::` that would start a
+/// line becomes `:` ZWSP `:`, and every `##[` becomes `##` ZWSP `[`. The text reads the
+/// same in the log. Idempotent.
+pub fn neutralize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    loop {
+        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        neutralize_line(&rest[..end], &mut out);
+        if end == rest.len() {
+            break;
+        }
+        out.push('\n');
+        let skip = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            1
+        };
+        rest = &rest[end + skip..];
+    }
+    out
+}
+
+/// A JSON document made inert without changing what it means: `##[` can only occur inside
+/// a string there, where `[` may be written `\u005b`; and no line of JSON starts with `::`.
+/// Returns `None` when `text` is not one JSON document (then [`neutralize`] applies), so a
+/// consumer parsing our `--format json` output gets exactly the names we read.
+pub fn inert_json(text: &str) -> Option<String> {
+    let t = text.trim_start();
+    if !(t.starts_with('{') || t.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    Some(text.replace("##[", "##\\u005b"))
+}
+
+fn neutralize_line(line: &str, out: &mut String) {
+    let body = line.trim_start();
+    out.push_str(&line[..line.len() - body.len()]);
+    let body = match body.strip_prefix("::") {
+        Some(after) => {
+            out.push(':');
+            out.push(BREAK);
+            out.push(':');
+            after
+        }
+        None => body,
+    };
+    let mut parts = body.split("##[");
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for part in parts {
+        out.push_str("##");
+        out.push(BREAK);
+        out.push('[');
+        out.push_str(part);
+    }
 }
 
 /// A random token for `::stop-commands::`, unguessable by the text it fences.
@@ -91,10 +184,44 @@ mod tests {
             "bad\n::set-output name=x::y",
         );
         assert_eq!(
-            line,
+            line.as_str(),
             "::error file=a.py,title=x%3Ay::bad%0A::set-output name=x::y"
         );
-        assert_eq!(command("endgroup", &[], ""), "::endgroup::");
+        assert_eq!(line.name(), "error");
+        assert_eq!(command("endgroup", &[], "").as_str(), "::endgroup::");
+    }
+
+    #[test]
+    fn neutralize_breaks_both_command_forms_and_every_line_ending() {
+        let z = '\u{200B}';
+        assert_eq!(neutralize("::error::x"), format!(":{z}:error::x"));
+        assert_eq!(neutralize(" \t::error::x"), format!(" \t:{z}:error::x"));
+        assert_eq!(
+            neutralize("a ##[error]b ###[x]"),
+            format!("a ##{z}[error]b ###{z}[x]")
+        );
+        assert_eq!(
+            neutralize("a\r::warning::b\r\n  ::notice::c\nd::e"),
+            format!("a\n:{z}:warning::b\n  :{z}:notice::c\nd::e")
+        );
+        // Unicode whitespace is trimmed by the runner too.
+        assert_eq!(neutralize("\u{3000}::x::"), format!("\u{3000}:{z}:x::"));
+        assert_eq!(neutralize("plain\n"), "plain\n");
+        let once = neutralize("::a::\n##[b]\r\n");
+        assert_eq!(neutralize(&once), once);
+    }
+
+    #[test]
+    fn json_stays_the_same_document() {
+        let doc = "{\n  \"name\": \"a ##[error]x\\n::warning::y\"\n}\n";
+        let inert = inert_json(doc).unwrap_or_default();
+        assert!(!inert.contains("##["), "{inert}");
+        assert_eq!(neutralize(&inert), inert);
+        let a: serde_json::Value = serde_json::from_str(doc).unwrap_or_default();
+        let b: serde_json::Value = serde_json::from_str(&inert).unwrap_or_default();
+        assert_eq!(a, b);
+        assert_eq!(inert_json("Tests: ##[x]"), None);
+        assert_eq!(inert_json("[not json"), None);
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct RunEnv {
     pub color: bool,
     /// stderr is a terminal, so a progress bar can be drawn.
     pub progress_bars: bool,
+    /// Values of secret-named variables (`GITHUB_TOKEN`, `*_PASSWORD`...), masked in
+    /// everything the console prints.
+    pub secrets: crate::secrets::Secrets,
 }
 
 impl RunEnv {
@@ -109,6 +112,7 @@ impl RunEnv {
             image_os: get("ImageOS"),
             color: !no_color && (force_color || (local && stdout_tty)),
             progress_bars: local && stderr_tty,
+            secrets: crate::secrets::Secrets::from_vars(vars),
         }
     }
 

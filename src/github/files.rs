@@ -21,14 +21,16 @@ pub fn fit_summary(markdown: &str, already: usize, rest_at: &str) -> String {
         "\n\n> **Summary truncated** to stay under GitHub's 1 MiB limit; the full report is in {}.\n",
         crate::report::markdown::code(rest_at)
     );
-    let mut cut = room.saturating_sub(note.len());
+    // Room for the note and for closing what the cut leaves open (a code fence, folds).
+    let mut cut = room.saturating_sub(note.len() + 1024);
     while cut > 0 && !markdown.is_char_boundary(cut) {
         cut -= 1;
     }
     // Do not leave half a table row or line behind.
     let body = &markdown[..cut];
     let body = body.rfind('\n').map_or(body, |i| &body[..i]);
-    format!("{body}{note}")
+    let closers = crate::report::markdown::closers(body);
+    format!("{body}{closers}{note}")
 }
 
 /// Appends a Markdown section to the step summary file.

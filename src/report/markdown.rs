@@ -49,6 +49,47 @@ pub fn details(summary: &str, body: &str) -> String {
     )
 }
 
+/// What must follow a cut-off piece of our Markdown so that it closes like a whole one:
+/// the fence of a code block left open, then one `</details>` for every `<details>`
+/// left open. Without it a truncated step summary or comment would pull whatever comes
+/// after it (the truncation note, the next step's section) into a code block or a fold.
+pub fn closers(md: &str) -> String {
+    let mut fence: Option<(char, usize)> = None;
+    let mut open = 0usize;
+    for line in md.lines() {
+        let t = line.trim_start_matches(' ');
+        let indented = line.len() - t.len() >= 4;
+        let run = |c: char| t.chars().take_while(|&x| x == c).count();
+        match fence {
+            Some((c, n)) => {
+                if !indented && run(c) >= n && t.trim_start_matches(c).trim().is_empty() {
+                    fence = None;
+                }
+            }
+            None => {
+                let (ticks, tildes) = (run('`'), run('~'));
+                if !indented && ticks >= 3 {
+                    fence = Some(('`', ticks));
+                } else if !indented && tildes >= 3 {
+                    fence = Some(('~', tildes));
+                } else {
+                    open += line.matches("<details").count();
+                    open = open.saturating_sub(line.matches("</details>").count());
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    if let Some((c, n)) = fence {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(c, n));
+    }
+    for _ in 0..open {
+        out.push_str("\n</details>");
+    }
+    out
+}
+
 /// Column alignment for [`Table`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Align {
@@ -130,6 +171,20 @@ mod tests {
         assert!(f.starts_with("`````\n"));
         assert!(f.ends_with("\n`````\n"));
         assert_eq!(fenced("plain", "text"), "```text\nplain\n```\n");
+    }
+
+    #[test]
+    fn closers_close_what_a_cut_left_open() {
+        assert_eq!(
+            closers("<details><summary>a</summary>\n\n```\nx"),
+            "\n```\n</details>"
+        );
+        assert_eq!(
+            closers("<details>\n````\n</details>\n```\n````\n</details>\n"),
+            ""
+        );
+        assert_eq!(closers(&details("s", &fenced("a\n</details>", ""))), "");
+        assert_eq!(closers("~~~\n<details>"), "\n~~~");
     }
 
     #[test]

@@ -141,6 +141,7 @@ pub fn run_stage_runner(inv: &RunnerInvocation) -> Result<Value, SpawnError> {
 
 fn command(program: &Path, inv: &RunnerInvocation, backend: &str, out: &Path) -> Command {
     let mut cmd = Command::new(program);
+    crate::secrets::scrub_child_env(&mut cmd);
     cmd.arg("--spec")
         .arg(&inv.spec)
         .args(["--backend", backend]);

@@ -9,6 +9,7 @@ mod benchmark_record;
 mod common;
 mod composite;
 mod core;
+mod escaping;
 mod fuzz_replay;
 mod init;
 mod inputs_bounded;

@@ -78,7 +78,9 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("htdemucs-stage-runner: error: {e}");
+            // The message may quote a spec's names and paths: inert for a CI log reader.
+            let msg = format!("htdemucs-stage-runner: error: {e}\n");
+            eprint!("{}", htdemucs_devops::github::commands::neutralize(&msg));
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
         }
     }

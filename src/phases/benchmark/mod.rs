@@ -132,7 +132,9 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
                 format!("{} repetition {}/{reps}", p.name, i - warmup + 1)
             };
             progress.step(&what);
-            let out = std::process::Command::new(&program)
+            let mut cmd = std::process::Command::new(&program);
+            crate::secrets::scrub_child_env(&mut cmd);
+            let out = cmd
                 .args(args)
                 .current_dir(&cwd)
                 .stdin(std::process::Stdio::null())

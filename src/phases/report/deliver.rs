@@ -107,7 +107,7 @@ pub fn deliver(console: &Console, plan: &Plan) -> Result<Delivered> {
     let env = console.env();
     if let (Some(token), true) = (&env.token, env.host.speaks_workflow_commands()) {
         // The runner hides registered values in every later log line.
-        console.print(&command("add-mask", &[], token.expose()));
+        console.command(&command("add-mask", &[], token.expose()));
     }
     let runs = check_runs(console, plan);
     let offline: Option<String> = if env.host == Host::Act {
