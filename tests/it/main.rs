@@ -19,6 +19,7 @@ mod publish;
 mod release_host;
 mod report;
 mod report_helpers;
+mod report_inputs;
 mod report_modes;
 mod report_server;
 mod test_phase;

@@ -304,7 +304,7 @@ fn bad_reports_folder_is_a_clear_error() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("lint.json is not a phase report"),
+        stderr(&out).contains("lint.json: it is not a phase report"),
         "{}",
         stderr(&out)
     );

@@ -209,6 +209,14 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         crate::github::files::append_outputs(outputs, &pairs)?;
     }
     console.info(&format!("full report written to {}", report_path.display()));
+    // A report that could not be read is a failure to do the job, after everything
+    // else (the red comment, the check runs, the outputs) is in place.
+    if let Some(unusable) = merge::broken_error(&found) {
+        if let Some(err) = delivered.error {
+            console.say(crate::report::Level::Error, &format!("{err:#}"));
+        }
+        return Err(unusable);
+    }
     if let Some(err) = delivered.error {
         return Err(err);
     }
