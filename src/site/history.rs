@@ -173,24 +173,61 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
         })
         .collect();
     let mut backends: Vec<String> = out.iter().flat_map(|r| r.values.keys().cloned()).collect();
-    backends.sort_by_key(|b| {
-        (
-            if *b == cfg.candidate {
-                0
-            } else if *b == cfg.reference {
-                1
-            } else {
-                2
-            },
-            b.clone(),
-        )
-    });
+    backends.sort_by_key(|b| backend_rank(b, cfg));
     backends.dedup();
     History {
         metrics,
         backends,
         runs: out,
         baselines,
+    }
+}
+
+/// Candidate first, then reference, then the rest by name.
+fn backend_rank(b: &str, cfg: &BenchmarkConfig) -> (u8, String) {
+    let rank = if b == cfg.candidate {
+        0
+    } else if b == cfg.reference {
+        1
+    } else {
+        2
+    };
+    (rank, b.to_string())
+}
+
+impl History {
+    /// Adds the runs of `site` (the history the published site already shows) that this
+    /// one lacks, in time order, with their metrics and backends: a publish from a job
+    /// whose `baseline.json` is stale never takes a run off the site. A run is the same
+    /// run when its time, commit and runner kind are. Returns how many were added.
+    pub fn absorb(&mut self, site: History, cfg: &BenchmarkConfig) -> usize {
+        let key = |r: &HistoryRun| (r.timestamp, r.commit.clone(), r.runner.clone());
+        let have: std::collections::BTreeSet<_> = self.runs.iter().map(key).collect();
+        let added: Vec<HistoryRun> = site
+            .runs
+            .into_iter()
+            .filter(|r| !have.contains(&key(r)))
+            .collect();
+        let n = added.len();
+        if n == 0 {
+            return 0;
+        }
+        self.runs.extend(added);
+        // Stable: runs of the same second keep baseline order, then the site's.
+        self.runs.sort_by_key(|r| r.timestamp);
+        for m in site.metrics {
+            if !self.metrics.iter().any(|x| x.key == m.key) {
+                self.metrics.push(m);
+            }
+        }
+        self.metrics.sort_by_key(|m| metric::order_key(&m.key));
+        for b in site.backends {
+            if !self.backends.contains(&b) {
+                self.backends.push(b);
+            }
+        }
+        self.backends.sort_by_key(|b| backend_rank(b, cfg));
+        n
     }
 }
 
