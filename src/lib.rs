@@ -18,6 +18,7 @@ pub mod process;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod scratch;
 pub mod site;
 
 use anyhow::{Context as _, Result};

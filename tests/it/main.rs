@@ -16,6 +16,8 @@ mod parity;
 mod parity_output;
 mod parity_run;
 mod publish;
+mod publish_history;
+mod publish_push;
 mod release_host;
 mod report;
 mod report_helpers;
