@@ -106,7 +106,9 @@ impl Console {
                 continue;
             }
             let s = slot(a.level);
-            if self.sent[s].get() >= ANNOTATIONS_PER_LEVEL {
+            // One error slot stays free for the reason of a failure to run (`fatal`).
+            let cap = ANNOTATIONS_PER_LEVEL - usize::from(a.level == Level::Error);
+            if self.sent[s].get() >= cap {
                 dropped[s] += 1;
                 continue;
             }
@@ -139,6 +141,20 @@ impl Console {
                     sanitize(full_report)
                 ));
             }
+        }
+    }
+
+    /// The reason the tool could not do its job (exit 2), in Actions: an error
+    /// annotation in the slot [`Console::annotate`] keeps free, so GitHub's per-step cap
+    /// cannot swallow it, and a line in the step summary.
+    pub fn fatal(&self, msg: &str) {
+        self.write_out(&format!("{}\n", command("error", &[], msg)));
+        if let Some(summary) = &self.env.step_summary {
+            let md = format!(
+                "**htdemucs-devops could not do its job:** {}\n",
+                crate::report::markdown::escape(msg)
+            );
+            let _ = crate::github::files::append_summary(summary, &md, "the log");
         }
     }
 

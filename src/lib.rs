@@ -29,7 +29,6 @@ use crate::console::Console;
 use crate::context::Ctx;
 use crate::exit::{Outcome, TOOL_ERROR};
 use crate::github::env::RunEnv;
-use crate::report::Level;
 
 /// Parses the command line, runs the phase and returns the process exit code.
 pub fn run_cli() -> i32 {
@@ -47,7 +46,7 @@ pub fn run_cli() -> i32 {
         Err(e) => {
             let msg = format!("{e:#}");
             if console.env().host.speaks_workflow_commands() {
-                console.say(Level::Error, &msg);
+                console.fatal(&msg);
             } else {
                 // Sanitise line by line: our own messages may span lines, tool text may not
                 // move the cursor.
