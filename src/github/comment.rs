@@ -93,8 +93,9 @@ pub struct Sticky<'a, 'c> {
     pub repo: &'a str,
     pub pr: u64,
     pub marker: String,
-    /// Whose comments are ours; learned by [`Sticky::upsert`].
+    /// Whose comments are ours; learned by [`Sticky::upsert`] unless configured.
     author: RefCell<String>,
+    configured: bool,
 }
 
 fn posted(v: &Value, created: bool, body: &str) -> Posted {
@@ -118,12 +119,25 @@ impl<'a, 'c> Sticky<'a, 'c> {
             pr,
             marker,
             author: RefCell::new(ACTIONS_BOT.to_string()),
+            configured: false,
         }
+    }
+
+    /// Takes `author` as the identity whose comments are ours, without asking GitHub.
+    pub fn with_author(mut self, author: Option<String>) -> Self {
+        if let Some(a) = author.filter(|a| !a.trim().is_empty()) {
+            self.author = RefCell::new(a.trim().to_string());
+            self.configured = true;
+        }
+        self
     }
 
     /// The login our token comments as. The Actions token may not ask (403): it
     /// comments as `github-actions[bot]`.
     async fn learn_author(&self) -> Result<(), ApiError> {
+        if self.configured {
+            return Ok(());
+        }
         match self
             .api
             .call(

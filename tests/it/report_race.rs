@@ -67,6 +67,26 @@ fn with_a_personal_token_only_that_persons_comment_is_ours() {
     assert_eq!(gh.count("POST /repos/o/r/issues/1/comments"), 0);
 }
 
+#[test]
+fn a_configured_author_is_ours_without_asking_github() {
+    let dir = tempdir();
+    let gh = FakeGitHub::start();
+    let by_bot = gh.add_comment(&format!("{MARKER}\nfrom the workflow"), BOT);
+    let by_app = gh.add_comment(&format!("{MARKER}\nold"), "my-app[bot]");
+    write(
+        &dir.path().join(".github/htdemucs-devops.yml"),
+        "report:\n  comment_author: my-app[bot]\n",
+    );
+    let out = run_report(&mut report_cmd(dir.path(), &gh, &ok_reports()));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(gh.count("GET /user"), 0);
+    assert_eq!(
+        gh.count(&format!("PATCH /repos/o/r/issues/comments/{by_app}")),
+        1
+    );
+    assert_eq!(gh.count(&format!("/repos/o/r/issues/comments/{by_bot}")), 0);
+}
+
 /// Runs `n` report steps at once against `gh`; returns each one's `comment-url`.
 fn concurrent(gh: &FakeGitHub, n: usize, base_ms: u64) -> Vec<String> {
     let root = tempdir();

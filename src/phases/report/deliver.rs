@@ -26,6 +26,8 @@ pub struct Plan<'a> {
     pub marker: &'a str,
     pub links: &'a Links,
     pub comment: bool,
+    /// `report.comment_author`: whose comments are ours, when set.
+    pub comment_author: Option<String>,
     pub check_runs: bool,
     pub out_dir: &'a Path,
     pub comment_path: &'a Path,
@@ -178,7 +180,8 @@ async fn online(
     if plan.comment {
         match pr {
             Some(pr) => {
-                let sticky = Sticky::new(&api, &repo, pr, plan.marker.to_string());
+                let sticky = Sticky::new(&api, &repo, pr, plan.marker.to_string())
+                    .with_author(plan.comment_author.clone());
                 let render =
                     |limit| body::compose(plan.found, plan.marker, plan.links, Some(limit));
                 match sticky.upsert(COMMENT_LIMIT, render).await {

@@ -43,6 +43,10 @@ pub struct ReportConfig {
     pub check_runs: bool,
     /// Separates sticky comments when several workflows comment on one PR.
     pub comment_key: String,
+    /// The login whose comments are ours, for tokens `GET /user` refuses other than the
+    /// Actions token (a GitHub App's: `<app-slug>[bot]`) [default: asked from GitHub,
+    /// else `github-actions[bot]`].
+    pub comment_author: Option<String>,
     /// Deadline for each GitHub API request, in seconds.
     pub request_timeout_secs: f64,
 }
@@ -54,6 +58,7 @@ impl Default for ReportConfig {
             comment: true,
             check_runs: true,
             comment_key: "report".into(),
+            comment_author: None,
             request_timeout_secs: crate::github::api::REQUEST_TIMEOUT.as_secs_f64(),
         }
     }
@@ -171,6 +176,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         marker: &marker,
         links: &links,
         comment: cfg.comment,
+        comment_author: cfg.comment_author.clone(),
         check_runs: cfg.check_runs,
         out_dir: &ctx.out_dir,
         comment_path: &comment_path,
