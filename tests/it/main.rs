@@ -20,6 +20,7 @@ mod publish_history;
 mod publish_push;
 mod release_host;
 mod report;
+mod report_fault;
 mod report_faults;
 mod report_helpers;
 mod report_inputs;
