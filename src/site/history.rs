@@ -236,3 +236,56 @@ pub fn load_history(path: &Path, cfg: &BenchmarkConfig) -> Result<History> {
     let (base, _) = baseline::load_or_empty(path)?;
     Ok(from_baseline(&base, cfg))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(t: i64, metric: &str) -> HistoryRun {
+        HistoryRun {
+            timestamp: t,
+            commit: format!("c{t}"),
+            runner: "linux".into(),
+            values: BTreeMap::from([(
+                "coreml".to_string(),
+                BTreeMap::from([(metric.to_string(), 1.0)]),
+            )]),
+            regressions: Vec::new(),
+        }
+    }
+
+    fn info(key: &str) -> MetricInfo {
+        MetricInfo {
+            key: key.into(),
+            label: key.into(),
+            unit: "s".into(),
+            lower_is_better: true,
+            threshold_pct: 10.0,
+        }
+    }
+
+    #[test]
+    fn absorbing_the_site_keeps_every_run_once_in_time_order() {
+        let cfg = BenchmarkConfig::default();
+        let mut ours = History {
+            metrics: vec![info("stft_sec")],
+            backends: vec!["coreml".into()],
+            runs: vec![run(1, "stft_sec"), run(3, "stft_sec")],
+            baselines: Vec::new(),
+        };
+        let site = History {
+            metrics: vec![info("stft_sec"), info("extra_sec")],
+            backends: vec!["coreml".into(), "onnx".into()],
+            runs: vec![run(2, "extra_sec"), run(3, "stft_sec")],
+            baselines: Vec::new(),
+        };
+        assert_eq!(ours.absorb(site.clone(), &cfg), 1);
+        let times: Vec<i64> = ours.runs.iter().map(|r| r.timestamp).collect();
+        assert_eq!(times, vec![1, 2, 3]);
+        assert!(ours.metrics.iter().any(|m| m.key == "extra_sec"));
+        assert!(ours.backends.contains(&"onnx".to_string()));
+        // Absorbing the same site again changes nothing.
+        assert_eq!(ours.absorb(site, &cfg), 0);
+        assert_eq!(ours.runs.len(), 3);
+    }
+}
