@@ -137,21 +137,6 @@ impl Console {
         }
     }
 
-    /// The reason the tool could not do its job (exit 2): an error annotation in
-    /// Actions; elsewhere `error: ` and the message on stderr, its lines kept (our own
-    /// messages may span lines) but each sanitised (tool text may not move the cursor).
-    pub fn fatal(&self, msg: &str) {
-        if self.actions() {
-            self.say(Level::Error, msg);
-        } else {
-            let clean: Vec<String> = msg.lines().map(sanitize).collect();
-            self.sink.text(
-                Stream::Err,
-                &format!("{} {}\n", self.style().red("error:"), clean.join("\n")),
-            );
-        }
-    }
-
     /// Routes panic messages through the sink too (a panic's message may quote input).
     /// Only where workflow commands are read; elsewhere the default hook stays.
     pub fn guard_panics(&self) {
@@ -219,7 +204,9 @@ impl Console {
                 continue;
             }
             let s = slot(a.level);
-            if self.sent[s].get() >= ANNOTATIONS_PER_LEVEL {
+            // One error slot stays free for the reason of a failure to run (`fatal`).
+            let cap = ANNOTATIONS_PER_LEVEL - usize::from(a.level == Level::Error);
+            if self.sent[s].get() >= cap {
                 dropped[s] += 1;
                 continue;
             }
@@ -250,6 +237,30 @@ impl Console {
                     sanitize(full_report)
                 ));
             }
+        }
+    }
+
+    /// The reason the tool could not do its job (exit 2). In Actions: an error
+    /// annotation in the slot [`Console::annotate`] keeps free, so GitHub's per-step cap
+    /// cannot swallow it, and a line in the step summary. Elsewhere: `error: ` and the
+    /// message on stderr, its lines kept (our own messages may span lines) but each
+    /// sanitised (tool text may not move the cursor).
+    pub fn fatal(&self, msg: &str) {
+        if !self.actions() {
+            let clean: Vec<String> = msg.lines().map(sanitize).collect();
+            self.sink.text(
+                Stream::Err,
+                &format!("{} {}\n", self.style().red("error:"), clean.join("\n")),
+            );
+            return;
+        }
+        self.sink.command(&command("error", &[], msg));
+        if let Some(summary) = &self.env.step_summary {
+            let md = format!(
+                "**htdemucs-devops could not do its job:** {}\n",
+                crate::report::markdown::escape(msg)
+            );
+            let _ = crate::github::files::append_summary(summary, &md, "the log");
         }
     }
 

@@ -1,11 +1,12 @@
 //! Commit a change to a branch of a remote and push it, safely under concurrency.
 //!
-//! [`commit_and_push`] clones one branch of a remote (URL or path) into a temporary
-//! folder, lets a closure change files there, commits with a configurable author and
+//! [`commit_and_push`] clones one branch of a remote (URL or path) into a locked scratch
+//! folder under the output folder, lets a closure change files there, commits with a configurable author and
 //! message, and pushes. When the push is rejected because someone else pushed first, it
 //! re-fetches the branch, resets to it and calls the closure again on the fresh tree
 //! (so the change is re-applied, never merged blindly), with a bounded number of
-//! attempts and a jittered exponential backoff. Used by `benchmark record` (append a run
+//! attempts and a jittered exponential backoff. A push the remote refuses (a hook,
+//! branch protection) is no race: it fails at once with the remote's message. Used by `benchmark record` (append a run
 //! to `baseline.json` on main) and meant for `publish` (the site on `gh-pages`; set
 //! [`PushSpec::create_branch`] to start an orphan branch when it does not exist yet).
 //!
@@ -42,6 +43,9 @@ pub struct PushSpec {
     /// Extra `git -c` settings, passed via the environment so they never show in
     /// process listings or logs.
     pub config: Vec<(String, String)>,
+    /// The clone goes into a scratch folder here (the output folder), not `$TMPDIR`;
+    /// clones a killed run left here are removed on the next push.
+    pub work_root: PathBuf,
 }
 
 /// What the closure did to the tree.
@@ -142,21 +146,9 @@ impl Git<'_> {
     }
 }
 
-/// A rejected push that a re-fetch can fix (someone else pushed first). Local bare
-/// remotes report a lost race as a ref lock failure.
-fn is_rejection(stderr: &str) -> bool {
-    [
-        "[rejected]",
-        "non-fast-forward",
-        "fetch first",
-        "cannot lock ref",
-        "failed to update ref",
-        "[remote rejected]",
-    ]
-    .iter()
-    .any(|p| stderr.contains(p))
-        && !stderr.contains("protected branch")
-}
+#[path = "git_push.rs"]
+mod push_failure;
+use push_failure::{classify_push, PushFailure};
 
 /// Clones `spec.branch` of `spec.remote`, applies `apply(tree, attempt)`, commits and
 /// pushes, re-fetching and re-applying on rejection. See the module documentation.
@@ -166,20 +158,20 @@ where
 {
     let git = Git { spec };
     let shown = redact(&spec.remote);
-    let tmp = tempfile::tempdir().context("cannot create a temporary folder for the clone")?;
+    // A relative local path would be read from inside the clone later: make it absolute.
+    let remote = match std::fs::canonicalize(&spec.remote) {
+        Ok(p) if !spec.remote.contains("://") => p.to_string_lossy().into_owned(),
+        _ => spec.remote.clone(),
+    };
+    let tmp = crate::scratch::scratch_dir(&spec.work_root, "git-")
+        .context("cannot create a scratch folder for the clone")?;
     let work: PathBuf = tmp.path().join("repo");
     let work_s = work.to_string_lossy().to_string();
     let branch_ref = format!("refs/heads/{}", spec.branch);
     let exists = {
         let out = git.output(
             None,
-            &[
-                "ls-remote",
-                "--exit-code",
-                "--heads",
-                &spec.remote,
-                &branch_ref,
-            ],
+            &["ls-remote", "--exit-code", "--heads", &remote, &branch_ref],
         )?;
         match out.status.code() {
             Some(0) => true,
@@ -202,7 +194,7 @@ where
                 "1",
                 "--branch",
                 &spec.branch,
-                &spec.remote,
+                &remote,
                 &work_s,
             ],
         )
@@ -213,7 +205,7 @@ where
             Some(&work),
             &["checkout", "--quiet", "--orphan", &spec.branch],
         )?;
-        git.run(Some(&work), &["remote", "add", "origin", &spec.remote])?;
+        git.run(Some(&work), &["remote", "add", "origin", &remote])?;
     } else {
         bail!(
             "the remote {shown} has no branch {:?} (check benchmark.record.branch)",
@@ -223,6 +215,7 @@ where
 
     let attempts = spec.max_attempts.max(1);
     let mut delay = spec.backoff;
+    let mut last_rejection = String::new();
     for attempt in 1..=attempts {
         if attempt > 1 {
             // Someone else pushed: start again from their tip and re-apply our change.
@@ -272,12 +265,17 @@ where
             });
         }
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        if !is_rejection(&stderr) {
-            bail!(
+        match classify_push(&stderr) {
+            PushFailure::Race => last_rejection = stderr,
+            PushFailure::Refused(why) => bail!(
+                "the remote refused the push to branch {} of {shown} ({why}); this is not a race with another job, so it was not retried: fix the remote's rule or hook, or publish to another branch",
+                spec.branch
+            ),
+            PushFailure::Other => bail!(
                 "cannot push to branch {} of {shown}: {}",
                 spec.branch,
                 redact(stderr.trim())
-            );
+            ),
         }
         if attempt < attempts {
             let jitter = delay.mul_f64(rand::random::<f64>());
@@ -286,8 +284,9 @@ where
         }
     }
     bail!(
-        "the push to branch {} of {shown} was rejected {attempts} times because others kept pushing; nothing was changed there — run the job again",
-        spec.branch
+        "the push to branch {} of {shown} was rejected {attempts} times because others kept pushing; nothing was changed there — run the job again (last answer: {})",
+        spec.branch,
+        redact(last_rejection.trim())
     )
 }
 

@@ -39,6 +39,7 @@ fn spec(remote: &Path, branch: &str) -> PushSpec {
         backoff: Duration::from_millis(10),
         create_branch: false,
         config: Vec::new(),
+        work_root: std::env::temp_dir().join("htdemucs-devops-git-tests"),
     }
 }
 
@@ -169,4 +170,24 @@ fn auth_config_reads_the_checkout_extraheader() {
     assert_eq!(toplevel(&seed).ok(), seed.canonicalize().ok());
     assert!(head_commit(&seed).is_some_and(|c| c.len() == 40));
     assert!(remote_url(&seed, "nope").is_err());
+}
+
+#[test]
+fn push_failures_are_told_apart() {
+    let hook = "remote: GH006: Protected branch update failed for refs/heads/gh-pages.        \nremote: Changes must be made through a pull request.        \nTo ../r.git\n ! [remote rejected] HEAD -> gh-pages (pre-receive hook declined)\nerror: failed to push some refs to '../r.git'\n";
+    match classify_push(hook) {
+        PushFailure::Refused(why) => {
+            assert!(why.starts_with("pre-receive hook declined"), "{why}");
+            assert!(why.contains("GH006: Protected branch update failed for refs/heads/gh-pages. / Changes must be made"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let race = " ! [rejected]        HEAD -> main (fetch first)\nerror: failed to push some refs\n";
+    assert_eq!(classify_push(race), PushFailure::Race);
+    let lock = " ! [remote rejected] HEAD -> main (cannot lock ref 'refs/heads/main': is at 1 but expected 2)\n";
+    assert_eq!(classify_push(lock), PushFailure::Race);
+    assert_eq!(
+        classify_push("fatal: could not read Username"),
+        PushFailure::Other
+    );
 }

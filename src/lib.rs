@@ -20,6 +20,7 @@ pub mod process;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod scratch;
 pub mod secrets;
 pub mod site;
 pub mod yaml_depth;

@@ -64,6 +64,9 @@ pub struct Api<'a> {
     policy: RetryPolicy,
     timeout: Duration,
     console: &'a Console,
+    /// Set once GitHub rate-limited us past waiting: later calls fail at once instead of
+    /// waiting through the same limit again.
+    limited: std::cell::RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for Api<'_> {
@@ -113,7 +116,28 @@ impl<'a> Api<'a> {
             policy,
             timeout,
             console,
+            limited: std::cell::RefCell::new(None),
         })
+    }
+
+    /// Tries in all for one request (the retry policy's), for callers with retry loops
+    /// of their own.
+    pub fn attempts(&self) -> u32 {
+        self.policy.attempts
+    }
+
+    /// The wait before try `failures + 1` of a caller's own retry loop.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        self.policy.backoff(failures)
+    }
+
+    /// A random wait of up to twice the backoff base, so jobs started together spread out.
+    pub fn jitter(&self) -> Duration {
+        self.policy.base.mul_f64(2.0 * rand::random::<f64>())
+    }
+
+    pub async fn pause(&self, wait: Duration) {
+        tokio::time::sleep(wait).await;
     }
 
     /// A progress line in the log (redacted).
@@ -177,6 +201,12 @@ impl<'a> Api<'a> {
         body: Option<&Value>,
         need: Need,
     ) -> Result<Reply, ApiError> {
+        if let Some(why) = self.limited.borrow().clone() {
+            return Err(ApiError::RateLimited {
+                what: what.to_string(),
+                why: format!("not sent: {why}"),
+            });
+        }
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -224,10 +254,11 @@ impl<'a> Api<'a> {
                     tokio::time::sleep(wait).await;
                 }
                 Decision::GiveUp { why } => {
+                    *self.limited.borrow_mut() = Some(format!("an earlier request was {why}"));
                     return Err(ApiError::RateLimited {
                         what: what.to_string(),
                         why,
-                    })
+                    });
                 }
                 Decision::Accept => return Err(self.final_error(raw.status, what, message, need)),
             }

@@ -1,12 +1,23 @@
-//! The sticky PR comment: found by a hidden marker on every page of the PR's comments
-//! (never by author: the Actions token cannot ask `GET /user` who it is), edited in place,
-//! created only when none exists. Creates are never retried blindly: after an unclear
-//! failure, and again just before any create, the comments are searched once more, so two
-//! jobs racing (or a create that succeeded behind a 502) still leave exactly one comment.
+//! The sticky PR comment: found by a hidden marker at the start of a comment written
+//! by the identity our token acts as (`GET /user`; for the Actions token, which may not
+//! ask, `github-actions[bot]`), so a marker anyone else types is never ours. Edited in
+//! place, created only when none exists. Concurrent jobs converge on the oldest comment
+//! of ours: a job that created a newer one waits until the list shows it (GitHub's list
+//! can lag behind a create), moves its content to the oldest and deletes its own, so the
+//! PR ends with one comment and every job reports that one's URL.
+
+use std::cell::RefCell;
 
 use serde_json::{json, Value};
 
 use super::api::{Api, ApiError, Method, Need};
+
+/// Who comments when `GET /user` is refused: the Actions token's bot.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+/// How many times a job looks for its own new comment in the list before it stops
+/// waiting for the list to catch up.
+const VISIBILITY_POLLS: u32 = 6;
 
 /// The hidden first line of our comment. `key` separates several sticky comments (e.g.
 /// two workflows) on one PR.
@@ -28,44 +39,37 @@ pub struct Posted {
     pub body: String,
 }
 
-/// A comment that carries our marker (at the very start of its body, so a reply that
-/// quotes it does not count).
+/// A comment of ours: by `author`, with the marker at the very start of its body (a
+/// reply that quotes it does not count). Oldest first.
 #[derive(Debug, Clone)]
 struct Ours {
     id: u64,
-    url: String,
-    author: Option<String>,
-    by_bot: bool,
 }
 
-fn ours(comments: &[Value], marker: &str) -> Vec<Ours> {
+fn ours(comments: &[Value], marker: &str, author: &str) -> Vec<Ours> {
     let mut found: Vec<Ours> = comments
         .iter()
         .filter(|c| {
             c.get("body")
                 .and_then(Value::as_str)
                 .is_some_and(|b| b.trim_start().starts_with(marker))
+                && c.pointer("/user/login").and_then(Value::as_str) == Some(author)
         })
         .filter_map(|c| {
             Some(Ours {
                 id: c.get("id")?.as_u64()?,
-                url: c
-                    .get("html_url")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                author: c
-                    .pointer("/user/login")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                by_bot: c.pointer("/user/type").and_then(Value::as_str) == Some("Bot"),
             })
         })
         .collect();
-    // The oldest comment posted by a bot (the Actions token posts as one) comes first; a
-    // person who typed the marker into an earlier comment does not get it overwritten.
-    found.sort_by_key(|c| (!c.by_bot, c.id));
+    found.sort_by_key(|c| c.id);
     found
+}
+
+/// The end of a create: the comment that stays, or word that ours was removed as a
+/// duplicate by a job that saw an older one (which the next look will find).
+enum Settled {
+    Done(Posted),
+    Lost,
 }
 
 /// Is this GitHub's answer to a body that is too long?
@@ -89,9 +93,73 @@ pub struct Sticky<'a, 'c> {
     pub repo: &'a str,
     pub pr: u64,
     pub marker: String,
+    /// Whose comments are ours; learned by [`Sticky::upsert`] unless configured.
+    author: RefCell<String>,
+    configured: bool,
 }
 
-impl Sticky<'_, '_> {
+fn posted(v: &Value, created: bool, body: &str) -> Posted {
+    Posted {
+        id: v.get("id").and_then(Value::as_u64).unwrap_or_default(),
+        url: v
+            .get("html_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        created,
+        body: body.to_string(),
+    }
+}
+
+impl<'a, 'c> Sticky<'a, 'c> {
+    pub fn new(api: &'a Api<'c>, repo: &'a str, pr: u64, marker: String) -> Self {
+        Sticky {
+            api,
+            repo,
+            pr,
+            marker,
+            author: RefCell::new(ACTIONS_BOT.to_string()),
+            configured: false,
+        }
+    }
+
+    /// Takes `author` as the identity whose comments are ours, without asking GitHub.
+    pub fn with_author(mut self, author: Option<String>) -> Self {
+        if let Some(a) = author.filter(|a| !a.trim().is_empty()) {
+            self.author = RefCell::new(a.trim().to_string());
+            self.configured = true;
+        }
+        self
+    }
+
+    /// The login our token comments as. The Actions token may not ask (403): it
+    /// comments as `github-actions[bot]`.
+    async fn learn_author(&self) -> Result<(), ApiError> {
+        if self.configured {
+            return Ok(());
+        }
+        match self
+            .api
+            .call(
+                Method::Get,
+                "asking GitHub who the token acts as",
+                "/user",
+                None,
+                Need::PullRequestsRead,
+            )
+            .await
+        {
+            Ok(reply) => {
+                if let Some(login) = reply.body.get("login").and_then(Value::as_str) {
+                    *self.author.borrow_mut() = login.to_string();
+                }
+                Ok(())
+            }
+            Err(ApiError::Forbidden { .. }) | Err(ApiError::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn find(&self) -> Result<Vec<Ours>, ApiError> {
         let url = format!(
             "/repos/{}/issues/{}/comments?per_page=100",
@@ -101,7 +169,27 @@ impl Sticky<'_, '_> {
             .api
             .get_all("reading the PR comments", &url, Need::PullRequestsRead)
             .await?;
-        Ok(ours(&all, &self.marker))
+        Ok(ours(&all, &self.marker, &self.author.borrow()))
+    }
+
+    /// Whether comment `id` still exists.
+    async fn exists(&self, id: u64) -> Result<bool, ApiError> {
+        let url = format!("/repos/{}/issues/comments/{id}", self.repo);
+        match self
+            .api
+            .call(
+                Method::Get,
+                "reading our PR comment",
+                &url,
+                None,
+                Need::PullRequestsRead,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ApiError::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn edit(&self, id: u64, body: &str) -> Result<Value, ApiError> {
@@ -136,95 +224,110 @@ impl Sticky<'_, '_> {
 
     /// Puts `body` (starting with the marker) in place: edit ours, or create one.
     async fn put(&self, body: &str) -> Result<Posted, ApiError> {
-        let posted = |v: &Value, created: bool| Posted {
-            id: v.get("id").and_then(Value::as_u64).unwrap_or_default(),
-            url: v
-                .get("html_url")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            created,
-            body: body.to_string(),
-        };
-        // Look, then look again right before creating: another job of the same workflow
-        // (or a re-run) may have created the comment while we were busy.
         let mut rechecked = false;
-        for _ in 0..4 {
+        let mut failures = 0u32;
+        let mut last: Option<ApiError> = None;
+        for _ in 0..self.api.attempts() * 2 + 2 {
             let found = self.find().await?;
-            if let Some(first) = found.first() {
-                match self.edit(first.id, body).await {
+            if let Some(keep) = found.first() {
+                match self.edit(keep.id, body).await {
                     Ok(v) => {
                         self.remove_duplicates(&found).await;
-                        return Ok(posted(&v, false));
+                        return Ok(posted(&v, false, body));
                     }
-                    // Deleted between our list and our edit: start over.
-                    Err(ApiError::Status { status: 404, .. }) => continue,
+                    // Deleted between our list and our edit: look again.
+                    Err(e @ ApiError::Status { status: 404, .. }) => {
+                        last = Some(e);
+                        rechecked = true;
+                        continue;
+                    }
                     Err(e) => return Err(e),
                 }
             }
             if !rechecked {
+                // Another job started with us may be creating it right now: give it a
+                // moment and look once more, since every create notifies subscribers.
                 rechecked = true;
+                self.api.pause(self.api.jitter()).await;
                 continue;
             }
             match self.create(body).await {
                 Ok(v) => {
-                    let mine = posted(&v, true);
-                    return Ok(self.settle_race(mine, body).await);
+                    // The comment says who we are, also for tokens `GET /user` refuses.
+                    if let Some(login) = v.pointer("/user/login").and_then(Value::as_str) {
+                        *self.author.borrow_mut() = login.to_string();
+                    }
+                    match self.settle(posted(&v, true, body), body).await? {
+                        Settled::Done(p) => return Ok(p),
+                        Settled::Lost => continue,
+                    }
                 }
-                // No blind retry: the create may have happened; the next loop looks first.
+                // No blind retry: the create may have happened; the next round looks
+                // first, after a backoff.
                 Err(e) if e.maybe_applied() => {
+                    failures += 1;
+                    if failures >= self.api.attempts() {
+                        return Err(e);
+                    }
+                    let wait = self.api.backoff(failures);
                     self.api.console_info(&format!(
-                        "{e}; checking whether the comment was created before trying again"
+                        "{e}; checking whether the comment was created before trying again in {} ms",
+                        wait.as_millis()
                     ));
-                    continue;
+                    self.api.pause(wait).await;
+                    last = Some(e);
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err(ApiError::Status {
+        Err(last.unwrap_or(ApiError::GaveUp {
             what: "posting the PR comment".into(),
-            status: 0,
-            message: "the comment kept disappearing or failing; gave up after 4 rounds".into(),
-        })
+            why: "the comment kept disappearing while we edited it".into(),
+        }))
     }
 
-    /// After a create: if another job created one too, keep the oldest (give it our
-    /// content) and delete ours, so the PR ends with exactly one.
-    async fn settle_race(&self, mine: Posted, body: &str) -> Posted {
-        let Ok(found) = self.find().await else {
-            return mine;
-        };
-        let Some(oldest) = found.first() else {
-            return mine;
-        };
-        if oldest.id == mine.id || found.len() < 2 {
-            return mine;
-        }
-        match self.edit(oldest.id, body).await {
-            Ok(v) => {
-                self.remove_duplicates(&found).await;
-                Posted {
-                    id: oldest.id,
-                    url: v
-                        .get("html_url")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| oldest.url.clone()),
-                    created: false,
-                    body: mine.body,
+    /// After a create: once the list shows our comment, the oldest comment of ours is
+    /// the one that stays. If that is another job's, it gets our content and ours goes.
+    async fn settle(&self, mine: Posted, body: &str) -> Result<Settled, ApiError> {
+        let mut misses = 0u32;
+        loop {
+            let found = self.find().await?;
+            if found.iter().any(|c| c.id == mine.id) {
+                let keep = found[0].id;
+                if keep == mine.id {
+                    self.remove_duplicates(&found).await;
+                    return Ok(Settled::Done(mine));
+                }
+                match self.edit(keep, body).await {
+                    Ok(v) => {
+                        self.remove_duplicates(&found).await;
+                        return Ok(Settled::Done(posted(&v, false, body)));
+                    }
+                    Err(ApiError::Status { status: 404, .. }) if misses < VISIBILITY_POLLS => {
+                        misses += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
             }
-            Err(_) => mine,
+            // Not listed: the list lags, or a job that saw an older one removed ours.
+            if !self.exists(mine.id).await? {
+                return Ok(Settled::Lost);
+            }
+            misses += 1;
+            if misses > VISIBILITY_POLLS {
+                self.api.console_info(
+                    "the new PR comment is still not in GitHub's list of comments; keeping it",
+                );
+                return Ok(Settled::Done(mine));
+            }
+            self.api.pause(self.api.backoff(misses)).await;
         }
     }
 
-    /// Deletes later copies of our comment left by earlier races, but only those by the
-    /// same author as the one we keep: a marker typed by someone else is not ours to delete.
+    /// Deletes every comment of ours but the oldest (copies left by races).
     async fn remove_duplicates(&self, found: &[Ours]) {
-        let Some((keep, rest)) = found.split_first() else {
-            return;
-        };
-        for dup in rest.iter().filter(|d| d.author == keep.author) {
+        for dup in found.iter().skip(1) {
             let url = format!("/repos/{}/issues/comments/{}", self.repo, dup.id);
             if let Err(e) = self
                 .api
@@ -250,6 +353,7 @@ impl Sticky<'_, '_> {
         first_limit: usize,
         render: impl Fn(usize) -> String,
     ) -> Result<Posted, ApiError> {
+        self.learn_author().await?;
         let mut limit = first_limit;
         loop {
             let body = render(limit);
@@ -280,21 +384,25 @@ mod tests {
     }
 
     #[test]
-    fn finds_only_comments_starting_with_the_marker() {
+    fn finds_only_our_authors_comments_starting_with_the_marker() {
         let m = marker("report");
+        let bot = json!({"login": ACTIONS_BOT, "type": "Bot"});
         let comments = vec![
-            json!({"id": 9, "body": format!("{m}\nnew"), "html_url": "u9", "user": {"login": "bot"}}),
-            json!({"id": 3, "body": format!("  {m}\nold"), "html_url": "u3", "user": {"login": "bot"}}),
-            json!({"id": 5, "body": format!("> {m}\nquoted"), "html_url": "u5"}),
-            json!({"id": 6, "body": "unrelated"}),
-        ];
-        let found = ours(&comments, &m);
-        assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3, 9]);
-        let mixed = vec![
+            json!({"id": 9, "body": format!("{m}\nnew"), "user": bot}),
+            json!({"id": 3, "body": format!("  {m}\nold"), "user": bot}),
+            json!({"id": 5, "body": format!("> {m}\nquoted"), "user": bot}),
+            json!({"id": 6, "body": "unrelated", "user": bot}),
             json!({"id": 2, "body": m.clone(), "user": {"login": "alice", "type": "User"}}),
-            json!({"id": 7, "body": m.clone(), "user": {"login": "github-actions[bot]", "type": "Bot"}}),
+            json!({"id": 1, "body": m.clone()}),
         ];
-        assert_eq!(ours(&mixed, &m)[0].id, 7);
+        let ids = |a: &str| {
+            ours(&comments, &m, a)
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(ACTIONS_BOT), vec![3, 9]);
+        assert_eq!(ids("alice"), vec![2]);
     }
 
     #[test]

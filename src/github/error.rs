@@ -39,8 +39,12 @@ pub enum ApiError {
         message: String,
     },
     /// A rate limit too long to wait for.
-    #[error("{what}: {why}; try again later")]
+    #[error("{what}: rate limited by GitHub ({why}); try again later")]
     RateLimited { what: String, why: String },
+    /// A sequence of requests that did not reach its end (e.g. a comment that kept
+    /// disappearing); `why` says what happened.
+    #[error("{what}: {why}")]
+    GaveUp { what: String, why: String },
     /// No HTTP answer at all (connection refused, timeout, TLS).
     #[error("{what}: no answer from GitHub: {detail}")]
     Transport { what: String, detail: String },
@@ -63,6 +67,10 @@ impl ApiError {
             ApiError::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, ApiError::RateLimited { .. })
     }
 
     pub fn is_forbidden(&self) -> bool {

@@ -14,8 +14,11 @@ pub struct Target {
     pub pr: Option<u64>,
     /// The commit to attach check runs to (the PR head, not the merge commit).
     pub head_sha: Option<String>,
-    /// The token is read-only: a PR from a fork, or a Dependabot run.
+    /// The token is read-only: a PR from a fork.
     pub read_only: Option<&'static str>,
+    /// Dependabot triggered the run: its token is read-only unless the repository grants
+    /// more, so a refusal is expected and explained, but posting is still tried.
+    pub dependabot: bool,
     /// `workflow_run`: the PR number must come from the first workflow's artifact.
     pub via_workflow_run: bool,
     /// `workflow_run`: the run whose results these are (linked instead of ours).
@@ -97,9 +100,7 @@ pub fn from_payload(
         }
         _ => {}
     }
-    if dependabot && t.read_only.is_none() && event != "workflow_run" {
-        t.read_only = Some("Dependabot runs get a read-only token");
-    }
+    t.dependabot = dependabot && event != "workflow_run";
     t
 }
 
@@ -128,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn fork_and_dependabot_are_read_only() {
+    fn forks_are_read_only_and_dependabot_is_only_noted() {
         let t = from_payload("pull_request", &pr_event("fork/r", "o/r"), None, None);
         assert!(t.read_only.is_some());
         let t = from_payload(
@@ -137,7 +138,7 @@ mod tests {
             None,
             Some("dependabot[bot]"),
         );
-        assert!(t.read_only.is_some());
+        assert_eq!((t.read_only, t.dependabot), (None, true));
     }
 
     #[test]

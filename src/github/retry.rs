@@ -88,7 +88,17 @@ pub fn decide(
         return Decision::Accept;
     };
     if attempt >= policy.attempts {
-        return Decision::Accept;
+        // A limit that never lifted is a limit, not an answer about permissions.
+        return if matches!(status, 403 | 429) {
+            Decision::GiveUp {
+                why: format!(
+                    "{why}, status {status}: still limited after {} attempts",
+                    policy.attempts
+                ),
+            }
+        } else {
+            Decision::Accept
+        };
     }
     // What the server asked for, in seconds: Retry-After first, then the reset time.
     let asked = hints
@@ -182,6 +192,20 @@ mod tests {
             .collect();
         assert_eq!(waits, vec![10, 20, 40, 80]);
         assert_eq!(decide(502, &h, "", 5, &p, 0), Decision::Accept);
+    }
+
+    #[test]
+    fn a_rate_limit_that_never_lifts_gives_up_as_a_rate_limit() {
+        let p = policy();
+        let h = hints(Some("1"), None, None);
+        match decide(403, &h, "", p.attempts, &p, 0) {
+            Decision::GiveUp { why } => assert!(why.contains("rate limit"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            decide(503, &Hints::default(), "", p.attempts, &p, 0),
+            Decision::Accept
+        );
     }
 
     #[test]

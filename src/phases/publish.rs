@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::bench::config::BenchmarkConfig;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::git;
 use crate::report::markdown::{code, escape};
 use crate::report::terminal::Style;
 use crate::report::{PhaseOutput, PhaseReport, Status};
+use crate::site::history::History;
 use crate::site::pages::{write_site, SiteInput};
 
 #[derive(Debug, Args)]
@@ -146,6 +148,38 @@ fn read_report(dir: &Path, phase: &str) -> Result<Option<PhaseReport>> {
     PhaseReport::read(&path).map(Some)
 }
 
+/// The history a rendered site already holds (`data/history.json`), if any. One that
+/// cannot be read stops the publish: rendering over it would drop the runs it lists.
+fn site_history(site: &Path) -> Result<Option<History>> {
+    let path = site.join("data/history.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the site's history {}", path.display()))?;
+    serde_json::from_str(&text).map(Some).with_context(|| {
+        format!(
+            "the site's history {} is not one htdemucs-devops wrote; publishing over it would drop the runs it lists, so nothing was published: repair or remove that file",
+            path.display()
+        )
+    })
+}
+
+/// Renders into `dir` the union of `baseline` (this job's `baseline.json`) and what the
+/// site in `dir` already shows, so the published history never shrinks.
+fn render_union(
+    input: &mut SiteInput,
+    baseline: &History,
+    cfg: &BenchmarkConfig,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    input.history = baseline.clone();
+    if let Some(site) = site_history(dir)? {
+        input.history.absorb(site, cfg);
+    }
+    write_site(input, dir)
+}
+
 /// `SOURCE_DATE_EPOCH` fixes the time (reproducible builds and snapshot tests).
 fn now() -> i64 {
     std::env::var("SOURCE_DATE_EPOCH")
@@ -183,9 +217,9 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "htdemucs-devops".into());
-    let input = SiteInput {
+    let mut input = SiteInput {
         project,
-        history,
+        history: history.clone(),
         benchmark: read_report(&reports, "benchmark")?,
         parity: read_report(&reports, "parity")?,
         now: now(),
@@ -205,9 +239,10 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
     };
     if let Some(dir) = &args.site_dir {
         let dir = ctx.resolve(dir);
-        let pages = ctx
-            .console
-            .group("render the site", || write_site(&input, &dir))?;
+        let pages = ctx.console.group("render the site", || {
+            render_union(&mut input, &history, &ctx.config.benchmark, &dir)
+        })?;
+        report.runs = input.history.runs.len();
         report.pages = pages
             .iter()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
@@ -238,13 +273,16 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
             // that it has none: an unreachable remote is an error before this matters.
             create_branch: true,
             config: git::auth_config(&top),
+            work_root: ctx.out_dir.clone(),
         };
         let mut pages = Vec::new();
         let pushed = ctx
             .console
             .group(&format!("push the site to {}", spec.branch), || {
+                // Called again on the fresh tip after every lost race: the union is
+                // taken with what the site holds now.
                 git::commit_and_push(&spec, |dir, _attempt| {
-                    pages = write_site(&input, dir)?;
+                    pages = render_union(&mut input, &history, &ctx.config.benchmark, dir)?;
                     Ok(git::Applied::Changed)
                 })
             })
@@ -260,6 +298,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
                 .map(|p| p.to_string_lossy().replace('\\', "/"))
                 .collect();
         }
+        report.runs = input.history.runs.len();
         report.unchanged = pushed.commit.is_none();
         report.commit = pushed.commit;
         report.branch = Some(spec.branch);

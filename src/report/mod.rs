@@ -201,7 +201,9 @@ impl PhaseReport {
 }
 
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename,
-/// so a reader never sees half a file and a failure leaves the old file intact.
+/// so a reader never sees half a file and a failure leaves the old file intact. The
+/// temporary file is locked while written, and ones a killed run left for the same
+/// path are removed first ([`crate::scratch`]).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path
@@ -210,8 +212,8 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    crate::scratch::sweep_files_for(dir, path);
+    let mut tmp = crate::scratch::temp_file_for(dir, path)?;
     tmp.write_all(contents)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -173,18 +173,7 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
         })
         .collect();
     let mut backends: Vec<String> = out.iter().flat_map(|r| r.values.keys().cloned()).collect();
-    backends.sort_by_key(|b| {
-        (
-            if *b == cfg.candidate {
-                0
-            } else if *b == cfg.reference {
-                1
-            } else {
-                2
-            },
-            b.clone(),
-        )
-    });
+    backends.sort_by_key(|b| backend_rank(b, cfg));
     backends.dedup();
     History {
         metrics,
@@ -194,8 +183,109 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
     }
 }
 
+/// Candidate first, then reference, then the rest by name.
+fn backend_rank(b: &str, cfg: &BenchmarkConfig) -> (u8, String) {
+    let rank = if b == cfg.candidate {
+        0
+    } else if b == cfg.reference {
+        1
+    } else {
+        2
+    };
+    (rank, b.to_string())
+}
+
+impl History {
+    /// Adds the runs of `site` (the history the published site already shows) that this
+    /// one lacks, in time order, with their metrics and backends: a publish from a job
+    /// whose `baseline.json` is stale never takes a run off the site. A run is the same
+    /// run when its time, commit and runner kind are. Returns how many were added.
+    pub fn absorb(&mut self, site: History, cfg: &BenchmarkConfig) -> usize {
+        let key = |r: &HistoryRun| (r.timestamp, r.commit.clone(), r.runner.clone());
+        let have: std::collections::BTreeSet<_> = self.runs.iter().map(key).collect();
+        let added: Vec<HistoryRun> = site
+            .runs
+            .into_iter()
+            .filter(|r| !have.contains(&key(r)))
+            .collect();
+        let n = added.len();
+        if n == 0 {
+            return 0;
+        }
+        self.runs.extend(added);
+        // Stable: runs of the same second keep baseline order, then the site's.
+        self.runs.sort_by_key(|r| r.timestamp);
+        for m in site.metrics {
+            if !self.metrics.iter().any(|x| x.key == m.key) {
+                self.metrics.push(m);
+            }
+        }
+        self.metrics.sort_by_key(|m| metric::order_key(&m.key));
+        for b in site.backends {
+            if !self.backends.contains(&b) {
+                self.backends.push(b);
+            }
+        }
+        self.backends.sort_by_key(|b| backend_rank(b, cfg));
+        n
+    }
+}
+
 /// Loads `baseline.json` (a missing file is an empty history; a broken one an error).
 pub fn load_history(path: &Path, cfg: &BenchmarkConfig) -> Result<History> {
     let (base, _) = baseline::load_or_empty(path)?;
     Ok(from_baseline(&base, cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(t: i64, metric: &str) -> HistoryRun {
+        HistoryRun {
+            timestamp: t,
+            commit: format!("c{t}"),
+            runner: "linux".into(),
+            values: BTreeMap::from([(
+                "coreml".to_string(),
+                BTreeMap::from([(metric.to_string(), 1.0)]),
+            )]),
+            regressions: Vec::new(),
+        }
+    }
+
+    fn info(key: &str) -> MetricInfo {
+        MetricInfo {
+            key: key.into(),
+            label: key.into(),
+            unit: "s".into(),
+            lower_is_better: true,
+            threshold_pct: 10.0,
+        }
+    }
+
+    #[test]
+    fn absorbing_the_site_keeps_every_run_once_in_time_order() {
+        let cfg = BenchmarkConfig::default();
+        let mut ours = History {
+            metrics: vec![info("stft_sec")],
+            backends: vec!["coreml".into()],
+            runs: vec![run(1, "stft_sec"), run(3, "stft_sec")],
+            baselines: Vec::new(),
+        };
+        let site = History {
+            metrics: vec![info("stft_sec"), info("extra_sec")],
+            backends: vec!["coreml".into(), "onnx".into()],
+            runs: vec![run(2, "extra_sec"), run(3, "stft_sec")],
+            baselines: Vec::new(),
+        };
+        assert_eq!(ours.absorb(site.clone(), &cfg), 1);
+        let times: Vec<i64> = ours.runs.iter().map(|r| r.timestamp).collect();
+        assert_eq!(times, vec![1, 2, 3]);
+        assert!(ours.metrics.iter().any(|m| m.key == "extra_sec"));
+        assert!(ours.backends.contains(&"onnx".to_string()));
+        // Absorbing the same site again changes nothing.
+        assert_eq!(ours.absorb(site, &cfg), 0);
+        assert_eq!(ours.runs.len(), 3);
+    }
 }

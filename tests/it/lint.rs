@@ -342,7 +342,8 @@ fn three_hundred_errors_give_ten_annotations_and_a_full_summary() {
     let so = stdout(&out);
     let cmds = workflow_commands(&so);
     let errors: Vec<&String> = cmds.iter().filter(|c| c.starts_with("::error")).collect();
-    assert_eq!(errors.len(), 10, "{so}");
+    // Nine: one of GitHub's ten per step is kept for the reason of a failure to run.
+    assert_eq!(errors.len(), 9, "{so}");
     // Most important first: errors ordered by file, then line.
     assert!(
         errors[0].starts_with("::error file=src/mod0.py,line=30,"),
@@ -354,7 +355,7 @@ fn three_hundred_errors_give_ten_annotations_and_a_full_summary() {
         .filter(|l| l.contains("more errors than GitHub shows"))
         .collect();
     assert_eq!(more.len(), 1, "{so}");
-    assert!(more[0].starts_with("290 more errors"), "{}", more[0]);
+    assert!(more[0].starts_with("291 more errors"), "{}", more[0]);
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
     assert!(
         summary.contains("300 errors, 0 warnings in 30 files"),

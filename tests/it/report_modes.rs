@@ -1,6 +1,6 @@
 //! `htdemucs-devops report` where it may not or cannot post: missing permissions, fork
-//! and Dependabot PRs, the two-workflow `workflow_run` pattern, act, no token, a server
-//! that echoes the token, and bad input.
+//! PRs (Dependabot's are in `report_faults`), the two-workflow `workflow_run` pattern,
+//! act, no token, a server that echoes the token, and bad input.
 
 use crate::common::*;
 use crate::report_helpers::*;
@@ -77,17 +77,6 @@ fn fork_pull_request_posts_nothing_and_leaves_the_pr_number() {
     )
     .unwrap_or_default();
     assert_eq!(pr, json!({"number": 1, "head_sha": "feedface"}));
-}
-
-#[test]
-fn dependabot_is_treated_as_read_only() {
-    let dir = tempdir();
-    let gh = FakeGitHub::start();
-    let out =
-        run(report_cmd(dir.path(), &gh, &ok_reports()).env("GITHUB_ACTOR", "dependabot[bot]"));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(gh.log().is_empty());
-    assert!(stdout(&out).contains("Dependabot"));
 }
 
 #[test]
@@ -304,7 +293,7 @@ fn bad_reports_folder_is_a_clear_error() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("lint.json is not a phase report"),
+        stderr(&out).contains("lint.json: it is not a phase report"),
         "{}",
         stderr(&out)
     );

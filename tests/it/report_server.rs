@@ -1,6 +1,8 @@
 //! A fake GitHub REST API on a local port (tiny_http), playing the parts the `report`
-//! phase talks to: PR comments with `Link` paging, check runs, pulls, and `GET /user`
-//! answering 403 like it does for the Actions token. Faults are scripted per scenario.
+//! phase talks to: PR comments with `Link` paging (and, when asked, a list that lags
+//! behind creates), check runs, pulls, and `GET /user` answering 403 like it does for the
+//! Actions token (or a login, like it does for a personal token). Faults are scripted
+//! per scenario.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -8,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "ghs_FAKEtoken0123456789abcdefSECRET";
 pub const REPO: &str = "o/r";
@@ -21,42 +23,11 @@ pub struct Comment {
     pub id: u64,
     pub body: String,
     pub user: String,
+    /// When a create made it (comments added by the test are old).
+    pub created: Option<Instant>,
 }
 
-/// A scripted answer for the next `times` requests matching method and path fragment.
-#[derive(Debug, Clone)]
-pub struct Fault {
-    pub method: &'static str,
-    pub path_contains: String,
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub times: usize,
-    /// Carry out the request anyway, then answer with the fault (a 502 from a proxy
-    /// after GitHub did the work).
-    pub apply_first: bool,
-    /// Sleep this long before answering normally (status 0) or with the fault.
-    pub delay_ms: u64,
-}
-
-impl Fault {
-    pub fn new(method: &'static str, path_contains: &str, status: u16, body: &str) -> Self {
-        Fault {
-            method,
-            path_contains: path_contains.into(),
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-            times: 1,
-            apply_first: false,
-            delay_ms: 0,
-        }
-    }
-    pub fn header(mut self, k: &str, v: &str) -> Self {
-        self.headers.push((k.into(), v.into()));
-        self
-    }
-}
+pub use crate::report_fault::Fault;
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -70,6 +41,13 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     /// "METHOD path?query" of every request.
     pub log: Vec<String>,
+    /// When each request of `log` arrived.
+    pub stamps: Vec<Instant>,
+    /// `GET /user` answers this login (the token is a person's); `None`: 403, like the
+    /// Actions token. New comments are written by this login, or by the Actions bot.
+    pub user_login: Option<String>,
+    /// Comments created less than this long ago are missing from lists.
+    pub list_lag: Duration,
     /// Refuse comment bodies longer than this many UTF-8 bytes (422).
     pub body_limit_bytes: Option<usize>,
     /// Comment writes answer 403 (read-only token).
@@ -154,6 +132,7 @@ impl FakeGitHub {
                 id,
                 body: body.into(),
                 user: user.into(),
+                created: None,
             });
             id
         })
@@ -227,6 +206,7 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str, pr
     let body: Value = serde_json::from_str(&body_text).unwrap_or(Value::Null);
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     s.log.push(format!("{method} {url}"));
+    s.stamps.push(Instant::now());
     if auth != format!("Bearer {TOKEN}") && auth != format!("token {TOKEN}") {
         s.unauthorized += 1;
         return respond(req, 401, &[], r#"{"message":"Bad credentials"}"#);
@@ -257,15 +237,28 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str, pr
     let forbidden = r#"{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest"}"#;
     let comments_path = format!("/repos/{REPO}/issues/{PR}/comments");
     let by_id_path = format!("/repositories/{REPO_ID}/issues/{PR}/comments");
+    let author = s.user_login.clone().unwrap_or_else(|| BOT.to_string());
     let (status, headers, out): (u16, Vec<(String, String)>, String) = if path == "/user" {
-        (403, vec![], forbidden.into())
+        match &s.user_login {
+            Some(login) => (
+                200,
+                vec![],
+                json!({"login": login, "type": "User"}).to_string(),
+            ),
+            None => (403, vec![], forbidden.into()),
+        }
     } else if method == "GET" && (path == comments_path || path == by_id_path) {
         let per = query(&url, "per_page").unwrap_or(30).min(s.page_cap).max(1);
         let page = query(&url, "page").unwrap_or(1).max(1);
-        let total = s.comments.len();
-        let last = total.div_ceil(per).max(1);
-        let items: Vec<Value> = s
+        let lag = s.list_lag;
+        let listed: Vec<&Comment> = s
             .comments
+            .iter()
+            .filter(|c| c.created.is_none_or(|t| t.elapsed() >= lag))
+            .collect();
+        let total = listed.len();
+        let last = total.div_ceil(per).max(1);
+        let items: Vec<Value> = listed
             .iter()
             .skip((page - 1) * per)
             .take(per)
@@ -291,6 +284,7 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str, pr
                     id,
                     body: b,
                     user: BOT.into(),
+                    created: None,
                 });
             }
         }
@@ -309,13 +303,15 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str, pr
                     id,
                     body: other,
                     user: BOT.into(),
+                    created: None,
                 });
             }
             s.next_id += 1;
             let c = Comment {
                 id: s.next_id,
                 body: text.into(),
-                user: BOT.into(),
+                user: author,
+                created: Some(Instant::now()),
             };
             s.comments.push(c.clone());
             (201, vec![], comment_json(base, &c).to_string())
@@ -332,6 +328,7 @@ fn handle(mut req: tiny_http::Request, state: &Arc<Mutex<State>>, base: &str, pr
             ("PATCH", Some(_)) if s.body_limit_bytes.is_some_and(|l| text.len() > l) => {
                 (422, vec![], too_long())
             }
+            ("GET", Some(i)) => (200, vec![], comment_json(base, &s.comments[i]).to_string()),
             ("PATCH", Some(i)) => {
                 s.comments[i].body = text.into();
                 (200, vec![], comment_json(base, &s.comments[i]).to_string())

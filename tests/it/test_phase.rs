@@ -667,8 +667,9 @@ fn many_failures_are_capped_in_actions_and_all_counted() {
         .into_iter()
         .filter(|c| c.starts_with("::error"))
         .count();
-    assert_eq!(errors, 10, "{text}");
-    assert!(text.contains("15 more errors"), "{text}");
+    // Nine: one of GitHub's ten per step is kept for the reason of a failure to run.
+    assert_eq!(errors, 9, "{text}");
+    assert!(text.contains("16 more errors"), "{text}");
     let summary =
         std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_else(|e| panic!("{e}"));
     assert!(

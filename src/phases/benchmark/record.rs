@@ -76,6 +76,7 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
         backoff: Duration::from_millis(250),
         create_branch: false,
         config: git::auth_config(&top),
+        work_root: ctx.out_dir.clone(),
     };
     let pushed = record::append_on_remote(&spec, &in_repo, &run)?;
     // Later steps of the same job (publish) read the workspace's copy: give it the run too.

@@ -263,6 +263,7 @@ mod tests {
             },
             path: std::path::PathBuf::from(format!("{phase}.json")),
             label: phase.into(),
+            broken: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct Plan<'a> {
     pub marker: &'a str,
     pub links: &'a Links,
     pub comment: bool,
+    /// `report.comment_author`: whose comments are ours, when set.
+    pub comment_author: Option<String>,
     pub check_runs: bool,
     pub out_dir: &'a Path,
     pub comment_path: &'a Path,
@@ -178,12 +180,8 @@ async fn online(
     if plan.comment {
         match pr {
             Some(pr) => {
-                let sticky = Sticky {
-                    api: &api,
-                    repo: &repo,
-                    pr,
-                    marker: plan.marker.to_string(),
-                };
+                let sticky = Sticky::new(&api, &repo, pr, plan.marker.to_string())
+                    .with_author(plan.comment_author.clone());
                 let render =
                     |limit| body::compose(plan.found, plan.marker, plan.links, Some(limit));
                 match sticky.upsert(COMMENT_LIMIT, render).await {
@@ -197,7 +195,7 @@ async fn online(
                         ));
                         out.comment_url = Some(p.url);
                     }
-                    Err(e) if e.is_forbidden() => console.say(Level::Warning, &e.to_string()),
+                    Err(e) if e.is_forbidden() => console.say(Level::Warning, &refused(plan, &e)),
                     Err(e) => out.error = Some(anyhow::Error::new(e)),
                 }
             }
@@ -222,7 +220,10 @@ async fn online(
                     if e.is_forbidden() {
                         console.say(
                             Level::Notice,
-                            &format!("{e}. The annotations are shown in the log instead."),
+                            &format!(
+                                "{}. The annotations are shown in the log instead.",
+                                refused(plan, &e)
+                            ),
                         );
                     } else if out.error.is_none() {
                         out.error = Some(anyhow::Error::new(e));
@@ -235,6 +236,16 @@ async fn online(
         annotate_all(console, plan.found);
     }
     Ok(out)
+}
+
+/// A 403, explained for Dependabot runs, whose token is read-only unless the repository
+/// gives Dependabot more.
+fn refused(plan: &Plan, e: &ApiError) -> String {
+    if plan.target.dependabot {
+        format!("{e}. This run was triggered by Dependabot, whose token is read-only by default: to get the PR comment, post it from a workflow_run workflow (README: \"PR comments and forks\")")
+    } else {
+        e.to_string()
+    }
 }
 
 /// The PR number from an artifact is only trusted if that PR's head is our commit.

@@ -10,6 +10,12 @@ use crate::report::{PhaseReport, Status, REPORT_SCHEMA};
 /// Phases in the order the comment shows them; others follow alphabetically.
 pub const ORDER: &[&str] = &["lint", "test", "parity", "benchmark"];
 
+/// The phases that write a `<phase>.json` report: a file of that name must be one.
+pub const PHASES: &[&str] = &["lint", "test", "parity", "benchmark", "publish"];
+
+/// The schema tag every version of the envelope starts with.
+const SCHEMA_FAMILY: &str = "htdemucs-devops/phase-report/";
+
 /// One phase report and where it was found.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -18,11 +24,18 @@ pub struct Found {
     /// Section and check-run name: the phase, plus the artifact folder when the same
     /// phase appears more than once (a matrix of jobs).
     pub label: String,
+    /// Why the file could not be used, when it could not: it then stands in the merge
+    /// as a failed phase, and the step exits 2 after posting.
+    pub broken: Option<String>,
 }
 
-/// Reads every `*.json` under `dir` (recursively: each downloaded artifact is a folder)
-/// that declares itself a phase report. Other JSON files are skipped; a file that says it
-/// is a phase report but cannot be read is an error naming it.
+/// Reads every `*.json` under `dir` (recursively: each downloaded artifact is a folder).
+/// Valid JSON that neither declares itself a phase report nor is named after a phase
+/// (`lint.json`, ...) belongs to something else and is skipped. Everything else must
+/// be a phase report this version reads: a file that cannot be read, is not JSON (a
+/// truncated upload), is named after a phase but is not one, or has another schema
+/// version is kept as a failed phase naming the file, never skipped, so the merged
+/// verdict cannot turn green because a report went missing.
 pub fn load(dir: &Path) -> Result<Vec<Found>> {
     if !dir.is_dir() {
         anyhow::bail!(
@@ -35,24 +48,17 @@ pub fn load(dir: &Path) -> Result<Vec<Found>> {
     files.sort();
     let mut found = Vec::new();
     for path in files {
-        let text = crate::fsio::read_text(&path, "the phase report")?;
-        // Only files that claim to be ours are parsed strictly.
-        let claims = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("schema")?.as_str().map(str::to_string))
-            .is_some_and(|s| s.starts_with("htdemucs-devops/phase-report/"));
-        if !claims {
-            continue;
+        match classify(&path) {
+            Entry::Foreign => {}
+            Entry::Report(report) if report.phase == "report" => {}
+            Entry::Report(report) => found.push(Found {
+                label: report.phase.clone(),
+                report: *report,
+                path,
+                broken: None,
+            }),
+            Entry::Broken(why) => found.push(broken(dir, path, why)),
         }
-        let report = PhaseReport::read(&path)?;
-        if report.phase == "report" {
-            continue;
-        }
-        found.push(Found {
-            label: report.phase.clone(),
-            report,
-            path,
-        });
     }
     if found.is_empty() {
         anyhow::bail!(
@@ -81,6 +87,113 @@ pub fn load(dir: &Path) -> Result<Vec<Found>> {
         }
     }
     Ok(found)
+}
+
+enum Entry {
+    Foreign,
+    Report(Box<PhaseReport>),
+    Broken(String),
+}
+
+fn classify(path: &Path) -> Entry {
+    let bytes = match crate::fsio::read_bytes(path, "the phase report") {
+        Ok(b) => b,
+        Err(e) => return Entry::Broken(format!("it cannot be read ({e:#})")),
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return Entry::Broken(format!(
+                "it is not valid JSON ({e}); a truncated or damaged upload?"
+            ))
+        }
+    };
+    let schema = value
+        .get("schema")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let named = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| PHASES.contains(&s));
+    let claims = schema
+        .as_deref()
+        .is_some_and(|s| s.starts_with(SCHEMA_FAMILY));
+    if !claims && !named {
+        return Entry::Foreign;
+    }
+    match schema.as_deref() {
+        Some(REPORT_SCHEMA) => {}
+        Some(s) if claims => {
+            return Entry::Broken(format!(
+                "its schema is {s:?}, which this htdemucs-devops ({}) does not read (it reads {REPORT_SCHEMA}); use the same htdemucs-devops version for every phase",
+                env!("CARGO_PKG_VERSION")
+            ))
+        }
+        _ => {
+            return Entry::Broken(format!(
+                "it is named after a phase but has no \"schema\": {REPORT_SCHEMA:?}"
+            ))
+        }
+    }
+    match serde_json::from_value::<PhaseReport>(value) {
+        Ok(r) => Entry::Report(Box::new(r)),
+        Err(e) => Entry::Broken(format!(
+            "it is not a phase report written by htdemucs-devops ({e})"
+        )),
+    }
+}
+
+/// The failed stand-in for a report that could not be used.
+fn broken(dir: &Path, path: PathBuf, why: String) -> Found {
+    let phase = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let shown = path
+        .strip_prefix(dir)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let headline = format!("the report {shown} is unusable: {why}");
+    let markdown = format!(
+        "The phase report {} could not be used, so this phase counts as failed: {}.\n\nRe-run the phase (or re-upload its artifact) with the same htdemucs-devops version as this step.\n",
+        crate::report::markdown::code(&shown),
+        crate::report::markdown::escape(&why)
+    );
+    Found {
+        report: PhaseReport {
+            schema: REPORT_SCHEMA.to_string(),
+            phase: phase.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            generated_at: String::new(),
+            status: Status::Failed,
+            headline,
+            markdown,
+            annotations: Vec::new(),
+            outputs: Default::default(),
+            context: Default::default(),
+            data: serde_json::Value::Null,
+        },
+        label: phase,
+        path,
+        broken: Some(why),
+    }
+}
+
+/// What to say when some reports were unusable (the step then exits 2).
+pub fn broken_error(found: &[Found]) -> Option<anyhow::Error> {
+    let list: Vec<String> = found
+        .iter()
+        .filter_map(|f| Some(format!("{}: {}", f.path.display(), f.broken.as_ref()?)))
+        .collect();
+    (!list.is_empty()).then(|| {
+        anyhow::anyhow!(
+            "{} phase report(s) could not be used and count as failed phases: {}",
+            list.len(),
+            list.join("; ")
+        )
+    })
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {

@@ -43,6 +43,10 @@ pub struct ReportConfig {
     pub check_runs: bool,
     /// Separates sticky comments when several workflows comment on one PR.
     pub comment_key: String,
+    /// The login whose comments are ours, for tokens `GET /user` refuses other than the
+    /// Actions token (a GitHub App's: `<app-slug>[bot]`) [default: asked from GitHub,
+    /// else `github-actions[bot]`].
+    pub comment_author: Option<String>,
     /// Deadline for each GitHub API request, in seconds.
     pub request_timeout_secs: f64,
 }
@@ -54,6 +58,7 @@ impl Default for ReportConfig {
             comment: true,
             check_runs: true,
             comment_key: "report".into(),
+            comment_author: None,
             request_timeout_secs: crate::github::api::REQUEST_TIMEOUT.as_secs_f64(),
         }
     }
@@ -170,6 +175,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         marker: &marker,
         links: &links,
         comment: cfg.comment,
+        comment_author: cfg.comment_author.clone(),
         check_runs: cfg.check_runs,
         out_dir: &ctx.out_dir,
         comment_path: &comment_path,
@@ -208,6 +214,14 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         crate::github::files::append_outputs(outputs, &pairs)?;
     }
     console.info(&format!("full report written to {}", report_path.display()));
+    // A report that could not be read is a failure to do the job, after everything
+    // else (the red comment, the check runs, the outputs) is in place.
+    if let Some(unusable) = merge::broken_error(&found) {
+        if let Some(err) = delivered.error {
+            console.say(crate::report::Level::Error, &format!("{err:#}"));
+        }
+        return Err(unusable);
+    }
     if let Some(err) = delivered.error {
         return Err(err);
     }
