@@ -125,6 +125,14 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
         } else {
             program.clone()
         };
+        // A torch-linked runner gets its libtorch's folder on the loader path.
+        let is_runner = Path::new(&program).file_name()
+            == Some(std::ffi::OsStr::new(crate::runner::spawn::RUNNER_BIN));
+        let env = if is_runner {
+            crate::runner::libtorch::runner_env(Path::new(&program), &ctx.config.torch, &ctx.root)?
+        } else {
+            Vec::new()
+        };
         for i in 0..warmup + reps {
             let what = if i < warmup {
                 format!("{} warm-up {}/{warmup}", p.name, i + 1)
@@ -134,6 +142,7 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
             progress.step(&what);
             let out = std::process::Command::new(&program)
                 .args(args)
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .current_dir(&cwd)
                 .stdin(std::process::Stdio::null())
                 .output()
