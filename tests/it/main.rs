@@ -3,6 +3,7 @@
 
 mod act;
 mod action;
+mod action_outputs;
 mod benchmark;
 mod benchmark_inputs;
 mod benchmark_record;
