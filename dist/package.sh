@@ -5,6 +5,7 @@
 # and its `.sha256` ("<hex>  <file name>", the format sha256sum -c reads).
 #
 #   FEATURES   the cargo features the binaries were built with (for the notices) [none]
+#   HTDEMUCS_DEVOPS_XZ_LEVEL  xz preset, 0-9 [9] (tests use a fast one)
 #
 # THIRD-PARTY-NOTICES is generated here by dist/notices.py from Cargo.lock (needs cargo
 # and python3). A stage runner carrying an rpath or runpath is refused: a released runner
@@ -48,9 +49,11 @@ done
   die "could not write THIRD-PARTY-NOTICES (dist/notices.py needs cargo and python3)"
 
 # Fixed owner and order keep the archive free of builder details.
+level=${HTDEMUCS_DEVOPS_XZ_LEVEL:-9}
+[[ "$level" =~ ^[0-9]$ ]] || die "HTDEMUCS_DEVOPS_XZ_LEVEL must be 0-9, not '$level'"
 tar --owner=0 --group=0 --numeric-owner --sort=name -C "$stage" -cf - "$name" 2>/dev/null |
-  xz -9 -T1 >"$out_dir/$name.tar.xz" ||
-  tar -C "$stage" -cf - "$name" | xz -9 -T1 >"$out_dir/$name.tar.xz"
+  xz "-$level" -T1 >"$out_dir/$name.tar.xz" ||
+  tar -C "$stage" -cf - "$name" | xz "-$level" -T1 >"$out_dir/$name.tar.xz"
 (
   cd "$out_dir"
   if command -v sha256sum >/dev/null 2>&1; then

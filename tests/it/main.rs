@@ -19,6 +19,7 @@ mod parity;
 mod parity_output;
 mod parity_run;
 mod publish;
+mod release_act;
 mod release_host;
 mod report;
 mod report_helpers;
