@@ -51,8 +51,11 @@ fn rehearsal_release(dir: &Path) -> (PathBuf, Vec<u8>) {
     std::fs::copy(repo_root().join("action.yml"), action.join("action.yml"))
         .unwrap_or_else(|e| panic!("{e}"));
     for f in ["install.sh", "run.sh", "manifest"] {
-        std::fs::copy(repo_root().join("dist").join(f), action.join("dist").join(f))
-            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        std::fs::copy(
+            repo_root().join("dist").join(f),
+            action.join("dist").join(f),
+        )
+        .unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     let out = run(Command::new("bash")
         .arg(repo_root().join("dist/update-manifest.sh"))
@@ -87,14 +90,24 @@ fn consumer(ws: &Path) {
     );
     write(
         &ws.join(".github/workflows/ci.yml"),
-        &format!("name: ci\non: push\njobs:\n  checks:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"),
+        &format!(
+            "name: ci\non: push\njobs:\n  checks:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+        ),
     );
     let git = |args: &[&str]| {
         let out = run(Command::new("git").current_dir(ws).args(args));
         assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
     };
     git(&["add", "-A"]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "consumer"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@e",
+        "commit",
+        "-qm",
+        "consumer",
+    ]);
 }
 
 struct ActRun {
@@ -157,7 +170,12 @@ fn a_release_installs_from_loopback_and_runs_four_phases_under_act() {
     // Downloaded once (the first step), then found verified in the tool cache.
     assert_eq!(server.request_count(), 1, "{:?}", server.requests);
     assert!(log.contains("found in the tool cache (verified"), "{log}");
-    let expected = [("lint", "failure"), ("test", "failure"), ("parity", "success"), ("report", "failure")];
+    let expected = [
+        ("lint", "failure"),
+        ("test", "failure"),
+        ("parity", "success"),
+        ("report", "failure"),
+    ];
     for (phase, outcome) in expected {
         assert_eq!(
             r.steps[phase]["outcome"], outcome,
@@ -166,10 +184,13 @@ fn a_release_installs_from_loopback_and_runs_four_phases_under_act() {
         );
     }
     // Exit codes as the runner saw them.
-    assert!(log.contains("exitcode '1': failure"), "{log}");
+    assert!(log.contains("exit status 1"), "{log}");
     // Annotations: the lint finding and the failing tests.
     assert!(log.contains("::error file=src/a.py,line=3"), "{log}");
-    assert!(log.contains("Summary - "), "no step summary in the log: {log}");
+    assert!(
+        log.contains("Summary - "),
+        "no step summary in the log: {log}"
+    );
     // Every output the phase sets came out of the action under its declared name.
     let declared = declared_outputs();
     let outputs = |phase: &str| r.steps[phase]["outputs"].clone();
@@ -179,15 +200,24 @@ fn a_release_installs_from_loopback_and_runs_four_phases_under_act() {
         for name in set.keys() {
             assert!(declared.contains_key(name), "{phase} set undeclared {name}");
         }
-        assert!(set["binary"].as_str().is_some_and(|b| b.contains("htdemucs-devops/9.9.9/")), "{phase}: {o}");
+        assert!(
+            set["binary"]
+                .as_str()
+                .is_some_and(|b| b.contains("htdemucs-devops/9.9.9/")),
+            "{phase}: {o}"
+        );
     }
     assert_eq!(outputs("lint")["lint-errors"], "1");
     assert_eq!(outputs("lint")["status"], "failed");
     assert_eq!(outputs("test")["test-status"], "failed");
-    assert!(outputs("test")["tests-total"].as_str().is_some_and(|n| n != "0"));
+    assert!(outputs("test")["tests-total"]
+        .as_str()
+        .is_some_and(|n| n != "0"));
     assert_eq!(outputs("parity")["parity-passed"], "true");
     assert_eq!(outputs("report")["verdict"], "failed");
-    assert!(outputs("report")["report-path"].as_str().is_some_and(|p| p.ends_with("report.md")));
+    assert!(outputs("report")["report-path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("report.md")));
 }
 
 #[test]
