@@ -1,8 +1,7 @@
 //! Linking: the main binary never links libtorch; the runner carries no rpath and runs on a
 //! machine without its build venv, with the libtorch the main binary finds for it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::common::{MAIN, RUNNER};
 
@@ -73,6 +72,8 @@ mod torch {
     use super::*;
     use crate::common::{example, python};
     use htdemucs_devops::runner::libtorch;
+    use std::path::{Path, PathBuf};
+    use std::process::Output;
 
     fn py(python: &Path, code: &str) -> String {
         let out = Command::new(python).args(["-c", code]).output().unwrap();
