@@ -56,6 +56,10 @@ if [[ ! -x $runner ]]; then
     cargo build --release --features torch --bin htdemucs-stage-runner
 fi
 "$python" "$example/model/export.py" --out "$example/build"
+# The runner has no rpath (htdemucs-devops sets this for it; here we start it directly).
+torch_lib=$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export DYLD_LIBRARY_PATH="$torch_lib${DYLD_LIBRARY_PATH:+:$DYLD_LIBRARY_PATH}"
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

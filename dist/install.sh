@@ -16,6 +16,9 @@
 #   HTDEMUCS_DEVOPS_MANIFEST       checksum manifest [dist/manifest beside this script]
 #   HTDEMUCS_DEVOPS_RETRIES        download attempts [4]; HTDEMUCS_DEVOPS_RETRY_DELAY first
 #                                  pause in seconds, doubled after each failure [2]
+#   HTDEMUCS_DEVOPS_CONNECT_TIMEOUT  seconds to connect [20]
+#   HTDEMUCS_DEVOPS_STALL_TIMEOUT  seconds without a byte (no answer, stalled body) [30]
+#   HTDEMUCS_DEVOPS_MAX_TIME       seconds for one whole attempt [300]
 #   RUNNER_OS, RUNNER_ARCH         the runner's platform (cross-checked with uname -m)
 #   RUNNER_TOOL_CACHE, RUNNER_TEMP where to cache the binary / keep scratch files
 #   GITHUB_PATH, GITHUB_OUTPUT     the binary's folder is added to PATH; `path` output is set
@@ -184,14 +187,25 @@ download() {
   local url=$1 out=$2
   local attempts=${HTDEMUCS_DEVOPS_RETRIES:-4} delay=${HTDEMUCS_DEVOPS_RETRY_DELAY:-2}
   command -v curl >/dev/null 2>&1 || die "curl is not installed; it is needed to download $url"
-  local i code
+  local connect=${HTDEMUCS_DEVOPS_CONNECT_TIMEOUT:-20} stall=${HTDEMUCS_DEVOPS_STALL_TIMEOUT:-30}
+  local max=${HTDEMUCS_DEVOPS_MAX_TIME:-300}
+  local i code rc
   for ((i = 1; i <= attempts; i++)); do
+    # A server that accepts and then never answers (or stops mid-body) is cut off after
+    # $stall seconds below 1 byte/s; no attempt lasts longer than $max seconds.
+    rc=0
     code=$(curl --silent --show-error --location --output "$out" --write-out '%{http_code}' \
-      --connect-timeout 20 --max-time 600 "$url" 2>"$out.err") || code="curl exit $?: $(tr '\n' ' ' <"$out.err")"
+      --connect-timeout "$connect" --speed-limit 1 --speed-time "$stall" --max-time "$max" \
+      "$url" 2>"$out.err") || rc=$?
+    if ((rc == 28)); then
+      code="timeout: no answer within ${stall}s (or ${connect}s to connect, ${max}s in all)"
+    elif ((rc != 0)); then
+      code="curl exit $rc: $(tr '\n' ' ' <"$out.err")"
+    fi
     case "$code" in
       200) return 0 ;;
       404) die "$url was not found (404): is there a release with that version for this platform?" ;;
-      5?? | 408 | 429 | curl*) ;;
+      5?? | 408 | 429 | curl* | timeout*) ;;
       *) die "downloading $url failed with HTTP $code" ;;
     esac
     if ((i < attempts)); then
@@ -246,21 +260,39 @@ install_release() {
   fi
 
   # Tool cache layout as actions/tool-cache uses it: <cache>/<tool>/<version>/<arch>/ with
-  # a sibling <arch>.complete marker, here holding the archive's checksum.
+  # a sibling <arch>.complete marker. The verified archive is kept beside it
+  # (<arch>.tar.xz): a cached install is reused only after the archive re-hashes to the
+  # manifest's SHA-256 and the installed files are byte for byte what it holds.
   local cache_root=${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}
   local dest="$cache_root/$TOOL/${version#v}/$target"
-  if [[ -f "$dest.complete" && "$(cat "$dest.complete")" == "$expected" && -x "$dest/$TOOL" ]]; then
-    info "$version for $target found in the tool cache"
-    publish "$dest/$TOOL"
-    return 0
-  fi
-
-  local base=${HTDEMUCS_DEVOPS_DOWNLOAD_BASE:-${GITHUB_SERVER_URL:-https://github.com}/zakkeown/htdemucs-devops/releases/download}
   local archive="$TOOL-$target.tar.xz"
-  local url="${base%/}/$version/$archive"
   local tmp_base=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
   mkdir -p "$tmp_base"
   scratch=$(mktemp -d "$tmp_base/$TOOL-install.XXXXXX")
+
+  if [[ -f "$dest.tar.xz" ]]; then
+    local cached
+    cached=$(sha256_of "$dest.tar.xz") || exit 2
+    if [[ "$cached" == "$expected" ]]; then
+      local files
+      files=$(unpack "$dest.tar.xz" "$scratch/cached") || exit 2
+      if [[ -f "$dest.complete" && -x "$dest/$TOOL" ]] && diff -r -q "$files" "$dest" >/dev/null 2>&1; then
+        info "$version for $target found in the tool cache (verified against dist/manifest)"
+        publish "$dest/$TOOL"
+        return 0
+      fi
+      warn "the cached $TOOL $version differs from its verified archive (changed on disk?); reinstalling it from the archive"
+      install_files "$files" "$dest"
+      publish "$dest/$TOOL"
+      return 0
+    fi
+    warn "the cached archive of $TOOL $version does not match dist/manifest ($cached, expected $expected); downloading it again"
+  elif [[ -e "$dest" ]]; then
+    info "the cached $TOOL $version cannot be verified (no archive kept beside it); downloading it again"
+  fi
+
+  local base=${HTDEMUCS_DEVOPS_DOWNLOAD_BASE:-${GITHUB_SERVER_URL:-https://github.com}/zakkeown/htdemucs-devops/releases/download}
+  local url="${base%/}/$version/$archive"
   info "downloading $url"
   download "$url" "$scratch/$archive"
 
@@ -270,18 +302,30 @@ install_release() {
     die "checksum mismatch for $archive from $url: expected $expected (dist/manifest), got $actual. The download was altered or the mirror serves another build; refusing to install."
   fi
 
-  mkdir -p "$scratch/x"
-  tar -xJf "$scratch/$archive" -C "$scratch/x" || die "cannot unpack $archive (is xz installed?)"
-  local found
-  found=$(find "$scratch/x" -type f -name "$TOOL" | head -n 1) || true
-  [[ -n "$found" ]] || die "$archive holds no $TOOL binary"
-
-  rm -rf "$dest" "$dest.complete"
-  mkdir -p "$dest"
-  cp -R "$(dirname "$found")/." "$dest/"
-  chmod +x "$dest/$TOOL"
-  printf '%s' "$expected" >"$dest.complete"
+  local files
+  files=$(unpack "$scratch/$archive" "$scratch/x") || exit 2
+  install_files "$files" "$dest"
+  cp "$scratch/$archive" "$dest.tar.xz"
   publish "$dest/$TOOL"
+}
+
+# Unpacks archive $1 into folder $2 and prints the folder holding the binary.
+unpack() {
+  mkdir -p "$2"
+  tar -xJf "$1" -C "$2" || die "cannot unpack $1 (is xz installed?)"
+  local found
+  found=$(find "$2" -type f -name "$TOOL" | head -n 1) || true
+  [[ -n "$found" ]] || die "$(basename "$1") holds no $TOOL binary"
+  dirname "$found"
+}
+
+# Replaces the cached install $2 with the files in folder $1.
+install_files() {
+  rm -rf "$2" "$2.complete"
+  mkdir -p "$2"
+  cp -R "$1/." "$2/"
+  chmod +x "$2/$TOOL"
+  : >"$2.complete"
 }
 
 main() {

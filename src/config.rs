@@ -21,6 +21,8 @@ pub struct Config {
     pub benchmark: crate::bench::config::BenchmarkConfig,
     pub publish: crate::phases::publish::PublishConfig,
     pub parity: crate::parity::config::ParityConfig,
+    /// Where the stage runner's libtorch comes from (src/runner/libtorch.rs).
+    pub torch: crate::runner::libtorch::TorchConfig,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

@@ -28,6 +28,8 @@ if [[ ${THP:-0} == 1 ]]; then export THP_MEM_ALLOC_ENABLE=1; fi
 [[ -x $runner ]] || { echo "build the runner first: make build" >&2; exit 2; }
 command -v g++ >/dev/null || { echo "needs g++" >&2; exit 2; }
 torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+# The runner has no rpath: htdemucs-devops sets its loader path; here we start it directly.
+export LD_LIBRARY_PATH="$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 

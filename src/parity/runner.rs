@@ -55,6 +55,8 @@ pub struct Invocation<'a> {
     pub capture: &'a Path,
     pub inputs_from: Option<&'a Path>,
     pub cwd: &'a Path,
+    /// The runner's extra environment (its libtorch: `runner::libtorch::runner_env`).
+    pub env: &'a [(String, String)],
 }
 
 /// Runs the stage runner and checks it produced its capture.
@@ -87,7 +89,7 @@ pub fn invoke(console: &Console, inv: &Invocation<'_>) -> Result<()> {
         inv.backend,
         inv.input.label()
     );
-    match run_tool(console, &title, &argv, inv.cwd, &[])? {
+    match run_tool(console, &title, &argv, inv.cwd, inv.env)? {
         Launch::NotInstalled => bail!(
             "the stage runner {} is not installed (build it with `cargo build --features torch \
              --bin {RUNNER_NAME}`, put it on PATH, or set parity.run.runner / --runner)",

@@ -192,6 +192,7 @@ fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
             .or_else(|| cfg.runner.as_ref().map(|p| ctx.resolve(p))),
     );
     let spec = ctx.resolve(&cfg.spec);
+    let env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
     let clips: Vec<PathBuf> = if args.clips.is_empty() {
         cfg.clips.clone()
     } else {
@@ -224,6 +225,7 @@ fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
                     capture,
                     inputs_from: from,
                     cwd: &ctx.root,
+                    env: &env,
                 },
             )
         };

@@ -7,6 +7,7 @@
 
 pub mod array;
 pub mod error;
+pub mod libtorch;
 pub mod memory;
 #[cfg(test)]
 mod mock;

@@ -3,7 +3,8 @@
 //! The main binary never links libtorch or CoreML; it spawns the runner for each backend in
 //! turn (never in parallel: they would compete for the same cores and skew each other's
 //! times), reads each process's results JSON and merges them. A process per backend also
-//! means each backend's peak memory is its own, not the sum of both runtimes.
+//! means each backend's peak memory is its own, not the sum of both runtimes. A runner
+//! linked to libtorch gets its library path from `libtorch::runner_env`, for its process only.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,10 +99,19 @@ pub fn run_stage_runner(inv: &RunnerInvocation) -> Result<Value, SpawnError> {
         message: format!("cannot create a temporary directory for runner results: {e}"),
         exit_code: None,
     })?;
+    // Without a config, libtorch comes from $HTDEMUCS_LIBTORCH or the default Python.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let env = super::libtorch::runner_env(&program, &Default::default(), &cwd).map_err(|e| {
+        SpawnError {
+            message: e.to_string(),
+            exit_code: None,
+        }
+    })?;
     let mut parts = Vec::with_capacity(inv.backends.len());
     for backend in &inv.backends {
         let out = scratch.path().join(format!("{backend}.json"));
         let mut cmd = command(&program, inv, backend, &out);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let output = cmd.output().map_err(|e| SpawnError {
             message: format!("cannot start {}: {e}", program.display()),
             exit_code: None,

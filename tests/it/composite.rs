@@ -136,6 +136,8 @@ pub struct ActionRun {
     pub stdout: String,
     pub stderr: String,
     pub outputs: BTreeMap<String, String>,
+    /// The names each step (by id) wrote to its `GITHUB_OUTPUT`.
+    pub written: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Runs action.yml's steps like a runner: `workspace` is GITHUB_WORKSPACE, `with` the
@@ -170,6 +172,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     std::fs::create_dir_all(&runner_temp).unwrap_or_else(|e| panic!("{e}"));
     let (mut all_out, mut all_err) = (String::new(), String::new());
     let mut code = Some(0);
+    let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let steps = a["runs"]["steps"]
         .as_sequence()
         .cloned()
@@ -194,6 +197,8 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         );
         assert_eq!(step["shell"].as_str(), Some("bash"), "step {id}");
         let output_file = runner_temp.join(format!("output-{i}"));
+        // A fresh file per step, as a runner gives it, even when one workspace runs twice.
+        let _ = std::fs::remove_file(&output_file);
         let (_, os, arch) = host_platform();
         let mut cmd = Command::new("bash");
         cmd.arg("-e")
@@ -226,6 +231,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         all_err.push_str(&stderr(&out));
         let written = std::fs::read_to_string(&output_file).unwrap_or_default();
         for (k, v) in parse_outputs(&written) {
+            names.entry(id.clone()).or_default().insert(k.clone());
             ctx.insert(format!("steps.{id}.outputs.{k}"), v);
         }
         if !out.status.success() {
@@ -246,5 +252,6 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         stdout: all_out,
         stderr: all_err,
         outputs,
+        written: names,
     }
 }

@@ -3,6 +3,7 @@
 
 mod act;
 mod action;
+mod action_outputs;
 mod benchmark;
 mod benchmark_inputs;
 mod benchmark_record;
@@ -13,8 +14,10 @@ mod escaping;
 mod fuzz_replay;
 mod init;
 mod inputs_bounded;
+mod install_hardening;
 mod installer;
 mod lint;
+mod packaging;
 mod parity;
 mod parity_hardening;
 mod parity_output;
@@ -22,6 +25,7 @@ mod parity_run;
 mod publish;
 mod publish_history;
 mod publish_push;
+mod release_act;
 mod release_host;
 mod report;
 mod report_fault;

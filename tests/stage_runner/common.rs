@@ -68,9 +68,23 @@ pub fn example() -> &'static Path {
     })
 }
 
+/// The environment the runner needs: its libtorch found through the test's Python, the
+/// way the main binary finds it (the runner has no rpath).
+pub fn runner_env() -> Vec<(String, String)> {
+    let cfg = htdemucs_devops::runner::libtorch::TorchConfig {
+        python: Some(python()),
+        ..Default::default()
+    };
+    htdemucs_devops::runner::libtorch::runner_env(Path::new(RUNNER), &cfg, Path::new(".")).unwrap()
+}
+
 /// Runs the stage runner with `args`.
 pub fn runner(args: &[&str]) -> Output {
-    Command::new(RUNNER).args(args).output().unwrap()
+    Command::new(RUNNER)
+        .args(args)
+        .envs(runner_env())
+        .output()
+        .unwrap()
 }
 
 /// Runs the runner and asserts success, printing its stderr otherwise.

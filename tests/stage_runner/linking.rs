@@ -1,4 +1,5 @@
-//! The main binary never links libtorch; only the stage runner does (with feature `torch`).
+//! Linking: the main binary never links libtorch; the runner carries no rpath and runs on a
+//! machine without its build venv, with the libtorch the main binary finds for it.
 
 use std::process::Command;
 
@@ -9,7 +10,10 @@ fn linked_libraries(binary: &str) -> String {
     let out = if cfg!(target_os = "macos") {
         Command::new("otool").args(["-L", binary]).output()
     } else {
-        Command::new("ldd").arg(binary).output()
+        Command::new("ldd")
+            .arg(binary)
+            .env_remove("LD_LIBRARY_PATH")
+            .output()
     }
     .unwrap();
     assert!(out.status.success(), "listing libraries of {binary} failed");
@@ -26,20 +30,298 @@ fn main_binary_does_not_link_libtorch() {
     );
     let runner = linked_libraries(RUNNER);
     if cfg!(feature = "torch") {
-        // Proves the check can see libtorch at all, and that the rpath resolves it
-        // without LD_LIBRARY_PATH ("not found" otherwise).
+        // The runner links libtorch, and nothing in it says where: without the loader path
+        // the main binary sets, libtorch is not found.
         assert!(
             runner.contains("libtorch_cpu"),
             "stage runner should link libtorch:\n{runner}"
         );
-        assert!(
-            !runner.contains("not found"),
-            "unresolved libraries:\n{runner}"
-        );
+        if cfg!(target_os = "linux") {
+            assert!(
+                runner.contains("libtorch_cpu.so => not found"),
+                "libtorch resolved without a loader path (an rpath left in?):\n{runner}"
+            );
+        }
     } else {
         assert!(
             !runner.contains("libtorch"),
             "runner without feature torch links libtorch:\n{runner}"
         );
+    }
+}
+
+/// `readelf -d`: no RPATH or RUNPATH at all in the runner (Linux).
+#[test]
+#[cfg(target_os = "linux")]
+fn runner_has_no_rpath() {
+    let out = Command::new("readelf")
+        .args(["-d", RUNNER])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NEEDED"), "readelf -d shows nothing:\n{text}");
+    assert!(
+        !text.contains("RPATH") && !text.contains("RUNPATH"),
+        "the runner has an rpath:\n{text}"
+    );
+}
+
+#[cfg(feature = "torch")]
+mod torch {
+    use super::*;
+    use crate::common::{example, python};
+    use htdemucs_devops::runner::libtorch;
+    use std::path::{Path, PathBuf};
+    use std::process::Output;
+
+    fn py(python: &Path, code: &str) -> String {
+        let out = Command::new(python).args(["-c", code]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The build venv: the prefix of the Python whose torch the runner was built against.
+    fn build_venv() -> PathBuf {
+        PathBuf::from(py(&python(), "import sys; print(sys.prefix)"))
+    }
+
+    fn site_packages(venv: &Path) -> PathBuf {
+        let out = py(
+            &venv.join("bin/python"),
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        );
+        PathBuf::from(out)
+    }
+
+    /// A fresh venv (no pip) from the build venv's base interpreter, outside the build venv.
+    fn new_venv(dir: &Path) -> PathBuf {
+        let base = py(&python(), "import sys; print(sys._base_executable)");
+        let _ = std::fs::remove_dir_all(dir);
+        let out = Command::new(base)
+            .args(["-m", "venv", "--without-pip"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir.to_path_buf()
+    }
+
+    /// A second torch 2.13.0 installation: a new venv whose site-packages is a hard-linked
+    /// copy of the build venv's (the same files under other paths, no extra disk). Falls
+    /// back to a symlinked copy when hard links cannot cross file systems; returns whether
+    /// the copy is independent of the build venv's paths.
+    fn second_venv() -> (PathBuf, bool) {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("second-venv");
+        let stamp = dir.join("COMPLETE");
+        let independent = dir.join("HARDLINKED");
+        if !stamp.is_file() {
+            new_venv(&dir);
+            let from = site_packages(&build_venv());
+            let to = site_packages(&dir);
+            let _ = std::fs::remove_dir_all(&to);
+            let mut hard = true;
+            let cp = |flag: &str| {
+                Command::new("cp")
+                    .arg(flag)
+                    .arg(&from)
+                    .arg(&to)
+                    .output()
+                    .unwrap()
+            };
+            if !cp("-al").status.success() {
+                let _ = std::fs::remove_dir_all(&to);
+                assert!(cp("-as").status.success(), "copying site-packages failed");
+                hard = false;
+            }
+            if hard {
+                std::fs::write(&independent, "").unwrap();
+            }
+            std::fs::write(&stamp, "").unwrap();
+        }
+        (dir, independent.is_file())
+    }
+
+    /// A project folder: the example's pipeline plus a config naming `venv` for torch.
+    fn project(name: &str, venv: &Path) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            "parity:\n  run:\n    spec: {}\n    reference_backend: pytorch\n    \
+             candidate_backend: converted\n    signal_seconds: 0.5\n    isolated: false\n\
+             torch:\n  venv: {}\n",
+            example().join("pipeline.yml").display(),
+            venv.display()
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        dir
+    }
+
+    /// `htdemucs-devops parity run` in `dir`, with no Python or libtorch hints in the
+    /// environment: only the config says where torch is.
+    fn parity_run(dir: &Path, wrap: Option<(&Path, &Path)>) -> Output {
+        let (config, out_dir) = (dir.join("config.yml"), dir.join("out"));
+        let args = [
+            "parity",
+            "run",
+            "--root",
+            dir.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ];
+        let mut cmd = match wrap {
+            // A user+mount namespace in which the build venv is an empty folder.
+            Some((hide, empty)) => {
+                let mut c = Command::new("unshare");
+                c.args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+                    .arg("mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"")
+                    .arg("sh")
+                    .arg(empty)
+                    .arg(hide)
+                    .arg(MAIN)
+                    .args(args);
+                c
+            }
+            None => {
+                let mut c = Command::new(MAIN);
+                c.args(args);
+                c
+            }
+        };
+        for var in [
+            "HTDEMUCS_PYTHON",
+            "HTDEMUCS_VENV",
+            "VIRTUAL_ENV",
+            "LD_LIBRARY_PATH",
+            "DYLD_LIBRARY_PATH",
+            libtorch::LIBTORCH_ENV,
+            "HTDEMUCS_STAGE_RUNNER",
+            "GITHUB_ACTIONS",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HTDEMUCS_STAGE_RUNNER", RUNNER);
+        cmd.output().unwrap()
+    }
+
+    /// Where the runner's results say its libtorch came from.
+    fn libtorch_used(dir: &Path) -> String {
+        let path = dir.join("out/parity-run/0-signal-0.5s/reference.json");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let i = text
+            .find("\"libtorch\"")
+            .unwrap_or_else(|| panic!("no libtorch in {text}"));
+        text[i..].split('"').nth(3).unwrap_or_default().to_string()
+    }
+
+    fn can_hide() -> bool {
+        Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "true"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[test]
+    fn runner_records_the_torch_release_it_was_built_for() {
+        let wanted = libtorch::built_for(Path::new(RUNNER)).unwrap();
+        let have = py(
+            &python(),
+            "import torch; print(torch.__version__.split('+')[0])",
+        );
+        assert_eq!(wanted.as_deref(), Some(have.as_str()));
+        assert_eq!(libtorch::built_for(Path::new(MAIN)).unwrap(), None);
+    }
+
+    #[test]
+    fn runner_runs_with_the_build_venv_hidden_on_a_second_torch_install() {
+        let (venv, independent) = second_venv();
+        let dir = project("relocated", &venv);
+        let build = build_venv();
+        let hide = independent && can_hide();
+        let empty = dir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let out = parity_run(&dir, hide.then_some((build.as_path(), empty.as_path())));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "hidden build venv: {hide}\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let used = libtorch_used(&dir);
+        assert!(
+            used.starts_with(venv.to_str().unwrap()),
+            "libtorch came from {used}, not from {}",
+            venv.display()
+        );
+        assert!(!used.starts_with(build.to_str().unwrap()), "{used}");
+        // Visible in the log when the build venv could not be hidden (no user namespaces).
+        eprintln!(
+            "build venv {} hidden: {hide}; libtorch used: {used}",
+            build.display()
+        );
+    }
+
+    #[test]
+    fn a_torch_of_another_release_exits_2_naming_both() {
+        let venv = new_venv(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stub-venv"));
+        let torch = site_packages(&venv).join("torch");
+        std::fs::create_dir_all(torch.join("lib")).unwrap();
+        std::fs::write(
+            torch.join("__init__.py"),
+            "from .version import __version__\n",
+        )
+        .unwrap();
+        std::fs::write(torch.join("version.py"), "__version__ = '2.10.0'\n").unwrap();
+        let lib = if cfg!(target_os = "macos") {
+            "libtorch_cpu.dylib"
+        } else {
+            "libtorch_cpu.so"
+        };
+        std::fs::write(torch.join("lib").join(lib), "").unwrap();
+        // The stub is what `import torch` finds in that venv.
+        assert_eq!(
+            py(
+                &venv.join("bin/python"),
+                "import torch; print(torch.__version__)"
+            ),
+            "2.10.0"
+        );
+        let dir = project("other-release", &venv);
+        let out = parity_run(&dir, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("built for torch 2.13.0") && stderr.contains("is torch 2.10.0"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("pip install torch==2.13.0"), "{stderr}");
+        assert!(!dir
+            .join("out/parity-run/0-signal-0.5s/reference.npz")
+            .exists());
+    }
+
+    #[test]
+    fn a_python_without_torch_exits_2_naming_the_release_and_the_fix() {
+        let venv = new_venv(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bare-venv"));
+        let dir = project("no-torch", &venv);
+        let out = parity_run(&dir, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("has no torch package"), "{stderr}");
+        assert!(stderr.contains("torch==2.13.0"), "{stderr}");
+        assert!(stderr.contains(&venv.display().to_string()), "{stderr}");
     }
 }

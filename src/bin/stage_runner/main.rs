@@ -194,7 +194,7 @@ fn run_torch(
         "engine": "torch",
         "version": version,
         "device": "cpu",
-        "libtorch": option_env!("HTDEMUCS_LIBTORCH_LIB"),
+        "libtorch": std::env::var(htdemucs_devops::runner::libtorch::LIB_DIR_ENV).ok(),
         // One-time TorchScript set-up, kept out of the per-stage load times (see warm_up).
         "runtime_init_sec": runtime_init_sec,
     });

@@ -59,8 +59,14 @@ impl TorchBackend {
     }
 
     /// The libtorch version this binary was built against (from the build script).
+    /// Read from the marker the main binary looks for, through `black_box` so that the
+    /// whole marker stays in the executable (src/runner/libtorch.rs).
     pub fn version() -> Option<&'static str> {
-        option_env!("HTDEMUCS_TORCH_VERSION")
+        use htdemucs_devops::runner::libtorch::{BUILT_FOR_MARK, MARK_PREFIX};
+        std::hint::black_box(BUILT_FOR_MARK)
+            .strip_prefix(MARK_PREFIX)?
+            .strip_suffix(';')
+            .filter(|v| *v != "unknown")
     }
 }
 

@@ -125,6 +125,14 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
         } else {
             program.clone()
         };
+        // A torch-linked runner gets its libtorch's folder on the loader path.
+        let is_runner = Path::new(&program).file_name()
+            == Some(std::ffi::OsStr::new(crate::runner::spawn::RUNNER_BIN));
+        let env = if is_runner {
+            crate::runner::libtorch::runner_env(Path::new(&program), &ctx.config.torch, &ctx.root)?
+        } else {
+            Vec::new()
+        };
         for i in 0..warmup + reps {
             let what = if i < warmup {
                 format!("{} warm-up {}/{warmup}", p.name, i + 1)
@@ -136,6 +144,7 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
             crate::secrets::scrub_child_env(&mut cmd);
             let out = cmd
                 .args(args)
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .current_dir(&cwd)
                 .stdin(std::process::Stdio::null())
                 .output()
