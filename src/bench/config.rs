@@ -4,6 +4,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::fingerprint::Testbeds;
 use super::ingest::InputFormat;
 use super::metric::{MetricOverride, Thresholds};
 
@@ -21,6 +22,15 @@ pub struct BenchmarkConfig {
     pub window: usize,
     /// A change must also exceed this many standard deviations of the history's noise.
     pub noise_sigmas: f64,
+    /// Runs on the same testbed before time and memory metrics get verdicts (fewer: the
+    /// verdict is `new-testbed`); at least 1.
+    pub min_runs: usize,
+    /// The name of this machine's testbed, stamped on the runs `benchmark run` makes
+    /// (default: the runner kind: OS, architecture, CPU, runner image).
+    pub testbed: Option<String>,
+    /// Testbed name → the fingerprints that count as that testbed (a runner kind as
+    /// `benchmark history` prints it, or `{os, os_version, arch, cpu, runner}` with `*`).
+    pub testbeds: Testbeds,
     /// Default thresholds in percent: `time` (10), `memory` (15), `other` (10).
     pub thresholds: Thresholds,
     /// Per-metric `threshold`, `direction` (smaller|bigger), `unit`, `label`.
@@ -44,6 +54,9 @@ impl Default for BenchmarkConfig {
             reference: "pytorch".into(),
             window: 20,
             noise_sigmas: 2.75,
+            min_runs: super::decide::MIN_RUNS_FOR_NOISE,
+            testbed: None,
+            testbeds: Testbeds::new(),
             thresholds: Thresholds::default(),
             metrics: BTreeMap::new(),
             producers: Vec::new(),
@@ -105,6 +118,8 @@ impl BenchmarkConfig {
                 window: self.window.max(1),
                 noise_sigmas: self.noise_sigmas,
             },
+            min_runs: self.min_runs.max(1),
+            testbeds: self.testbeds.clone(),
             thresholds: self.thresholds,
             metrics: self.metrics.clone(),
             candidate: self.candidate.clone(),

@@ -17,6 +17,10 @@ pub enum Verdict {
     Unchanged,
     /// In the current run, not in the history window.
     New,
+    /// A time or memory metric on a testbed with too little history of its own to
+    /// estimate noise (`benchmark.min_runs`): shown, never judged.
+    #[serde(rename = "new-testbed")]
+    NewTestbed,
     /// In the last run of the history window, not in the current run.
     Missing,
 }
@@ -28,6 +32,7 @@ impl Verdict {
             Verdict::Improvement => "improvement",
             Verdict::Unchanged => "unchanged",
             Verdict::New => "new",
+            Verdict::NewTestbed => "new-testbed",
             Verdict::Missing => "missing",
         }
     }
@@ -61,6 +66,14 @@ pub const CLIP_MADS: f64 = 3.0;
 /// A sample further than this many pooled within-run noise scales from its run's
 /// median is a spike and does not count towards the run's value.
 pub const SPIKE_SCALES: f64 = 5.0;
+
+/// A run's value on its own, as the decision would summarise it: the mean of its
+/// samples after setting aside spikes judged against its own within-run spread. The
+/// table shows this when there is no decision, and portable figures are made of it.
+pub fn run_value(v: &Value) -> f64 {
+    let s = v.samples();
+    stats::despiked_mean(s, stats::pooled_within_scale(&[s]), SPIKE_SCALES)
+}
 
 /// The numbers behind a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
