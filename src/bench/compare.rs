@@ -178,7 +178,9 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         .filter(|r| !same_point(r, current))
         .map(|r| Past {
             run: r,
-            on_testbed: bed.is_some() && fingerprint::testbed(&r.meta.fingerprint, beds) == bed,
+            // Runs with nothing known about their runner (the design's date-keyed
+            // entries) form one testbed of their own.
+            on_testbed: fingerprint::testbed(&r.meta.fingerprint, beds) == bed,
             derived: if r.meta.derived.is_empty() {
                 derive(&r.results, &r.meta.metrics)
             } else {
@@ -254,7 +256,7 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         let cur = current.results.get(&b).and_then(|ms| ms.get(&m));
         let verdict_before = match cur {
             None => Some(Verdict::Missing),
-            Some(_) if bound && !established => Some(Verdict::NewTestbed),
+            Some(_) if bound && !established && !past.is_empty() => Some(Verdict::NewTestbed),
             Some(_) if hist.values.is_empty() => Some(Verdict::New),
             Some(_) if bound && hist.values.len() < min_runs => Some(Verdict::New),
             Some(_) => None,

@@ -6,6 +6,7 @@ mod action;
 mod benchmark;
 mod benchmark_inputs;
 mod benchmark_record;
+mod benchmark_testbed;
 mod common;
 mod composite;
 mod core;
