@@ -3,6 +3,7 @@
 //! `record` in [`record`], the baseline maintenance commands in [`maintain`].
 
 mod args;
+pub mod branch;
 mod maintain;
 mod record;
 
