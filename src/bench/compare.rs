@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::baseline::{Baseline, BaselineRun};
-use super::decide::{decide, run_value, Rule, Verdict};
+use super::decide::{decide, decide_shifted, run_value, Rule, Verdict};
 use super::fingerprint::{self, Testbeds};
 use super::metric::{self, Direction, Kind, MetricInfo, MetricOverride, Thresholds};
 use super::portable;
@@ -29,6 +29,8 @@ pub struct Options {
     /// Runs on the current testbed before time and memory get verdicts (0 counts as 1).
     pub min_runs: usize,
     pub testbeds: Testbeds,
+    /// Relative SD a ratio may move between testbeds (`benchmark.ratio_testbed_shift`).
+    pub ratio_shift: f64,
 }
 
 /// One backend × metric. Fields beyond the required six (`backend`, `metric`,
@@ -147,6 +149,7 @@ fn seconds(ts: Option<&str>) -> Option<i64> {
 /// One earlier run as the comparison sees it.
 struct Past<'a> {
     run: &'a BaselineRun,
+    testbed: Option<String>,
     on_testbed: bool,
     derived: Results,
 }
@@ -155,6 +158,30 @@ struct Past<'a> {
 struct Series<'a> {
     values: Vec<&'a Value>,
     same_testbed: bool,
+    /// Relative SD between the testbeds' own centers (runs on 2+ testbeds with 2+ runs
+    /// each), when the values come from several.
+    between: Option<f64>,
+}
+
+/// Spread of the per-testbed medians relative to their median: how far a portable figure
+/// moved between the testbeds the history holds.
+fn between_testbeds(values: &[(&Past, &Value)]) -> Option<f64> {
+    let mut by: BTreeMap<&Option<String>, Vec<f64>> = BTreeMap::new();
+    for (p, v) in values {
+        by.entry(&p.testbed).or_default().push(run_value(v));
+    }
+    let centers: Vec<f64> = by
+        .values()
+        .filter(|xs| xs.len() >= 2)
+        .map(|xs| super::stats::median(xs))
+        .collect();
+    if centers.len() < 2 {
+        return None;
+    }
+    let mid = super::stats::median(&centers);
+    let var =
+        centers.iter().map(|c| (c / mid - 1.0).powi(2)).sum::<f64>() / (centers.len() - 1) as f64;
+    (mid != 0.0).then(|| var.sqrt())
 }
 
 /// Compares `current` with `baseline`.
@@ -178,6 +205,7 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         .filter(|r| !same_point(r, current))
         .map(|r| Past {
             run: r,
+            testbed: fingerprint::testbed(&r.meta.fingerprint, beds),
             // Runs with nothing known about their runner (the design's date-keyed
             // entries) form one testbed of their own.
             on_testbed: fingerprint::testbed(&r.meta.fingerprint, beds) == bed,
@@ -218,10 +246,12 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
             Series {
                 values: same,
                 same_testbed: true,
+                between: None,
             }
         } else {
             let all_same = in_window.iter().all(|(p, _)| p.on_testbed);
             Series {
+                between: between_testbeds(&in_window),
                 values: in_window.into_iter().map(|(_, v)| v).collect(),
                 same_testbed: all_same,
             }
@@ -404,8 +434,15 @@ fn row(
     before: Option<Verdict>,
     opts: &Options,
 ) -> Row {
+    // A ratio judged against other testbeds allows for how far ratios move between
+    // testbeds: the configured allowance, or what the history shows when larger.
+    let shift = if info.kind == Kind::Ratio && !hist.same_testbed {
+        hist.between.unwrap_or(0.0).max(opts.ratio_shift)
+    } else {
+        0.0
+    };
     let d = match (&before, &cur) {
-        (None, Some(c)) => Some(decide(&hist.values, c, info, &opts.rule)),
+        (None, Some(c)) => Some(decide_shifted(&hist.values, c, info, &opts.rule, shift)),
         _ => None,
     };
     let mut trend: Vec<f64> = hist

@@ -25,6 +25,10 @@ pub struct BenchmarkConfig {
     /// Runs on the same testbed before time and memory metrics get verdicts (fewer: the
     /// verdict is `new-testbed`); at least 1.
     pub min_runs: usize,
+    /// How far (percent, one SD) a CoreML ÷ PyTorch ratio may move between testbeds; a
+    /// ratio judged against other testbeds' history allows for it (or for the spread
+    /// measured between the recorded testbeds, when larger).
+    pub ratio_testbed_shift: f64,
     /// The name of this machine's testbed, stamped on the runs `benchmark run` makes
     /// (default: the runner kind: OS, architecture, CPU, runner image).
     pub testbed: Option<String>,
@@ -55,6 +59,7 @@ impl Default for BenchmarkConfig {
             window: 20,
             noise_sigmas: 2.75,
             min_runs: super::decide::MIN_RUNS_FOR_NOISE,
+            ratio_testbed_shift: 5.0,
             testbed: None,
             testbeds: Testbeds::new(),
             thresholds: Thresholds::default(),
@@ -119,6 +124,7 @@ impl BenchmarkConfig {
                 noise_sigmas: self.noise_sigmas,
             },
             min_runs: self.min_runs.max(1),
+            ratio_shift: self.ratio_testbed_shift.max(0.0) / 100.0,
             testbeds: self.testbeds.clone(),
             thresholds: self.thresholds,
             metrics: self.metrics.clone(),

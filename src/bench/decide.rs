@@ -100,6 +100,18 @@ pub struct Decision {
 /// Decides one backend × metric. `history` is the window's per-run values, oldest first
 /// (only the newest `rule.window` are used); it must not be empty.
 pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rule) -> Decision {
+    decide_shifted(history, current, info, rule, 0.0)
+}
+
+/// [`decide`] with one more, independent source of noise (relative SD): how far a
+/// portable figure may move between testbeds when the history comes from others.
+pub fn decide_shifted(
+    history: &[&Value],
+    current: &Value,
+    info: &MetricInfo,
+    rule: &Rule,
+    shift: f64,
+) -> Decision {
     let start = history.len().saturating_sub(rule.window.max(1));
     let recent = &history[start..];
     // Each run is summarised by the mean of its samples after setting aside spikes (a GC
@@ -144,6 +156,7 @@ pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rul
             (se(current).powi(2) + hist).sqrt()
         }
     };
+    let combined = (combined.powi(2) + shift.powi(2)).sqrt();
     let threshold = info.threshold_pct / 100.0;
     let bar = threshold.max(rule.noise_sigmas * combined);
 
