@@ -263,13 +263,13 @@ pub fn report(rng: &mut StdRng, trials: usize, ratio_shift: f64) {
         (CHANGE - 1.0) * 100.0
     );
     println!(
-        "{:<32} | {:>16} {:>16} | {:>16} {:>16} | {:>9} {:>9}",
+        "{:<32} | {:>16} {:>16} | {:>16} {:>16} | {:>11} {:>10}",
         "setting",
         "false runs ours",
         "false runs GAB",
         "false cells ours",
         "false cells GAB",
-        "caught",
+        "caught ours",
         "caught GAB"
     );
     for (name, setting) in [
@@ -289,7 +289,7 @@ pub fn report(rng: &mut StdRng, trials: usize, ratio_shift: f64) {
         let (null_o, null_g, ch_o, ch_g): (Tally, Tally, Tally, Tally) =
             (null_o, null_g, ch_o, ch_g);
         println!(
-            "{name:<32} | {:>15.2}% {:>15.2}% | {:>15.2}% {:>15.2}% | {:>8.2}% {:>8.2}%",
+            "{name:<32} | {:>15.2}% {:>15.2}% | {:>15.2}% {:>15.2}% | {:>10.2}% {:>9.2}%",
             pct(null_o.runs_flagged, trials),
             pct(null_g.runs_flagged, trials),
             pct(null_o.cells_flagged, null_o.cells),

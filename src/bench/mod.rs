@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod compare;
+pub mod comparison;
 pub mod config;
 pub mod decide;
 pub mod fingerprint;
