@@ -270,6 +270,10 @@ fn config_maps_fingerprints_onto_one_testbed_and_a_name_splits_them() {
     };
     let v = compare(&[]);
     assert_eq!(v["testbed"], "ubuntu-epyc", "{v}");
+    let listed = stdout(&run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "history"])));
+    assert_eq!(listed.matches("ubuntu-epyc").count(), 5, "{listed}");
     assert_eq!(v["testbed_runs"], 5);
     assert_eq!(v["verdict"], "regression");
     assert_eq!(row(&v, "coreml", "stft_sec")["verdict"], "regression");
