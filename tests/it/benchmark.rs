@@ -443,6 +443,25 @@ fn run_merges_repetitions_and_stamps_the_runner() {
             .is_some(),
         "{derived}"
     );
+    // Recorded, they are part of the run in baseline.json.
+    let rec = run(bin().current_dir(dir.path()).args([
+        "benchmark",
+        "record",
+        "--local",
+        "--baseline",
+        "history.json",
+    ]));
+    assert_eq!(rec.status.code(), Some(0), "{}", stderr(&rec));
+    let history: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("history.json")).unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    let last = history["runs"]
+        .as_array()
+        .and_then(|r| r.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["derived"], *derived, "{last}");
     // This machine is another testbed than the history's: times are not judged against
     // another machine's; the ratios are.
     let v = json_out(&out);
