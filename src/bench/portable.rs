@@ -53,7 +53,7 @@ pub fn derive(
             for m in ms.keys().filter(|m| timing(m)) {
                 if let (Some(cv), Some(rv)) = (val(c, m), val(r, m)) {
                     if rv > 0.0 && cv.is_finite() && rv.is_finite() {
-                        ratios.insert(m.clone(), Value::Number(cv / rv));
+                        ratios.insert(m.clone(), Value::Number(rounded(cv / rv)));
                     }
                 }
             }
@@ -71,7 +71,10 @@ pub fn derive(
             .filter(|m| m.as_str() != PIPELINE && timing(m))
             .filter_map(|m| {
                 let v = val(b, m)?;
-                Some((format!("{m}{SHARE_SUFFIX}"), Value::Number(v / total)))
+                Some((
+                    format!("{m}{SHARE_SUFFIX}"),
+                    Value::Number(rounded(v / total)),
+                ))
             })
             .collect();
         if !shares.is_empty() {
@@ -79,6 +82,13 @@ pub fn derive(
         }
     }
     out
+}
+
+/// `v` to 6 significant digits: plenty for a ratio, and a number whose JSON form reads
+/// back exactly (a full-precision quotient may not, and `baseline.json` is checked to
+/// read back identically before it is written).
+fn rounded(v: f64) -> f64 {
+    format!("{v:.5e}").parse().unwrap_or(v)
 }
 
 /// What the comparison needs to know about a ratio metric: smaller is better (the
@@ -131,5 +141,23 @@ mod tests {
             Some(("coreml", "pytorch"))
         );
         assert_eq!(split_ratio_backend("coreml"), None);
+        // Quotients are kept to 6 significant digits, which JSON reads back exactly
+        // (0.4429982027641304 did not, and a baseline must read back identically).
+        let mut odd = Results::new();
+        for (b, stage, total) in [
+            ("coreml", 0.107147048, 0.24187),
+            ("pytorch", 0.0657, 0.15703),
+        ] {
+            let mut m = BTreeMap::new();
+            m.insert("istft_sec".to_string(), Value::Number(stage));
+            m.insert("full_pipeline_sec".to_string(), Value::Number(total));
+            odd.insert(b.to_string(), m);
+        }
+        let d = derive(&odd, Some("coreml"), Some("pytorch"), &BTreeMap::new());
+        assert_eq!(d["coreml/pytorch"]["istft_sec"], Value::Number(1.63085));
+        assert_eq!(d["coreml"]["istft_sec_share"], Value::Number(0.442994));
+        let text = serde_json::to_string(&d).unwrap_or_default();
+        let back: Results = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back, d);
     }
 }
