@@ -171,6 +171,46 @@ fn another_runner_1_6x_slower_is_a_new_testbed_not_a_wall_of_red() {
     for red in ["❌", "⚠️", "| Regression |", "regressions and"] {
         assert!(!comment.contains(red), "{red} in\n{comment}");
     }
+    // Recorded (with its portable figures), it is this testbed's first run.
+    let rec = run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "record", "--local", "--current"])
+        .arg(&cur));
+    assert_eq!(rec.status.code(), Some(0), "{}", stderr(&rec));
+    let base: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("benchmarks/baseline.json")).unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    let last = &base["runs"][5];
+    assert!(
+        last["derived"]["coreml/pytorch"]["freq_branch_sec"]
+            .as_f64()
+            .is_some(),
+        "{last}"
+    );
+    // The next run on B (another commit) has one run of history there.
+    let mut next: Value = serde_json::from_str(&std::fs::read_to_string(&cur).unwrap_or_default())
+        .unwrap_or(Value::Null);
+    next["$meta"]["commit"] = json!("aaaaaaa123");
+    next["$meta"]["timestamp"] = json!("2026-03-10T10:00:00Z");
+    let next_file = dir.path().join("next.json");
+    write(&next_file, &next.to_string());
+    let again = json_out(&run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--format", "json", "--current"])
+        .arg(&next_file)));
+    assert!(
+        again["verdict"] == "new-testbed" && again["testbed_runs"] == 1,
+        "{again}"
+    );
+    let text = stdout(&run(bin()
+        .current_dir(dir.path())
+        .args(["benchmark", "compare", "--current"])
+        .arg(&next_file)));
+    assert!(
+        text.contains("1 earlier run on macOS 15.1 / Apple M2 so far: 2 more runs before verdicts"),
+        "{text}"
+    );
 }
 
 #[test]
