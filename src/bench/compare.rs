@@ -216,7 +216,7 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
                 let Some(ratio) = value_of(c)
                     .zip(value_of(r))
                     .filter(|(_, rv)| *rv > 0.0)
-                    .map(|(cv, rv)| cv / rv)
+                    .map(|(cv, rv)| portable::rounded(cv / rv))
                 else {
                     continue;
                 };

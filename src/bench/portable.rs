@@ -87,7 +87,7 @@ pub fn derive(
 /// `v` to 6 significant digits: plenty for a ratio, and a number whose JSON form reads
 /// back exactly (a full-precision quotient may not, and `baseline.json` is checked to
 /// read back identically before it is written).
-fn rounded(v: f64) -> f64 {
+pub fn rounded(v: f64) -> f64 {
     format!("{v:.5e}").parse().unwrap_or(v)
 }
 
