@@ -5,6 +5,7 @@ mod act;
 mod action;
 mod benchmark;
 mod benchmark_inputs;
+mod benchmark_maintain;
 mod benchmark_record;
 mod benchmark_testbed;
 mod common;
