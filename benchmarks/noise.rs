@@ -17,6 +17,12 @@
 //! with independent metrics and with a run's drift and slow runner shared by all its
 //! metrics, and with the current run, too, on a slow runner now and then. `--trials N`,
 //! `--history N`, `--samples N`, `--seed N` vary the setting.
+//!
+//! Last, runner changes (`noise_testbeds`): the same testbed, a changed testbed with no
+//! history, a mixed history, through the whole comparison (`--testbed-trials N`,
+//! `--ratio-shift PCT`: how far CoreML ÷ PyTorch moves between testbeds).
+
+mod noise_testbeds;
 
 use htdemucs_devops::bench::decide::{decide, previous_entry_rule, Rule, Verdict};
 use htdemucs_devops::bench::metric::{info, Thresholds};
@@ -313,5 +319,14 @@ fn main() {
             pct(o, fw_trials),
             pct(g, fw_trials)
         );
+    }
+
+    let testbed_trials = arg("--testbed-trials", 2_000);
+    let shifts: Vec<f64> = match arg("--ratio-shift", 0) {
+        0 => vec![0.02, 0.05],
+        p => vec![p as f64 / 100.0],
+    };
+    for shift in shifts {
+        noise_testbeds::report(&mut rng, testbed_trials, shift);
     }
 }

@@ -219,9 +219,11 @@ impl Baseline {
                     r.id
                 );
             }
-            let v = serde_json::to_value(&r.results)?;
-            for (backend, metrics) in v.as_object().into_iter().flatten() {
-                parse_metrics(metrics, &format!("run {:?}", r.id), backend)?;
+            for (what, results) in [("", &r.results), (" derived", &r.meta.derived)] {
+                let v = serde_json::to_value(results)?;
+                for (backend, metrics) in v.as_object().into_iter().flatten() {
+                    parse_metrics(metrics, &format!("run {:?}{what}", r.id), backend)?;
+                }
             }
         }
         Ok(())

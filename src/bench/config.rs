@@ -4,6 +4,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::fingerprint::Testbeds;
 use super::ingest::InputFormat;
 use super::metric::{MetricOverride, Thresholds};
 
@@ -21,6 +22,19 @@ pub struct BenchmarkConfig {
     pub window: usize,
     /// A change must also exceed this many standard deviations of the history's noise.
     pub noise_sigmas: f64,
+    /// Runs on the same testbed before time and memory metrics get verdicts (fewer: the
+    /// verdict is `new-testbed`); at least 1.
+    pub min_runs: usize,
+    /// How far (percent, one SD) a CoreML ÷ PyTorch ratio may move between testbeds; a
+    /// ratio judged against other testbeds' history allows for it (or for the spread
+    /// measured between the recorded testbeds, when larger).
+    pub ratio_testbed_shift: f64,
+    /// The name of this machine's testbed, stamped on the runs `benchmark run` makes
+    /// (default: the runner kind: OS, architecture, CPU, runner image).
+    pub testbed: Option<String>,
+    /// Testbed name → the fingerprints that count as that testbed (a runner kind as
+    /// `benchmark history` prints it, or `{os, os_version, arch, cpu, runner}` with `*`).
+    pub testbeds: Testbeds,
     /// Default thresholds in percent: `time` (10), `memory` (15), `other` (10).
     pub thresholds: Thresholds,
     /// Per-metric `threshold`, `direction` (smaller|bigger), `unit`, `label`.
@@ -44,6 +58,10 @@ impl Default for BenchmarkConfig {
             reference: "pytorch".into(),
             window: 20,
             noise_sigmas: 2.75,
+            min_runs: super::decide::MIN_RUNS_FOR_NOISE,
+            ratio_testbed_shift: 5.0,
+            testbed: None,
+            testbeds: Testbeds::new(),
             thresholds: Thresholds::default(),
             metrics: BTreeMap::new(),
             producers: Vec::new(),
@@ -105,6 +123,9 @@ impl BenchmarkConfig {
                 window: self.window.max(1),
                 noise_sigmas: self.noise_sigmas,
             },
+            min_runs: self.min_runs.max(1),
+            ratio_shift: self.ratio_testbed_shift.max(0.0) / 100.0,
+            testbeds: self.testbeds.clone(),
             thresholds: self.thresholds,
             metrics: self.metrics.clone(),
             candidate: self.candidate.clone(),

@@ -17,6 +17,10 @@ pub enum Verdict {
     Unchanged,
     /// In the current run, not in the history window.
     New,
+    /// A time or memory metric on a testbed with too little history of its own to
+    /// estimate noise (`benchmark.min_runs`): shown, never judged.
+    #[serde(rename = "new-testbed")]
+    NewTestbed,
     /// In the last run of the history window, not in the current run.
     Missing,
 }
@@ -28,6 +32,7 @@ impl Verdict {
             Verdict::Improvement => "improvement",
             Verdict::Unchanged => "unchanged",
             Verdict::New => "new",
+            Verdict::NewTestbed => "new-testbed",
             Verdict::Missing => "missing",
         }
     }
@@ -62,6 +67,14 @@ pub const CLIP_MADS: f64 = 3.0;
 /// median is a spike and does not count towards the run's value.
 pub const SPIKE_SCALES: f64 = 5.0;
 
+/// A run's value on its own, as the decision would summarise it: the mean of its
+/// samples after setting aside spikes judged against its own within-run spread. The
+/// table shows this when there is no decision, and portable figures are made of it.
+pub fn run_value(v: &Value) -> f64 {
+    let s = v.samples();
+    stats::despiked_mean(s, stats::pooled_within_scale(&[s]), SPIKE_SCALES)
+}
+
 /// The numbers behind a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -87,6 +100,18 @@ pub struct Decision {
 /// Decides one backend × metric. `history` is the window's per-run values, oldest first
 /// (only the newest `rule.window` are used); it must not be empty.
 pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rule) -> Decision {
+    decide_shifted(history, current, info, rule, 0.0)
+}
+
+/// [`decide`] with one more, independent source of noise (relative SD): how far a
+/// portable figure may move between testbeds when the history comes from others.
+pub fn decide_shifted(
+    history: &[&Value],
+    current: &Value,
+    info: &MetricInfo,
+    rule: &Rule,
+    shift: f64,
+) -> Decision {
     let start = history.len().saturating_sub(rule.window.max(1));
     let recent = &history[start..];
     // Each run is summarised by the mean of its samples after setting aside spikes (a GC
@@ -131,6 +156,7 @@ pub fn decide(history: &[&Value], current: &Value, info: &MetricInfo, rule: &Rul
             (se(current).powi(2) + hist).sqrt()
         }
     };
+    let combined = (combined.powi(2) + shift.powi(2)).sqrt();
     let threshold = info.threshold_pct / 100.0;
     let bar = threshold.max(rule.noise_sigmas * combined);
 

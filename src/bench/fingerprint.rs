@@ -1,10 +1,128 @@
-//! The runner fingerprint of this machine: OS and version, architecture, CPU/chip
-//! model and runner image, read from the system and the Actions environment.
+//! The runner fingerprint of this machine (OS and version, architecture, CPU/chip model
+//! and runner image, read from the system and the Actions environment) and the testbed a
+//! fingerprint belongs to: its given name, a configured mapping, or the runner kind.
 
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use super::run::Fingerprint;
 use crate::github::env::RunEnv;
+
+/// One entry of `benchmark.testbeds.<name>`: a runner kind as `benchmark history` prints
+/// it, or fields to match (`*` matches any run of characters); every given field must
+/// match.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TestbedMatch {
+    Key(String),
+    Fields(FieldMatch),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldMatch {
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub arch: Option<String>,
+    pub cpu: Option<String>,
+    pub runner: Option<String>,
+}
+
+/// `benchmark.testbeds`: testbed name → the fingerprints that belong to it.
+pub type Testbeds = BTreeMap<String, Vec<TestbedMatch>>;
+
+/// `*`-glob match, case-sensitive.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+impl TestbedMatch {
+    fn matches(&self, fp: &Fingerprint) -> bool {
+        match self {
+            TestbedMatch::Key(k) => fp.key().is_some_and(|key| glob(k, &key)),
+            TestbedMatch::Fields(f) => {
+                let pairs = [
+                    (&f.os, &fp.os),
+                    (&f.os_version, &fp.os_version),
+                    (&f.arch, &fp.arch),
+                    (&f.cpu, &fp.cpu),
+                    (&f.runner, &fp.runner),
+                ];
+                pairs.iter().any(|(want, _)| want.is_some())
+                    && pairs.iter().all(|(want, have)| match (want, have) {
+                        (None, _) => true,
+                        (Some(w), Some(h)) => glob(w, h),
+                        (Some(_), None) => false,
+                    })
+            }
+        }
+    }
+}
+
+/// The testbed a run belongs to: the name it was given, else the first configured
+/// testbed one of whose entries matches, else its runner kind. `None` when nothing is
+/// known about the runner (entries migrated from the date-keyed format).
+pub fn testbed(fp: &Fingerprint, testbeds: &Testbeds) -> Option<String> {
+    if let Some(name) = fp.testbed.as_ref().filter(|n| !n.trim().is_empty()) {
+        return Some(name.clone());
+    }
+    testbeds
+        .iter()
+        .find(|(_, ms)| ms.iter().any(|m| m.matches(fp)))
+        .map(|(name, _)| name.clone())
+        .or_else(|| fp.key())
+}
+
+/// How a person names a testbed: its given name, or "<OS version> / <CPU>".
+pub fn describe(fp: &Fingerprint, testbeds: &Testbeds) -> String {
+    let machine = {
+        let name = fp.os.as_deref().map(os_name);
+        // sw_vers gives a bare number ("15.1"); /etc/os-release a whole name.
+        let os = match (&name, &fp.os_version) {
+            (Some(n), Some(v)) if v.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("{n} {v}")
+            }
+            (_, Some(v)) => v.clone(),
+            (Some(n), None) => n.clone(),
+            (None, None) => "unknown OS".into(),
+        };
+        let cpu = fp
+            .cpu
+            .clone()
+            .or_else(|| fp.arch.clone())
+            .unwrap_or_else(|| "unknown CPU".into());
+        format!("{os} / {cpu}")
+    };
+    match testbed(fp, testbeds) {
+        Some(name) if Some(&name) != fp.key().as_ref() => format!("{name} ({machine})"),
+        _ => machine,
+    }
+}
+
+fn os_name(os: &str) -> String {
+    match os {
+        "macos" => "macOS".into(),
+        "linux" => "Linux".into(),
+        "windows" => "Windows".into(),
+        other => other.to_string(),
+    }
+}
 
 /// Collects what can be known about the machine we run on. Nothing here fails: an
 /// unknown field stays `None`.
@@ -26,6 +144,7 @@ pub fn collect(env: &RunEnv) -> Fingerprint {
                 .to_string(),
             )
         }),
+        testbed: None,
         tools: Default::default(),
         extra: Default::default(),
     }
@@ -73,5 +192,41 @@ mod tests {
         assert_eq!(f.os.as_deref(), Some(std::env::consts::OS));
         assert_eq!(f.runner.as_deref(), Some("local"));
         assert!(f.key().is_some());
+    }
+
+    fn fp(cpu: &str, runner: &str) -> Fingerprint {
+        Fingerprint {
+            os: Some("macos".into()),
+            os_version: Some("15.1".into()),
+            arch: Some("aarch64".into()),
+            cpu: Some(cpu.into()),
+            runner: Some(runner.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn testbeds_by_name_mapping_or_kind() {
+        let yaml = "m1-selfhosted:\n  - {cpu: \"Apple M1*\", runner: self-hosted}\n  - \"macos aarch64 / Apple M1 (Virtual) / macos14\"\n";
+        let beds: Testbeds = serde_yaml_ng::from_str(yaml).unwrap_or_default();
+        assert_eq!(beds["m1-selfhosted"].len(), 2, "{beds:?}");
+        let a = fp("Apple M1 Max", "self-hosted");
+        let b = fp("Apple M1 (Virtual)", "macos14");
+        let c = fp("Apple M2 (Virtual)", "macos15");
+        assert_eq!(testbed(&a, &beds).as_deref(), Some("m1-selfhosted"));
+        assert_eq!(testbed(&b, &beds).as_deref(), Some("m1-selfhosted"));
+        assert_eq!(testbed(&c, &beds), c.key());
+        assert_eq!(describe(&c, &beds), "macOS 15.1 / Apple M2 (Virtual)");
+        assert_eq!(
+            describe(&a, &beds),
+            "m1-selfhosted (macOS 15.1 / Apple M1 Max)"
+        );
+        let named = Fingerprint {
+            testbed: Some("laptop".into()),
+            ..c.clone()
+        };
+        assert_eq!(testbed(&named, &beds).as_deref(), Some("laptop"));
+        assert_eq!(testbed(&Fingerprint::default(), &beds), None);
+        assert!(glob("a*c*e", "abcde") && !glob("a*c*e", "abde") && glob("*", ""));
     }
 }

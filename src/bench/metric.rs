@@ -23,6 +23,16 @@ pub enum Kind {
     Memory,
     Throughput,
     Other,
+    /// Candidate ÷ reference on the same run (`bench::portable`): machine-independent.
+    Ratio,
+}
+
+impl Kind {
+    /// Whether the value depends on the machine's speed, so that only history from the
+    /// same testbed may judge it.
+    pub fn testbed_bound(self) -> bool {
+        matches!(self, Kind::Time | Kind::Memory | Kind::Throughput)
+    }
 }
 
 /// Whether a larger value is worse (times, memory) or better (throughput).
@@ -62,6 +72,8 @@ pub struct Thresholds {
     pub time: f64,
     pub memory: f64,
     pub other: f64,
+    /// Candidate ÷ reference ratios.
+    pub ratio: f64,
 }
 
 impl Default for Thresholds {
@@ -70,6 +82,7 @@ impl Default for Thresholds {
             time: 10.0,
             memory: 15.0,
             other: 10.0,
+            ratio: 10.0,
         }
     }
 }
@@ -139,6 +152,7 @@ pub fn info(name: &str, thresholds: &Thresholds, over: Option<&MetricOverride>) 
         Kind::Time => thresholds.time,
         Kind::Memory => thresholds.memory,
         Kind::Throughput | Kind::Other => thresholds.other,
+        Kind::Ratio => thresholds.ratio,
     };
     MetricInfo {
         kind,
@@ -230,6 +244,8 @@ pub fn format_value(v: f64, info: &MetricInfo) -> String {
         // Sub-0.1 s stages read better in milliseconds than as "0.00s".
         "s" if v.abs() < 0.1 && v != 0.0 => format!("{}ms", sig(v * 1000.0)),
         "s" => format!("{v:.2}s"),
+        "×" => format!("{v:.2}×"),
+        "%" => format!("{:.1}%", v * 100.0),
         "" => sig(v),
         u => format!("{}{u}", sig(v)),
     }

@@ -4,15 +4,18 @@
 
 pub mod baseline;
 pub mod compare;
+pub mod comparison;
 pub mod config;
 pub mod decide;
 pub mod fingerprint;
 pub mod ingest;
 pub mod metric;
+pub mod portable;
 #[cfg(test)]
 mod props;
 pub mod record;
 pub mod render;
+mod render_md;
 pub mod report;
 pub mod run;
 pub mod stats;

@@ -1,16 +1,22 @@
-//! Renderers of a [`Comparison`]: the design's terminal table (stages as rows,
-//! candidate | reference | Δ, then each backend's change against the baseline) and the
-//! Markdown section for the PR comment and step summary (verdict line first,
-//! regressions first, a sparkline per stage).
+//! Renderers of a [`Comparison`] for people: the verdict line (what was compared with
+//! what), the design's terminal table (stages as rows, candidate | reference | Δ, the
+//! ratio's change, then each backend's change against its testbed's baseline) and the
+//! one-line details of a verdict. The Markdown section is in [`super::render_md`].
 
 use super::compare::{Comparison, Row, StageRow};
 use super::decide::Verdict;
-use super::metric::{self, MetricInfo};
-use crate::report::markdown::{escape, Align, Table};
+use super::metric::{self, Kind, MetricInfo};
+use super::portable;
 use crate::report::terminal::{sanitize, table, Style};
 
-/// Display name of a backend: the two the product is about get their proper names.
+pub use super::render_md::markdown;
+
+/// Display name of a backend: the two the product is about get their proper names; a
+/// ratio pseudo-backend reads "CoreML ÷ PyTorch".
 pub fn backend_name(b: &str) -> String {
+    if let Some((c, r)) = portable::split_ratio_backend(b) {
+        return format!("{} ÷ {}", backend_name(c), backend_name(r));
+    }
     match b {
         "coreml" => "CoreML".into(),
         "pytorch" => "PyTorch".into(),
@@ -18,7 +24,7 @@ pub fn backend_name(b: &str) -> String {
     }
 }
 
-fn info_of(row: &Row) -> MetricInfo {
+pub(super) fn info_of(row: &Row) -> MetricInfo {
     MetricInfo {
         kind: row.kind,
         direction: row.direction,
@@ -27,16 +33,21 @@ fn info_of(row: &Row) -> MetricInfo {
     }
 }
 
-fn pct(v: f64) -> String {
+pub(super) fn pct(v: f64) -> String {
     format!("{v:+.0}%")
 }
 
-fn pct1(v: f64) -> String {
+pub(super) fn pct1(v: f64) -> String {
     format!("{v:+.1}%")
 }
 
-/// Backends in the order of the table: candidate, reference, then the rest by name.
-fn backends(c: &Comparison) -> Vec<String> {
+fn plural(n: usize, w: &str) -> String {
+    format!("{n} {w}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Backends in the order of the table: candidate, reference, then the rest by name
+/// (ratios are not backends).
+pub(super) fn backends(c: &Comparison) -> Vec<String> {
     let mut out: Vec<String> = c
         .candidate
         .iter()
@@ -46,6 +57,7 @@ fn backends(c: &Comparison) -> Vec<String> {
     let mut rest: Vec<String> = c
         .rows
         .iter()
+        .filter(|r| r.kind != Kind::Ratio)
         .map(|r| r.backend.clone())
         .filter(|b| !out.contains(b))
         .collect();
@@ -55,13 +67,20 @@ fn backends(c: &Comparison) -> Vec<String> {
     out
 }
 
-fn row_for<'a>(c: &'a Comparison, backend: &str, metric: &str) -> Option<&'a Row> {
+pub(super) fn row_for<'a>(c: &'a Comparison, backend: &str, metric: &str) -> Option<&'a Row> {
     c.rows
         .iter()
         .find(|r| r.backend == backend && r.metric == metric)
 }
 
-fn stage_label(c: &Comparison, s: &StageRow) -> String {
+/// The ratio row of a stage, when the comparison has one.
+pub(super) fn ratio_row<'a>(c: &'a Comparison, metric: &str) -> Option<&'a Row> {
+    c.rows
+        .iter()
+        .find(|r| r.kind == Kind::Ratio && r.metric == metric)
+}
+
+pub(super) fn stage_label(c: &Comparison, s: &StageRow) -> String {
     match (s.metric.as_str(), c.audio_seconds) {
         ("stft_sec", Some(a)) => format!("{} ({}s audio)", s.label, trim_num(a)),
         _ => s.label.clone(),
@@ -71,6 +90,11 @@ fn stage_label(c: &Comparison, s: &StageRow) -> String {
 fn trim_num(v: f64) -> String {
     let s = format!("{v:.1}");
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// "CoreML · Freq branch", "CoreML ÷ PyTorch · Freq branch".
+pub fn row_name(r: &Row) -> String {
+    format!("{} · {}", backend_name(&r.backend), r.label)
 }
 
 /// The change cell of one backend: `+2.1%`, `+23.4% ✗` (regression), `-12.0% ✓`.
@@ -84,58 +108,153 @@ fn change_cell(row: Option<&Row>, st: Style) -> String {
         Verdict::Improvement => st.green(&format!("{change} ✓")),
         Verdict::Unchanged => change,
         Verdict::New => st.dim("new"),
+        Verdict::NewTestbed => st.dim("new testbed"),
         Verdict::Missing => st.yellow("missing"),
     }
 }
 
-/// One sentence saying what happened, for the terminal and the Markdown's first line.
+/// A ratio's change in words: "CoreML's Freq branch went from 0.66× to 0.91× of PyTorch".
+pub fn ratio_sentence(r: &Row) -> String {
+    let info = info_of(r);
+    let f = |v: Option<f64>| v.map_or("—".to_string(), |v| metric::format_value(v, &info));
+    let (c, rf) = portable::split_ratio_backend(&r.backend).unwrap_or((&r.backend, "?"));
+    format!(
+        "{}'s {} went from {} to {} of {}",
+        backend_name(c),
+        r.label,
+        f(r.baseline),
+        f(r.current),
+        backend_name(rf)
+    )
+}
+
+fn judged(r: &Row) -> bool {
+    matches!(
+        r.verdict,
+        Verdict::Regression | Verdict::Improvement | Verdict::Unchanged
+    )
+}
+
+/// Whether time and memory were not judged because the testbed is new.
+pub fn new_testbed(c: &Comparison) -> bool {
+    c.rows.iter().any(|r| r.verdict == Verdict::NewTestbed)
+}
+
+/// One sentence saying what happened and what it was compared with, for the terminal,
+/// the Markdown's first line and the action's `verdict` output.
 pub fn verdict_line(c: &Comparison) -> String {
-    let runner = c
-        .runner
-        .as_deref()
-        .map(|r| format!(" on {r}"))
-        .unwrap_or_default();
-    let compared = c
+    let label = if c.testbed_label.is_empty() {
+        "an unknown runner".to_string()
+    } else {
+        c.testbed_label.clone()
+    };
+    let ratios: Vec<&Row> = c
         .rows
         .iter()
-        .filter(|r| {
-            matches!(
-                r.verdict,
-                Verdict::Regression | Verdict::Improvement | Verdict::Unchanged
+        .filter(|r| r.kind == Kind::Ratio && judged(r))
+        .collect();
+    let ratio_regs: Vec<&Row> = ratios
+        .iter()
+        .copied()
+        .filter(|r| r.verdict == Verdict::Regression)
+        .collect();
+    // What the portable figures said, when any were compared.
+    let portable = match (ratio_regs.first(), ratios.len()) {
+        (_, 0) => None,
+        (Some(first), n) => Some(format!(
+            "{} ({} in {} ratios compared across testbeds)",
+            ratio_sentence(first),
+            plural(ratio_regs.len(), "regression"),
+            n
+        )),
+        (None, n) => {
+            let imps = ratios
+                .iter()
+                .filter(|r| r.verdict == Verdict::Improvement)
+                .count();
+            Some(format!(
+                "{} ratios compared across testbeds: no regressions{}",
+                n,
+                if imps > 0 {
+                    format!(", {}", plural(imps, "improvement"))
+                } else {
+                    String::new()
+                }
+            ))
+        }
+    };
+    if new_testbed(c) {
+        let more = c.min_runs.saturating_sub(c.testbed_runs).max(1);
+        let head = if c.testbed_runs == 0 {
+            format!(
+                "first run on {label}: no history here yet; {} before verdicts",
+                plural(more, "more run")
             )
-        })
-        .count();
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        } else {
+            format!(
+                "{} on {label} so far: {} before verdicts",
+                plural(c.testbed_runs, "earlier run"),
+                plural(more, "more run")
+            )
+        };
+        return match portable {
+            Some(p) => {
+                let mut chars = p.chars();
+                let first: String = chars
+                    .next()
+                    .map(|c| c.to_uppercase().collect())
+                    .unwrap_or_default();
+                format!("{head}. {first}{}", chars.as_str())
+            }
+            None => head,
+        };
+    }
+    let compared = c.rows.iter().filter(|r| judged(r)).count();
+    let against = format!(
+        "against {} on {label}",
+        plural(c.testbed_runs.min(c.rule.window.max(1)), "run")
+    );
     match c.verdict.as_str() {
         "new" => format!(
-            "no baseline to compare with yet ({} recorded runs){runner}",
+            "no baseline to compare with yet ({} recorded runs) on {label}",
             c.baseline_runs
         ),
-        _ if c.regressions > 0 => format!(
-            "{} and {} in {} compared metrics{runner}",
-            plural(c.regressions, "regression"),
-            plural(c.improvements, "improvement"),
-            compared
-        ),
+        _ if c.regressions > 0 => {
+            let mut s = format!(
+                "{} and {} in {} compared metrics {against}",
+                plural(c.regressions, "regression"),
+                plural(c.improvements, "improvement"),
+                compared
+            );
+            if let Some(first) = ratio_regs.first() {
+                s.push_str(&format!("; {}", ratio_sentence(first)));
+            }
+            s
+        }
         _ => format!(
-            "no regressions, {} in {} compared metrics{runner}",
+            "no regressions, {} in {} compared metrics {against}",
             plural(c.improvements, "improvement"),
             compared
         ),
     }
 }
 
-/// The terminal table of the foundation design plus per-backend changes.
-pub fn text(c: &Comparison, st: Style) -> String {
+/// The terminal table of the foundation design plus per-backend changes. `gated`:
+/// regressions fail the phase (`fail_on_regression`).
+pub fn text(c: &Comparison, st: Style, gated: bool) -> String {
     let backs = backends(c);
     let cand = c.candidate.as_deref();
     let refb = c.reference.as_deref();
+    let has_ratios = c.rows.iter().any(|r| r.kind == Kind::Ratio);
     let mut headers: Vec<String> = vec![String::new()];
     headers.extend(cand.map(backend_name));
     headers.extend(refb.map(backend_name));
     if refb.is_some() {
         headers.push("Δ".into());
         headers.push(String::new());
+        if has_ratios {
+            headers.push("Δ vs base".into());
+        }
     }
     for b in &backs {
         headers.push(format!("{} vs base", backend_name(b)));
@@ -164,6 +283,9 @@ pub fn text(c: &Comparison, st: Style) -> String {
             } else {
                 String::new()
             });
+            if has_ratios {
+                cells.push(change_cell(ratio_row(c, &s.metric), st));
+            }
         }
         for b in &backs {
             cells.push(change_cell(row_for(c, b, &s.metric), st));
@@ -201,8 +323,9 @@ pub fn text(c: &Comparison, st: Style) -> String {
     out.push('\n');
     out.push('\n');
     let symbol = match (c.regressions, c.verdict.as_str()) {
-        (n, _) if n > 0 => st.red("✗"),
-        (_, "new") => st.dim("•"),
+        (n, _) if n > 0 && gated => st.red("✗"),
+        (n, _) if n > 0 => st.yellow("!"),
+        (_, "new" | "new-testbed") => st.dim("•"),
         _ => st.green("✓"),
     };
     out.push_str(&format!("{symbol} {}\n", sanitize(&verdict_line(c))));
@@ -231,21 +354,24 @@ pub fn detail(r: &Row) -> String {
         .noise_pct
         .map(|n| format!(", noise {n:.1}%"))
         .unwrap_or_default();
+    let whose = match (r.kind, r.same_runner) {
+        (_, true) => "",
+        (Kind::Ratio, false) => " across testbeds",
+        _ => " of other testbeds",
+    };
+    let name = if r.kind == Kind::Ratio {
+        backend_name(&r.backend)
+    } else {
+        r.backend.clone()
+    };
     format!(
-        "{} {} {} → {} ({}; needed ±{:.1}%{noise} over {} run{}{})",
-        r.backend,
+        "{name} {} {} → {} ({}; needed ±{:.1}%{noise} over {}{whose})",
         r.label,
         f(r.baseline),
         f(r.current),
         r.change_pct.map_or("n/a".into(), pct1),
         r.bar_pct.unwrap_or(r.threshold_pct),
-        r.history_runs,
-        if r.history_runs == 1 { "" } else { "s" },
-        if r.same_runner {
-            ""
-        } else {
-            " of other runners"
-        }
+        plural(r.history_runs, "run"),
     )
 }
 
@@ -264,176 +390,4 @@ pub fn sparkline(points: &[f64]) -> String {
             }
         })
         .collect()
-}
-
-fn md_change(row: Option<&Row>) -> String {
-    let Some(r) = row else {
-        return String::new();
-    };
-    let change = r.change_pct.map_or("n/a".to_string(), pct1);
-    match r.verdict {
-        Verdict::Regression => format!("**{change}** ❌"),
-        Verdict::Improvement => format!("{change} ✅"),
-        Verdict::Unchanged => change,
-        Verdict::New => "new".into(),
-        Verdict::Missing => "missing".into(),
-    }
-}
-
-/// The Markdown section.
-pub fn markdown(c: &Comparison) -> String {
-    let symbol = if c.regressions > 0 { "❌" } else { "✅" };
-    let mut out = format!("{symbol} **Benchmark:** {}\n\n", escape(&verdict_line(c)));
-    let backs = backends(c);
-    let regs: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
-        .collect();
-    if !regs.is_empty() {
-        let mut t = Table::new(&[
-            "Regression",
-            "Baseline",
-            "Current",
-            "Change",
-            "Needed",
-            "Noise",
-            "Runs",
-        ])
-        .align(&[
-            Align::Left,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-        ]);
-        for r in regs {
-            let info = info_of(r);
-            let f =
-                |v: Option<f64>| v.map_or("—".to_string(), |v| metric::format_value(v, &info));
-            t.row(vec![
-                format!(
-                    "{} · {}",
-                    escape(&backend_name(&r.backend)),
-                    escape(&r.label)
-                ),
-                escape(&f(r.baseline)),
-                escape(&f(r.current)),
-                format!("**{}**", escape(&r.change_pct.map_or("n/a".into(), pct1))),
-                escape(&format!("±{:.1}%", r.bar_pct.unwrap_or(r.threshold_pct))),
-                escape(&r.noise_pct.map_or("—".into(), |n| format!("{n:.1}%"))),
-                r.history_runs.to_string(),
-            ]);
-        }
-        out.push_str(&t.render());
-        out.push('\n');
-    }
-    let cand = c.candidate.as_deref();
-    let refb = c.reference.as_deref();
-    let mut headers: Vec<String> = vec!["Stage".into()];
-    headers.extend(cand.map(|b| escape(&backend_name(b))));
-    headers.extend(refb.map(|b| escape(&backend_name(b))));
-    if refb.is_some() {
-        headers.push("Δ".into());
-    }
-    for b in &backs {
-        headers.push(format!("{} vs baseline", escape(&backend_name(b))));
-    }
-    let trend_of = cand.or(backs.first().map(String::as_str));
-    if let Some(b) = trend_of {
-        headers.push(format!("Trend ({})", escape(&backend_name(b))));
-    }
-    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let mut align = vec![Align::Left];
-    align.resize(headers.len(), Align::Right);
-    let mut t = Table::new(&header_refs).align(&align);
-    for s in &c.stages {
-        let any_row = c.rows.iter().find(|r| r.metric == s.metric);
-        let info = any_row
-            .map(info_of)
-            .unwrap_or_else(|| metric::info(&s.metric, &Default::default(), None));
-        let fmt = |v: Option<f64>| {
-            v.map_or("—".to_string(), |v| {
-                escape(&metric::format_value(v, &info))
-            })
-        };
-        let label = escape(&stage_label(c, s));
-        let mut cells = vec![if s.group == 2 {
-            format!("**{label}**")
-        } else {
-            label
-        }];
-        if cand.is_some() {
-            cells.push(fmt(s.candidate));
-        }
-        if refb.is_some() {
-            cells.push(fmt(s.reference));
-            let mark = if s.candidate_wins { " ✓" } else { "" };
-            cells.push(
-                s.delta_pct
-                    .map_or("—".into(), |d| format!("{}{mark}", escape(&pct(d)))),
-            );
-        }
-        for b in &backs {
-            cells.push(md_change(row_for(c, b, &s.metric)));
-        }
-        if let Some(b) = trend_of {
-            cells.push(row_for(c, b, &s.metric).map_or(String::new(), |r| sparkline(&r.trend)));
-        }
-        t.row(cells);
-    }
-    out.push_str(&t.render());
-    let imps: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Improvement)
-        .collect();
-    if !imps.is_empty() {
-        out.push_str("\n**Improvements:** ");
-        let items: Vec<String> = imps.iter().map(|r| escape(&detail(r))).collect();
-        out.push_str(&items.join("; "));
-        out.push('\n');
-    }
-    let mut all = Table::new(&[
-        "Backend", "Metric", "Baseline", "Current", "Change", "Verdict", "Runs",
-    ])
-    .align(&[
-        Align::Left,
-        Align::Left,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Left,
-        Align::Right,
-    ]);
-    for r in &c.rows {
-        let info = info_of(r);
-        let f = |v: Option<f64>| {
-            v.map_or("—".to_string(), |v| {
-                escape(&metric::format_value(v, &info))
-            })
-        };
-        all.row(vec![
-            escape(&r.backend),
-            crate::report::markdown::code(&r.metric),
-            f(r.baseline),
-            f(r.current),
-            r.change_pct.map_or("—".into(), |p| escape(&pct1(p))),
-            r.verdict.as_str().to_string(),
-            r.history_runs.to_string(),
-        ]);
-    }
-    out.push('\n');
-    out.push_str(&crate::report::markdown::details(
-        &format!("All {} comparisons", c.rows.len()),
-        &format!(
-            "{}\nBaseline: up to the last {} comparable runs (same runner kind when recorded), each summarised by the mean of its samples after setting aside spikes, outlying runs (slow runners) set aside. A change counts when it is beyond the metric's threshold and beyond {}× the run-to-run noise.",
-            all.render(),
-            c.rule.window,
-            c.rule.noise_sigmas
-        ),
-    ));
-    out
 }

@@ -60,15 +60,15 @@ impl PhaseOutput for BenchmarkReport {
 
     fn terminal(&self, style: Style) -> String {
         match self.format {
-            OutputFormat::Text => render::text(&self.comparison, style),
-            OutputFormat::Markdown => render::markdown(&self.comparison),
+            OutputFormat::Text => render::text(&self.comparison, style, self.fail_on_regression),
+            OutputFormat::Markdown => render::markdown(&self.comparison, self.fail_on_regression),
             OutputFormat::Json => pretty(&serde_json::to_value(&self.comparison)),
             OutputFormat::Bmf => pretty(&Ok(to_bmf(&self.run))),
         }
     }
 
     fn markdown(&self) -> String {
-        render::markdown(&self.comparison)
+        render::markdown(&self.comparison, self.fail_on_regression)
     }
 
     fn annotations(&self) -> Vec<Annotation> {

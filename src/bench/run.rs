@@ -74,6 +74,10 @@ pub struct Fingerprint {
     /// Runner image or label (`macos-14`, `ubuntu24`), or the host name locally.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runner: Option<String>,
+    /// The testbed's name when one was given (`benchmark.testbed`, `--testbed`); without
+    /// it the testbed is the runner kind ([`Fingerprint::key`]), see `bench::fingerprint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub testbed: Option<String>,
     /// Tool versions where known: `torch`, `coremltools`, `swift`, ...
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tools: BTreeMap<String, String>,
@@ -108,6 +112,7 @@ impl Fingerprint {
             (&mut self.arch, &other.arch),
             (&mut self.cpu, &other.cpu),
             (&mut self.runner, &other.runner),
+            (&mut self.testbed, &other.testbed),
         ] {
             if mine.is_none() {
                 mine.clone_from(theirs);
@@ -141,6 +146,10 @@ pub struct RunMeta {
     /// Units and directions learned from the input (GAB units, Bencher measures).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, MetricOverride>,
+    /// Machine-independent figures derived from the results when the run was stamped
+    /// (`bench::portable`): candidate ÷ reference per stage, each stage's share.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub derived: Results,
     /// Any other metadata a producer wrote, kept as is.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

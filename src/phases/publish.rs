@@ -38,6 +38,9 @@ pub struct PublishArgs {
     /// Folder with the phase reports (parity.json, benchmark.json) [default: --out-dir]
     #[arg(long, value_name = "DIR")]
     pub reports: Option<PathBuf>,
+    /// Push even from a workflow on another branch than the repository's default
+    #[arg(long)]
+    pub from_any_branch: bool,
 }
 
 /// The `publish` section of the config.
@@ -249,7 +252,19 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
             .collect();
         report.site_dir = Some(dir.display().to_string());
     }
-    if args.push {
+    // A workflow on another branch (workflow_dispatch from a feature branch) must not
+    // replace the default branch's site.
+    let default =
+        crate::phases::benchmark::branch::default_branch(env, &ctx.config.benchmark.record.branch);
+    let off = crate::phases::benchmark::branch::off_branch(env, &default)
+        .filter(|_| args.push && !args.from_any_branch);
+    if let Some(from) = &off {
+        ctx.console.say(
+            crate::report::Level::Notice,
+            &crate::phases::benchmark::branch::skipped("publishing the site", from, &default),
+        );
+    }
+    if args.push && off.is_none() {
         let short: String = env
             .sha
             .clone()

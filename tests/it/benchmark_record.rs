@@ -264,3 +264,76 @@ fn pull_requests_refuse_unless_forced() {
         .arg("--force"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn a_workflow_on_another_branch_neither_records_nor_publishes() {
+    let repo = repo(&seed_baseline());
+    let head = remote_git(&repo.remote, &["rev-parse", "main"]);
+    let current = run_file(
+        repo._dir.path(),
+        "run.json",
+        "abcdef1234567890",
+        "2026-03-01T10:00:00Z",
+        3.3,
+    );
+    let event = repo._dir.path().join("event.json");
+    write(
+        &event,
+        r#"{"inputs": {"phase": "all"}, "ref": "refs/heads/feature", "repository": {"default_branch": "main"}}"#,
+    );
+    let on_branch = |cmd: &mut Command| {
+        cmd.env("GITHUB_EVENT_NAME", "workflow_dispatch")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_REF", "refs/heads/feature");
+    };
+    let mut cmd = record(&repo, &current);
+    on_branch(&mut cmd);
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains("not recording the benchmark run: this run is on refs/heads/feature")
+            && said.contains("--from-any-branch"),
+        "{said}"
+    );
+    assert_eq!(remote_git(&repo.remote, &["rev-parse", "main"]), head);
+    assert_eq!(remote_file(&repo.remote), seed_baseline());
+
+    // Nor does it publish the default branch's site.
+    let publish = || {
+        let mut cmd = bin();
+        cmd.current_dir(&repo.workspace)
+            .env("GITHUB_SHA", "abcdef1234567890")
+            .args(["publish", "--push"]);
+        cmd
+    };
+    let mut cmd = publish();
+    on_branch(&mut cmd);
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains("not publishing the site: this run is on refs/heads/feature"),
+        "{said}"
+    );
+    assert_eq!(
+        remote_git(&repo.remote, &["branch", "--list", "gh-pages"]),
+        ""
+    );
+
+    // With the explicit flag, or on the default branch, both write.
+    let mut cmd = record(&repo, &current);
+    on_branch(&mut cmd);
+    let out = run(cmd.arg("--from-any-branch"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(remote_file(&repo.remote).contains("abcdef1234567890"));
+    let out = run(publish()
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_REF", "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        remote_git(&repo.remote, &["branch", "--list", "gh-pages"]).contains("gh-pages"),
+        "{}",
+        stderr(&out)
+    );
+}

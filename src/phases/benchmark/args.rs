@@ -42,7 +42,7 @@ pub struct CompareOpts {
     /// Regressions are errors and exit 1
     #[arg(long)]
     pub fail_on_regression: bool,
-    /// Compare with at most this many recent runs [default: benchmark.window, 10]
+    /// Compare with at most this many recent runs [default: benchmark.window, 20]
     #[arg(long, value_name = "N")]
     pub window: Option<usize>,
     /// The table's first column [default: benchmark.candidate, coreml]
@@ -51,6 +51,13 @@ pub struct CompareOpts {
     /// The table's second column [default: benchmark.reference, pytorch]
     #[arg(long, value_name = "BACKEND")]
     pub reference: Option<String>,
+    /// Name the current run's testbed [default: benchmark.testbed, else the runner kind]
+    #[arg(long, value_name = "NAME")]
+    pub testbed: Option<String>,
+    /// Runs a testbed needs before its times and memory are judged [default:
+    /// benchmark.min_runs, 3]
+    #[arg(long, value_name = "N")]
+    pub min_runs: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +118,10 @@ pub struct RecordArgs {
     /// Record even on a pull request
     #[arg(long)]
     pub force: bool,
+    /// Record a run made on another branch than the baseline's (by default such runs,
+    /// e.g. a `workflow_dispatch` from a feature branch, are not recorded)
+    #[arg(long)]
+    pub from_any_branch: bool,
 }
 
 #[derive(Debug, Args)]

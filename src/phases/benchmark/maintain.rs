@@ -32,7 +32,13 @@ pub(super) fn history(ctx: &Ctx, a: &HistoryArgs) -> Result<Outcome> {
                         .as_deref()
                         .map_or("—".into(), |c| c[..c.len().min(7)].to_string()),
                 ),
-                terminal::sanitize(&r.meta.fingerprint.key().unwrap_or_else(|| "unknown".into())),
+                terminal::sanitize(
+                    &crate::bench::fingerprint::testbed(
+                        &r.meta.fingerprint,
+                        &ctx.config.benchmark.testbeds,
+                    )
+                    .unwrap_or_else(|| "unknown".into()),
+                ),
                 terminal::sanitize(
                     &r.results
                         .keys()
@@ -45,7 +51,7 @@ pub(super) fn history(ctx: &Ctx, a: &HistoryArgs) -> Result<Outcome> {
         })
         .collect();
     let mut out = terminal::table(
-        &["Recorded", "Commit", "Runner", "Backends", "Metrics"],
+        &["Recorded", "Commit", "Testbed", "Backends", "Metrics"],
         &rows,
         &[false, false, false, false, true],
     );

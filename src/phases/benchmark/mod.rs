@@ -3,6 +3,7 @@
 //! `record` in [`record`], the baseline maintenance commands in [`maintain`].
 
 mod args;
+pub mod branch;
 mod maintain;
 mod record;
 
@@ -12,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 use crate::bench::baseline;
-use crate::bench::compare::compare;
+use crate::bench::compare::{compare, pick_backends};
 use crate::bench::fingerprint;
 use crate::bench::ingest::{self, InputFormat};
 use crate::bench::report::BenchmarkReport;
@@ -59,6 +60,13 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
     if let Some(r) = &o.reference {
         opts.reference = r.clone();
     }
+    if let Some(n) = o.min_runs {
+        opts.min_runs = n.max(1);
+    }
+    let mut run = run;
+    if let Some(t) = &o.testbed {
+        run.meta.fingerprint.testbed = Some(t.clone());
+    }
     let comparison = compare(&base, &run, &opts);
     let report = BenchmarkReport {
         comparison,
@@ -85,11 +93,19 @@ pub(super) fn stamp(ctx: &Ctx, run: &mut Run, ours: bool) {
     if run.meta.timestamp.is_none() {
         run.meta.timestamp = Some(jiff::Timestamp::now().to_string());
     }
+    let cfg = &ctx.config.benchmark;
     if ours || run.meta.fingerprint.key().is_none() {
         let mut fp = fingerprint::collect(env);
+        if ours {
+            fp.testbed.clone_from(&cfg.testbed);
+        }
         fp.fill_from(&run.meta.fingerprint);
         run.meta.fingerprint = fp;
     }
+    // The portable figures go with the run into baseline.json.
+    let (c, r) = pick_backends(run, &cfg.candidate, &cfg.reference);
+    run.meta.derived =
+        crate::bench::portable::derive(&run.results, c.as_deref(), r.as_deref(), &run.meta.metrics);
 }
 
 fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
@@ -182,6 +198,9 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
     }
     progress.finish();
     stamp(ctx, &mut run, true);
+    if let Some(t) = &a.opts.testbed {
+        run.meta.fingerprint.testbed = Some(t.clone());
+    }
     let json = serde_json::to_vec_pretty(&run.to_design_json())?;
     write_atomic(&ctx.out_dir.join("benchmark-run.json"), &json)?;
     let bmf = serde_json::to_vec_pretty(&ingest::to_bmf(&run))?;

@@ -1,5 +1,6 @@
 //! `benchmark record`: stamp the run, then append it to the local baseline or commit it
-//! to the baseline branch with push retries (`crate::git`). Refuses on pull requests.
+//! to the baseline branch with push retries (`crate::git`). Refuses on pull requests;
+//! skips, saying so, a run from another branch than the baseline's ([`super::branch`]).
 
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -42,6 +43,16 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
         });
         return Ok(Outcome::Ok);
     }
+    let target = a.branch.clone().unwrap_or_else(|| rc.branch.clone());
+    if let Some(from) = super::branch::off_branch(env, &target) {
+        if !a.from_any_branch {
+            ctx.console.say(
+                crate::report::Level::Notice,
+                &super::branch::skipped("recording the benchmark run", &from, &target),
+            );
+            return Ok(Outcome::Ok);
+        }
+    }
     let top = git::toplevel(&ctx.root)?;
     let abs = ctx.resolve(&rel);
     let in_repo = abs
@@ -57,7 +68,7 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
     let remote = git::resolve_remote(&top, &remote_arg)?;
     let spec = git::PushSpec {
         remote,
-        branch: a.branch.clone().unwrap_or_else(|| rc.branch.clone()),
+        branch: target,
         author: git::Identity {
             name: a
                 .author_name
