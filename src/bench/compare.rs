@@ -90,6 +90,10 @@ pub struct Comparison {
     pub rule: Rule,
     pub rows: Vec<Row>,
     pub stages: Vec<StageRow>,
+    /// Recent change points on this testbed's history (filled by the benchmark phase,
+    /// see `super::changes::recent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change_points: Vec<super::changes::Since>,
 }
 
 fn same_point(r: &BaselineRun, cur: &Run) -> bool {
@@ -252,6 +256,7 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         rule: opts.rule,
         rows,
         stages,
+        change_points: Vec::new(),
     }
 }
 

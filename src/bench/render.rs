@@ -385,6 +385,8 @@ pub fn markdown(c: &Comparison) -> String {
         t.row(cells);
     }
     out.push_str(&t.render());
+    // Change points on main (bench::changes): "since `abc1234` (+12 %)".
+    out.push_str(&super::changes::markdown(&c.change_points));
     let imps: Vec<&Row> = c
         .rows
         .iter()
