@@ -167,11 +167,8 @@ fn p_value(xs: &[f64], q: f64, opts: &Options, rng: &mut SplitMix) -> f64 {
 fn significant_splits(xs: &[f64], opts: &Options) -> Vec<(usize, f64)> {
     let mut rng = SplitMix(opts.seed ^ (xs.len() as u64).rotate_left(32));
     // Segments as (start, end, best split within it relative to start).
-    let mut segments: Vec<(usize, usize, Option<(usize, f64)>)> = vec![(
-        0,
-        xs.len(),
-        best_split(xs, opts.min_size),
-    )];
+    let mut segments: Vec<(usize, usize, Option<(usize, f64)>)> =
+        vec![(0, xs.len(), best_split(xs, opts.min_size))];
     let mut found = Vec::new();
     loop {
         let Some(pick) = segments
@@ -292,10 +289,7 @@ mod tests {
     #[test]
     fn noise_alone_has_no_change_points() {
         for seed in 0..20 {
-            let xs: Vec<f64> = noise(60, seed)
-                .iter()
-                .map(|e| 1.0 + 0.03 * e)
-                .collect();
+            let xs: Vec<f64> = noise(60, seed).iter().map(|e| 1.0 + 0.03 * e).collect();
             assert_eq!(detect(&xs, &Options::default()), vec![], "seed {seed}");
         }
     }
@@ -314,9 +308,7 @@ mod tests {
 
     #[test]
     fn steps_below_the_bar_are_dropped() {
-        let xs: Vec<f64> = (0..30)
-            .map(|i| if i >= 15 { 1.02 } else { 1.0 })
-            .collect();
+        let xs: Vec<f64> = (0..30).map(|i| if i >= 15 { 1.02 } else { 1.0 }).collect();
         assert!(detect(&xs, &Options::default()).is_empty());
         let small = Options {
             min_change_pct: 1.0,
@@ -329,7 +321,11 @@ mod tests {
     fn short_or_broken_series_have_none() {
         assert!(detect(&[], &Options::default()).is_empty());
         assert!(detect(&[1.0, 2.0, 3.0, 4.0, 5.0], &Options::default()).is_empty());
-        assert!(detect(&[1.0, f64::NAN, 1.0, 2.0, 2.0, 2.0, 2.0], &Options::default()).is_empty());
+        assert!(detect(
+            &[1.0, f64::NAN, 1.0, 2.0, 2.0, 2.0, 2.0],
+            &Options::default()
+        )
+        .is_empty());
     }
 
     /// A level creeping up 0.8 % a run for 40 runs (+32 % in all, ±1 % noise): the
@@ -355,9 +351,15 @@ mod tests {
             cps.iter().all(|c| c.change_pct.is_some_and(|p| p > 0.0)),
             "{cps:?}"
         );
-        let total = cps.iter().filter_map(|c| c.change_pct).map(|p| 1.0 + p / 100.0);
+        let total = cps
+            .iter()
+            .filter_map(|c| c.change_pct)
+            .map(|p| 1.0 + p / 100.0);
         let total = (total.product::<f64>() - 1.0) * 100.0;
-        assert!(total > 15.0, "the steps add up to most of the drift: {total} {cps:?}");
+        assert!(
+            total > 15.0,
+            "the steps add up to most of the drift: {total} {cps:?}"
+        );
     }
 
     #[test]
@@ -366,7 +368,10 @@ mod tests {
         let direct = |tau: usize| {
             let (l, r) = xs.split_at(tau);
             let (m, k) = (l.len() as f64, r.len() as f64);
-            let between: f64 = l.iter().flat_map(|a| r.iter().map(move |b: &f64| (a - b).abs())).sum();
+            let between: f64 = l
+                .iter()
+                .flat_map(|a| r.iter().map(move |b: &f64| (a - b).abs()))
+                .sum();
             let within = |s: &[f64]| -> f64 {
                 let mut t = 0.0;
                 for i in 0..s.len() {

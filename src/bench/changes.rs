@@ -247,7 +247,10 @@ mod tests {
     #[test]
     fn a_step_is_named_by_its_commit() {
         let values: Vec<f64> = (0..24)
-            .map(|i| 3.2 * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0) / 2.0) * if i >= 14 { 1.15 } else { 1.0 })
+            .map(|i| {
+                3.2 * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0) / 2.0)
+                    * if i >= 14 { 1.15 } else { 1.0 }
+            })
             .collect();
         let b = base(&values);
         let found = find(&b, &Options::default());
@@ -258,7 +261,11 @@ mod tests {
         let key = b.runs()[0].meta.fingerprint.key();
         let since = recent(&b, &Options::default(), key.as_deref());
         assert_eq!(since.len(), 1);
-        assert!(since[0].text().starts_with("since `abc00"), "{}", since[0].text());
+        assert!(
+            since[0].text().starts_with("since `abc00"),
+            "{}",
+            since[0].text()
+        );
         assert!(since[0].text().ends_with("(+15 %)"), "{}", since[0].text());
         let md = markdown(&since);
         assert!(md.contains("CoreML · Freq branch since `abc00"), "{md}");

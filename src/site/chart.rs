@@ -177,8 +177,8 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
         let root = SvgBackend::new(size, doc.clone(), tooltip.clone()).into_drawing_area();
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(56)
+            .x_label_area_size(28)
+            .y_label_area_size(64)
             .build_cartesian_2d(fx0..fx1, v0..v1)
             .map_err(|e| anyhow!("chart layout: {e}"))?;
         chart
@@ -190,7 +190,6 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
             .x_label_formatter(&x_label)
             .y_label_formatter(&|v| fmt_value(*v))
             .y_desc(spec.unit.as_str())
-            .x_desc("run (commit)")
             .draw()
             .map_err(|e| anyhow!("chart axes: {e}"))?;
 
@@ -247,7 +246,11 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
                     } else {
                         color.filled()
                     };
-                    Circle::new((p.x as f64, p.value), if p.regression { 5 } else { 3 }, style)
+                    Circle::new(
+                        (p.x as f64, p.value),
+                        if p.regression { 5 } else { 3 },
+                        style,
+                    )
                 }))
                 .map_err(|e| anyhow!("points: {e}"))?;
             tooltip.set(None);
@@ -273,7 +276,12 @@ type Chart<'a, 'b> = ChartContext<
 
 /// Change points: a dashed vertical line just before the run where the level changed
 /// and the run's short commit above the lines, each with its tooltip.
-fn draw_marks(chart: &mut Chart<'_, '_>, spec: &ChartSpec, tooltip: &Tooltip, (v0, v1): (f64, f64)) -> Result<()> {
+fn draw_marks(
+    chart: &mut Chart<'_, '_>,
+    spec: &ChartSpec,
+    tooltip: &Tooltip,
+    (v0, v1): (f64, f64),
+) -> Result<()> {
     let span = v1 - v0;
     for (n, m) in spec.marks.iter().enumerate() {
         let color = color_of(m.series);
@@ -292,7 +300,7 @@ fn draw_marks(chart: &mut Chart<'_, '_>, spec: &ChartSpec, tooltip: &Tooltip, (v
         chart
             .draw_series(std::iter::once(Text::new(
                 m.label.clone(),
-                (x, y),
+                (x + 0.12, y),
                 ("sans-serif", 12).into_font().color(&color),
             )))
             .map_err(|e| anyhow!("change point label: {e}"))?;
@@ -353,7 +361,10 @@ mod tests {
         };
         let svg = render(&spec, 400).unwrap_or_else(|e| panic!("{e:#}"));
         assert!(!svg.contains("<script>") && !svg.contains("<b>"), "{svg}");
-        assert!(!svg.contains("<i>") && !svg.contains("<u>") && !svg.contains("<em>"), "{svg}");
+        assert!(
+            !svg.contains("<i>") && !svg.contains("<u>") && !svg.contains("<em>"),
+            "{svg}"
+        );
         assert!(svg.contains("&lt;u&gt;abc1234&lt;/u&gt;</text>"), "{svg}");
         assert!(svg.contains("#2 b</text>"), "runs are labelled: {svg}");
         assert_eq!(svg.matches("<circle").count(), 3);
@@ -402,7 +413,9 @@ mod snapshot {
                     band: None,
                 },
             ],
-            labels: (0..5).map(|i| format!("#{} {:07x}", i + 1, 0xabc0 + i)).collect(),
+            labels: (0..5)
+                .map(|i| format!("#{} {:07x}", i + 1, 0xabc0 + i))
+                .collect(),
             marks: vec![Mark {
                 x: 3,
                 series: 0,

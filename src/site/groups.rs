@@ -133,7 +133,13 @@ pub fn sections(
         };
         let mut inner = Vec::new();
         for i in folded {
-            inner.extend(chart_of(history, &history.metrics[i], first, max_points, cps)?);
+            inner.extend(chart_of(
+                history,
+                &history.metrics[i],
+                first,
+                max_points,
+                cps,
+            )?);
         }
         out.push(SectionView {
             title: c.title.clone(),
@@ -157,6 +163,16 @@ fn chart_of(
     cps: &Changes,
 ) -> Result<Option<ChartView>> {
     let runs = &history.runs[first..];
+    // Sub-0.1 s stages read better in milliseconds (as in the latest table).
+    let largest = runs
+        .iter()
+        .flat_map(|r| r.values.values().filter_map(|v| v.get(&m.key)))
+        .fold(0.0_f64, |a, v| a.max(v.abs()));
+    let (scale, unit) = if m.unit == "s" && largest < 0.1 {
+        (1000.0, "ms".to_string())
+    } else {
+        (1.0, m.unit.clone())
+    };
     let testbeds: BTreeSet<&str> = history.runs.iter().map(|r| r.runner.as_str()).collect();
     let mut series = Vec::new();
     let mut marks = Vec::new();
@@ -173,7 +189,7 @@ fn chart_of(
                     value.is_finite().then(|| ChartPoint {
                         x: i as i64,
                         t: r.timestamp,
-                        value,
+                        value: value * scale,
                         commit: r.commit.clone(),
                         regression: r.regressions.contains(&tag),
                     })
@@ -194,11 +210,12 @@ fn chart_of(
                 .iter()
                 .find(|x| &x.backend == b && x.metric == m.key && newest == Some(*tb))
                 .map(|x| {
-                    let d = x.center.abs() * x.threshold_pct / 100.0;
+                    let c = x.center * scale;
+                    let d = c.abs() * x.threshold_pct / 100.0;
                     Band {
-                        center: x.center,
-                        lo: x.center - d,
-                        hi: x.center + d,
+                        center: c,
+                        lo: c - d,
+                        hi: c + d,
                     }
                 });
             let key = (tb.to_string(), b.clone(), m.key.clone());
@@ -206,7 +223,9 @@ fn chart_of(
                 if *at < first {
                     continue;
                 }
-                let change = step.change_pct.map_or("n/a".into(), |p| format!("{p:+.1} %"));
+                let change = step
+                    .change_pct
+                    .map_or("n/a".into(), |p| format!("{p:+.1} %"));
                 marks.push(Mark {
                     x: (*at - first) as i64,
                     series: series.len(),
@@ -215,9 +234,9 @@ fn chart_of(
                         "{name} stepped at commit {} (run {}): {} → {} {} ({change})",
                         short(&step.commit),
                         at - first + 1,
-                        chart::fmt_value(step.before),
-                        chart::fmt_value(step.after),
-                        m.unit
+                        chart::fmt_value(step.before * scale),
+                        chart::fmt_value(step.after * scale),
+                        unit
                     ),
                 });
                 changes_text.push(format!("{} {name} {change}", short(&step.commit)));
@@ -230,7 +249,7 @@ fn chart_of(
     }
     let spec = ChartSpec {
         title: m.label.clone(),
-        unit: m.unit.clone(),
+        unit: unit.clone(),
         labels: runs
             .iter()
             .enumerate()
@@ -269,7 +288,7 @@ fn chart_of(
                         .get(b)
                         .and_then(|v| v.get(&m.key))
                         .filter(|_| r.runner == *tb)
-                        .map(|v| chart::fmt_value(*v))
+                        .map(|v| chart::fmt_value(*v * scale))
                         .unwrap_or_default()
                 })
                 .collect(),
@@ -282,7 +301,7 @@ fn chart_of(
     Ok(Some(ChartView {
         title: m.label.clone(),
         key: m.key.clone(),
-        unit: m.unit.clone(),
+        unit,
         direction: if m.lower_is_better {
             "lower is better"
         } else {

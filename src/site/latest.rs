@@ -23,16 +23,21 @@ fn info_of(row: &Row) -> MetricInfo {
 /// The change cell of one backend: text and CSS class (the verdict).
 fn change(row: Option<&Row>) -> Value {
     let Some(r) = row else {
-        return context! { text => "", class => "" };
+        return context! { text => "", class => "", title => "" };
     };
-    let pct = r.change_pct.map_or("n/a".to_string(), |p| format!("{p:+.1} %"));
+    let pct = r
+        .change_pct
+        .map_or("n/a".to_string(), |p| format!("{p:+.1} %"));
     let text = match r.verdict {
         Verdict::Regression => format!("{pct} ✗"),
         Verdict::Improvement => format!("{pct} ✓"),
         Verdict::Unchanged => pct,
         other => other.as_str().to_string(),
     };
-    let noise = r.noise_pct.map(|n| format!(", noise {n:.1} %")).unwrap_or_default();
+    let noise = r
+        .noise_pct
+        .map(|n| format!(", noise {n:.1} %"))
+        .unwrap_or_default();
     let title = match (r.baseline, r.current) {
         (Some(b), Some(c)) => format!(
             "{} → {} (needed ±{:.1} %{noise}, {} runs)",
@@ -68,7 +73,13 @@ impl Table<'_> {
         let changes: Vec<Value> = self
             .backends
             .iter()
-            .map(|b| change(self.rows.iter().find(|r| &r.backend == b && r.metric == s.metric)))
+            .map(|b| {
+                change(
+                    self.rows
+                        .iter()
+                        .find(|r| &r.backend == b && r.metric == s.metric),
+                )
+            })
             .collect();
         let regression = self
             .rows
@@ -103,7 +114,10 @@ fn class(status: Status) -> &'static str {
 pub fn view(report: &PhaseReport) -> Value {
     let data = &report.data;
     let parse = |k: &str| -> Vec<serde_json::Value> {
-        data.get(k).and_then(|v| v.as_array()).cloned().unwrap_or_default()
+        data.get(k)
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default()
     };
     let rows: Vec<Row> = parse("rows")
         .into_iter()
@@ -141,11 +155,17 @@ pub fn view(report: &PhaseReport) -> Value {
             b.push(table.line(s));
         }
     }
-    let details: Vec<Value> = stages.iter().filter(|s| s.group >= 3).map(|s| table.line(s)).collect();
+    let details: Vec<Value> = stages
+        .iter()
+        .filter(|s| s.group >= 3)
+        .map(|s| table.line(s))
+        .collect();
     let all: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let f = |v: Option<f64>| v.map_or("—".to_string(), |v| metric::format_value(v, &info_of(r)));
+            let f = |v: Option<f64>| {
+                v.map_or("—".to_string(), |v| metric::format_value(v, &info_of(r)))
+            };
             context! {
                 backend => backend_name(&r.backend),
                 label => r.label.clone(),
@@ -160,20 +180,45 @@ pub fn view(report: &PhaseReport) -> Value {
             }
         })
         .collect();
-    let steps: Vec<String> = parse("change_points")
+    let steps: Vec<Value> = parse("change_points")
         .into_iter()
         .filter_map(|s| serde_json::from_value::<crate::bench::changes::Since>(s).ok())
         .map(|s| {
-            format!(
-                "{} · {} since {} ({:+.0} %)",
-                backend_name(&s.backend),
-                s.label,
-                s.commit.chars().take(7).collect::<String>(),
-                s.change_pct
-            )
+            context! {
+                series => format!("{} · {}", backend_name(&s.backend), s.label),
+                commit => s.commit.chars().take(7).collect::<String>(),
+                change => format!("{:+.0} %", s.change_pct),
+            }
         })
         .collect();
-    let sha = report.context.sha.clone().or_else(|| text("commit")).unwrap_or_default();
+    let (cand, refb) = (
+        candidate.as_deref().map(backend_name).unwrap_or_default(),
+        reference.as_deref().map(backend_name).unwrap_or_default(),
+    );
+    let mut tables = vec![context! {
+        folded => false,
+        summary => "",
+        caption => if reference.is_some() {
+            format!("{cand} against {refb}: Δ is {cand}'s difference, ✓ where {cand} is better")
+        } else {
+            format!("{cand} by stage")
+        },
+        blocks => blocks,
+    }];
+    if !details.is_empty() {
+        tables.push(context! {
+            folded => true,
+            summary => format!("Per-stage load times and memory peaks ({})", details.len()),
+            caption => "Load time and memory peak of each stage",
+            blocks => vec![details],
+        });
+    }
+    let sha = report
+        .context
+        .sha
+        .clone()
+        .or_else(|| text("commit"))
+        .unwrap_or_default();
     context! {
         headline => report.headline.clone(),
         class => class(report.status),
@@ -184,8 +229,8 @@ pub fn view(report: &PhaseReport) -> Value {
         candidate => candidate.as_deref().map(backend_name),
         reference => reference.as_deref().map(backend_name),
         backends => backends.iter().map(|b| backend_name(b)).collect::<Vec<_>>(),
-        blocks => blocks,
-        details => details,
+        run_cols => usize::from(candidate.is_some()) + if reference.is_some() { 3 } else { 0 },
+        tables => tables,
         all => all,
         steps => steps,
     }

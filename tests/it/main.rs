@@ -21,4 +21,5 @@ mod report;
 mod report_helpers;
 mod report_modes;
 mod report_server;
+mod site_pages;
 mod test_phase;

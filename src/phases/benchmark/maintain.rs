@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 
 use super::{baseline_path, AckArgs, HistoryArgs, PruneArgs};
 use crate::bench::baseline::{self, Ack};
-use crate::bench::{changes, metric};
 use crate::bench::render;
+use crate::bench::{changes, metric};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::report::terminal;
@@ -79,7 +79,11 @@ fn change_points(b: &baseline::Baseline, opts: &crate::bench::compare::Options) 
                 let info = metric::info(&s.metric, &opts.thresholds, opts.metrics.get(&s.metric));
                 vec![
                     terminal::sanitize(&s.testbed),
-                    terminal::sanitize(&format!("{} · {}", render::backend_name(&s.backend), s.label)),
+                    terminal::sanitize(&format!(
+                        "{} · {}",
+                        render::backend_name(&s.backend),
+                        s.label
+                    )),
                     terminal::sanitize(&st.commit.chars().take(7).collect::<String>()),
                     format!("{}/{}", st.index + 1, s.runs),
                     format!(
