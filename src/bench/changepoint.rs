@@ -162,26 +162,33 @@ fn p_value(xs: &[f64], q: f64, opts: &Options, rng: &mut SplitMix) -> f64 {
     (1 + at_least) as f64 / (1 + r) as f64
 }
 
+/// A segment `start..end` of the series and its best split (`tau` relative to `start`).
+struct Segment {
+    start: usize,
+    end: usize,
+    tau: usize,
+    q: f64,
+}
+
+fn segment(xs: &[f64], start: usize, end: usize, min_size: usize) -> Option<Segment> {
+    best_split(&xs[start..end], min_size).map(|(tau, q)| Segment { start, end, tau, q })
+}
+
 /// The significant splits of `xs`, as `(index, p)` in index order, before the
 /// magnitude filter.
 fn significant_splits(xs: &[f64], opts: &Options) -> Vec<(usize, f64)> {
     let mut rng = SplitMix(opts.seed ^ (xs.len() as u64).rotate_left(32));
-    // Segments as (start, end, best split within it relative to start).
-    let mut segments: Vec<(usize, usize, Option<(usize, f64)>)> =
-        vec![(0, xs.len(), best_split(xs, opts.min_size))];
+    let mut segments: Vec<Segment> = segment(xs, 0, xs.len(), opts.min_size)
+        .into_iter()
+        .collect();
     let mut found = Vec::new();
-    loop {
-        let Some(pick) = segments
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.2.map(|(_, q)| (i, q)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i)
-        else {
-            break;
-        };
-        let (start, end, split) = segments[pick];
-        let Some((tau, q)) = split else { break };
+    while let Some(pick) = segments
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.q.total_cmp(&b.1.q))
+        .map(|(i, _)| i)
+    {
+        let Segment { start, end, tau, q } = segments.swap_remove(pick);
         if q.is_nan() || q <= 0.0 {
             break;
         }
@@ -191,9 +198,8 @@ fn significant_splits(xs: &[f64], opts: &Options) -> Vec<(usize, f64)> {
         }
         let cut = start + tau;
         found.push((cut, p));
-        segments.swap_remove(pick);
         for (s, e) in [(start, cut), (cut, end)] {
-            segments.push((s, e, best_split(&xs[s..e], opts.min_size)));
+            segments.extend(segment(xs, s, e, opts.min_size));
         }
     }
     found.sort_by_key(|(i, _)| *i);
