@@ -35,7 +35,7 @@ fn history(runs: usize) -> History {
                 let m: BTreeMap<String, f64> = METRICS
                     .iter()
                     .map(|(name, base)| {
-                        let step = if backend == "coreml" && *name == "freq_branch_sec" && i >= 700
+                        let step = if backend == "coreml" && *name == "freq_branch_sec" && i >= 850
                         {
                             1.15
                         } else {
