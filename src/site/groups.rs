@@ -317,6 +317,58 @@ fn chart_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::history::HistoryRun;
+
+    /// Two testbeds interleaved, B 1.6× slower than A, each flat: series per testbed,
+    /// and the change of runner is no change point.
+    #[test]
+    fn testbeds_are_separate_series_without_change_points() {
+        let runs: Vec<HistoryRun> = (0..30)
+            .map(|i| {
+                let (runner, level) = if i % 3 == 0 { ("B", 1.6) } else { ("A", 1.0) };
+                let v = level * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0));
+                HistoryRun {
+                    timestamp: 1_772_359_200 + i as i64,
+                    commit: format!("{i:07x}"),
+                    runner: runner.into(),
+                    values: [("coreml".to_string(), [("stft_sec".to_string(), v)].into())].into(),
+                    regressions: Vec::new(),
+                }
+            })
+            .collect();
+        let history = History {
+            metrics: vec![info("stft_sec")],
+            backends: vec!["coreml".into()],
+            runs,
+            baselines: Vec::new(),
+        };
+        let cps = change_points(&history);
+        assert!(cps.is_empty(), "{cps:?}");
+        let sections = sections(&history, 0, 400, &cps).unwrap_or_default();
+        assert_eq!(sections.len(), 1);
+        assert_eq!(sections[0].charts[0].series, ["CoreML · A", "CoreML · B"]);
+        // Put a +20 % step into testbed A only: found there, at its run.
+        let mut stepped = history;
+        for r in stepped.runs.iter_mut().skip(15).filter(|r| r.runner == "A") {
+            if let Some(v) = r
+                .values
+                .get_mut("coreml")
+                .and_then(|m| m.get_mut("stft_sec"))
+            {
+                *v *= 1.2;
+            }
+        }
+        let cps = change_points(&stepped);
+        let a = cps.get(&(
+            "A".to_string(),
+            "coreml".to_string(),
+            "stft_sec".to_string(),
+        ));
+        assert_eq!(a.map(Vec::len), Some(1), "{cps:?}");
+        assert_eq!(cps.len(), 1, "{cps:?}");
+        let at = a.map_or(0, |s| s[0].0);
+        assert!((15..=17).contains(&at), "{at}");
+    }
 
     fn info(key: &str) -> MetricInfo {
         MetricInfo {
