@@ -224,7 +224,13 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
                     color.stroke_width(2),
                 ))
                 .map_err(|e| anyhow!("line: {e}"))?
-                .label(s.name.clone())
+                // Plotters sizes the legend box with a font estimate narrower than real
+                // glyphs; trailing spaces (invisible in SVG) make room for the name.
+                .label(format!(
+                    "{}{}",
+                    s.name,
+                    " ".repeat(s.name.chars().count() / 3 + 1)
+                ))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });

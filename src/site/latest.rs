@@ -229,6 +229,12 @@ pub fn view(report: &PhaseReport) -> Value {
         candidate => candidate.as_deref().map(backend_name),
         reference => reference.as_deref().map(backend_name),
         backends => backends.iter().map(|b| backend_name(b)).collect::<Vec<_>>(),
+        // Until every backend has history on this testbed, the comparison used others'.
+        against => if rows.iter().all(|r| r.same_runner || r.history_runs == 0) {
+            "Change against this testbed's baseline"
+        } else {
+            "Change against other runners' history"
+        },
         run_cols => usize::from(candidate.is_some()) + if reference.is_some() { 3 } else { 0 },
         tables => tables,
         all => all,
