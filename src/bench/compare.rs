@@ -317,6 +317,7 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         rows,
         stages,
         shares,
+        change_points: Vec::new(),
     }
 }
 

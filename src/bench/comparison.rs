@@ -111,6 +111,10 @@ pub struct Comparison {
     pub stages: Vec<StageRow>,
     #[serde(default)]
     pub shares: Vec<ShareRow>,
+    /// Recent change points on this testbed's history (filled by the benchmark phase,
+    /// see `super::changes::recent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change_points: Vec<super::changes::Since>,
 }
 
 /// The design's table: one line per metric of the run, the candidate's and the

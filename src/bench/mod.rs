@@ -3,6 +3,8 @@
 //! (`crate::phases::benchmark`) orchestrates these; `publish` reads [`baseline`].
 
 pub mod baseline;
+pub mod changepoint;
+pub mod changes;
 pub mod compare;
 pub mod comparison;
 pub mod config;

@@ -222,6 +222,8 @@ pub fn markdown(c: &Comparison, gated: bool) -> String {
         out.push('\n');
     }
     out.push_str(&stage_table(c));
+    // Change points on main (bench::changes): "since `abc1234` (+12 %)".
+    out.push_str(&super::changes::markdown(&c.change_points));
     let imps: Vec<&Row> = c
         .rows
         .iter()

@@ -1,6 +1,7 @@
-//! History charts: one metric over time, one series per backend, the threshold band
-//! around each backend's baseline, regression markers, a tooltip per point (commit and
-//! date) and a date axis. Long histories are downsampled so charts stay light.
+//! History charts: one metric over the runs, one series per backend (and testbed), the
+//! threshold band around each series' baseline, regression markers, change-point marks
+//! labelled with their commit, a tooltip per point (commit and date) and a run axis
+//! labelled with each run's short commit. Long histories are downsampled.
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -10,6 +11,8 @@ use super::svg::{SvgBackend, SvgDoc, Tooltip};
 /// One run's value in a series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartPoint {
+    /// Position of the run on the x axis (the run's index on the page).
+    pub x: i64,
     /// Unix seconds (UTC).
     pub t: i64,
     pub value: f64,
@@ -38,6 +41,21 @@ pub struct ChartSpec {
     pub title: String,
     pub unit: String,
     pub series: Vec<ChartSeries>,
+    /// The x axis label of each run position (`#12 abc1234`).
+    pub labels: Vec<String>,
+    pub marks: Vec<Mark>,
+}
+
+/// A change point: a vertical line before the run at `x` where series `series`
+/// stepped, labelled with the run's short commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    pub x: i64,
+    pub series: usize,
+    /// Short commit shown on the chart.
+    pub label: String,
+    /// Tooltip: what changed, by how much.
+    pub tip: String,
 }
 
 /// Series colours, readable on light and dark backgrounds.
@@ -82,15 +100,12 @@ pub fn downsample(points: &[ChartPoint], max: usize) -> Vec<ChartPoint> {
         .collect()
 }
 
-fn date_label(t: i64, with_time: bool) -> String {
+/// `2026-02-03 14:05` (UTC) for tooltips.
+pub fn date_label(t: i64) -> String {
     match jiff::Timestamp::from_second(t) {
         Ok(ts) => {
             let s = ts.to_string();
-            if with_time {
-                s.get(..16).unwrap_or(&s).replace('T', " ")
-            } else {
-                s.get(..10).unwrap_or(&s).to_string()
-            }
+            s.get(..16).unwrap_or(&s).replace('T', " ")
         }
         Err(_) => t.to_string(),
     }
@@ -121,11 +136,11 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
         })
         .collect();
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let (mut t0, mut t1) = (i64::MAX, i64::MIN);
+    let (mut x0, mut x1) = (i64::MAX, i64::MIN);
     let (mut v0, mut v1) = (f64::INFINITY, f64::NEG_INFINITY);
     for p in all() {
-        t0 = t0.min(p.t);
-        t1 = t1.max(p.t);
+        x0 = x0.min(p.x);
+        x1 = x1.max(p.x);
         v0 = v0.min(p.value);
         v1 = v1.max(p.value);
     }
@@ -133,19 +148,27 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
         v0 = v0.min(b.lo);
         v1 = v1.max(b.hi);
     }
-    if t0 > t1 {
+    if x0 > x1 {
         return Err(anyhow!("chart {:?} has no points", spec.title));
     }
-    if t0 == t1 {
-        t0 -= 43_200;
-        t1 += 43_200;
-    }
     let pad = ((v1 - v0) * 0.08).max(v1.abs() * 0.02).max(1e-9);
+    // Room above the lines for the change points' commit labels.
+    let top = if spec.marks.is_empty() { 1.0 } else { 2.2 };
     let (v0, v1) = (
         (v0 - pad).max(if v0 >= 0.0 { 0.0 } else { f64::MIN }),
-        v1 + pad,
+        v1 + pad * top,
     );
-    let span_days = (t1 - t0) as f64 / 86_400.0;
+    let (fx0, fx1) = (x0 as f64 - 0.5, x1 as f64 + 0.5);
+    let labels = &spec.labels;
+    let x_label = move |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() > 1e-6 || i < 0.0 {
+            return String::new();
+        }
+        labels.get(i as usize).cloned().unwrap_or_default()
+    };
+    // About one label per 90 pixels; the plotted area is ~650 px wide.
+    let x_ticks = ((x1 - x0 + 1) as usize).clamp(1, 7);
 
     let tooltip = Tooltip::default();
     let doc = SvgDoc::default();
@@ -155,16 +178,16 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d(t0..t1, v0..v1)
+            .y_label_area_size(64)
+            .build_cartesian_2d(fx0..fx1, v0..v1)
             .map_err(|e| anyhow!("chart layout: {e}"))?;
         chart
             .configure_mesh()
             .light_line_style(RGBColor(0x88, 0x88, 0x88).mix(0.15))
             .bold_line_style(RGBColor(0x88, 0x88, 0x88).mix(0.3))
-            .x_labels(6)
+            .x_labels(x_ticks)
             .y_labels(6)
-            .x_label_formatter(&|t| date_label(*t, span_days < 2.0))
+            .x_label_formatter(&x_label)
             .y_label_formatter(&|v| fmt_value(*v))
             .y_desc(spec.unit.as_str())
             .draw()
@@ -183,13 +206,13 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
                 )));
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
-                        [(t0, b.lo), (t1, b.hi)],
+                        [(fx0, b.lo), (fx1, b.hi)],
                         color.mix(0.12).filled(),
                     )))
                     .map_err(|e| anyhow!("band: {e}"))?;
                 chart
                     .draw_series(std::iter::once(PathElement::new(
-                        vec![(t0, b.center), (t1, b.center)],
+                        vec![(fx0, b.center), (fx1, b.center)],
                         color.mix(0.5),
                     )))
                     .map_err(|e| anyhow!("band: {e}"))?;
@@ -197,11 +220,17 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
             }
             chart
                 .draw_series(LineSeries::new(
-                    s.points.iter().map(|p| (p.t, p.value)),
+                    s.points.iter().map(|p| (p.x as f64, p.value)),
                     color.stroke_width(2),
                 ))
                 .map_err(|e| anyhow!("line: {e}"))?
-                .label(s.name.clone())
+                // Plotters sizes the legend box with a font estimate narrower than real
+                // glyphs; trailing spaces (invisible in SVG) make room for the name.
+                .label(format!(
+                    "{}{}",
+                    s.name,
+                    " ".repeat(s.name.chars().count() / 3 + 1)
+                ))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });
@@ -212,9 +241,10 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
                 .draw_series(s.points.iter().map(move |p| {
                     let commit: String = p.commit.chars().take(12).collect();
                     tip.set(Some(format!(
-                        "{name}: {} {unit}\n{}\ncommit {commit}{}",
+                        "{name}: {} {unit}\nrun {}, {}\ncommit {commit}{}",
                         fmt_value(p.value),
-                        date_label(p.t, true),
+                        p.x + 1,
+                        date_label(p.t),
                         if p.regression { "\nregression" } else { "" }
                     )));
                     let style = if p.regression {
@@ -222,11 +252,16 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
                     } else {
                         color.filled()
                     };
-                    Circle::new((p.t, p.value), if p.regression { 5 } else { 3 }, style)
+                    Circle::new(
+                        (p.x as f64, p.value),
+                        if p.regression { 5 } else { 3 },
+                        style,
+                    )
                 }))
                 .map_err(|e| anyhow!("points: {e}"))?;
             tooltip.set(None);
         }
+        draw_marks(&mut chart, spec, &tooltip, (v0, v1))?;
         chart
             .configure_series_labels()
             .border_style(RGBColor(0x88, 0x88, 0x88))
@@ -236,7 +271,48 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
             .map_err(|e| anyhow!("legend: {e}"))?;
         root.present().map_err(|e| anyhow!("chart: {e}"))?;
     }
-    Ok(doc.finish(size, &format!("{} over time", spec.title)))
+    Ok(doc.finish(size, &format!("{} over the recorded runs", spec.title)))
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SvgBackend,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Change points: a dashed vertical line just before the run where the level changed
+/// and the run's short commit above the lines, each with its tooltip.
+fn draw_marks(
+    chart: &mut Chart<'_, '_>,
+    spec: &ChartSpec,
+    tooltip: &Tooltip,
+    (v0, v1): (f64, f64),
+) -> Result<()> {
+    let span = v1 - v0;
+    for (n, m) in spec.marks.iter().enumerate() {
+        let color = color_of(m.series);
+        let x = m.x as f64 - 0.5;
+        // Dashes, drawn as short segments (the backend has no dash style).
+        let dashes = (0..24).map(|k| {
+            let a = v0 + span * (k as f64 / 24.0);
+            PathElement::new(vec![(x, a), (x, a + span / 48.0)], color.stroke_width(2))
+        });
+        chart
+            .draw_series(dashes)
+            .map_err(|e| anyhow!("change point: {e}"))?;
+        // Labels of nearby marks are staggered so they do not overlap.
+        tooltip.set(Some(m.tip.clone()));
+        let y = v1 - span * (0.04 + 0.07 * (n % 2) as f64);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                m.label.clone(),
+                (x + 0.12, y),
+                ("sans-serif", 12).into_font().color(&color),
+            )))
+            .map_err(|e| anyhow!("change point label: {e}"))?;
+        tooltip.set(None);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -246,6 +322,7 @@ mod tests {
     fn pts(n: usize) -> Vec<ChartPoint> {
         (0..n)
             .map(|i| ChartPoint {
+                x: i as i64,
                 t: 1_770_076_800 + i as i64 * 3600,
                 value: 1.0 + (i % 7) as f64 * 0.01,
                 commit: format!("{i:040x}"),
@@ -262,7 +339,7 @@ mod tests {
         assert!(d.len() <= 202, "{}", d.len());
         assert!(d.iter().any(|x| x.value == 9.0));
         assert!(d.iter().any(|x| x.regression));
-        assert!(d.windows(2).all(|w| w[0].t < w[1].t));
+        assert!(d.windows(2).all(|w| w[0].x < w[1].x));
         assert_eq!(downsample(&p[..10], 200).len(), 10);
     }
 
@@ -280,9 +357,22 @@ mod tests {
                     hi: 1.1,
                 }),
             }],
+            labels: vec!["#1 <i>".into(), "#2 b".into(), "#3 c".into()],
+            marks: vec![Mark {
+                x: 2,
+                series: 0,
+                label: "<u>abc1234</u>".into(),
+                tip: "<em>change</em>".into(),
+            }],
         };
         let svg = render(&spec, 400).unwrap_or_else(|e| panic!("{e:#}"));
         assert!(!svg.contains("<script>") && !svg.contains("<b>"), "{svg}");
+        assert!(
+            !svg.contains("<i>") && !svg.contains("<u>") && !svg.contains("<em>"),
+            "{svg}"
+        );
+        assert!(svg.contains("&lt;u&gt;abc1234&lt;/u&gt;</text>"), "{svg}");
+        assert!(svg.contains("#2 b</text>"), "runs are labelled: {svg}");
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("commit 000000000000"), "{svg}");
         assert!(svg.contains("2026-02-03"), "{svg}");
@@ -302,6 +392,7 @@ mod snapshot {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| ChartPoint {
+                    x: i as i64,
                     t: 1_770_076_800 + i as i64 * 86_400,
                     value: v * scale,
                     commit: format!("{:07x}", 0xabc0 + i),
@@ -328,6 +419,15 @@ mod snapshot {
                     band: None,
                 },
             ],
+            labels: (0..5)
+                .map(|i| format!("#{} {:07x}", i + 1, 0xabc0 + i))
+                .collect(),
+            marks: vec![Mark {
+                x: 3,
+                series: 0,
+                label: "000abc3".into(),
+                tip: "coreml stepped at 000abc3: +27 %".into(),
+            }],
         };
         let svg = render(&spec, 400).unwrap_or_else(|e| panic!("{e:#}"));
         insta::assert_snapshot!(svg.replace("><", ">\n<"));

@@ -1,15 +1,15 @@
 //! Renders the site's pages into a folder: `index.html` (latest parity report),
-//! `benchmarks/latest.html`, `benchmarks/history.html` (recent window) and
+//! `benchmarks/latest.html` ([`super::latest`]), `benchmarks/history.html` (recent
+//! window, sections from [`super::groups`]) and
 //! `history-full.html` (every run, downsampled), `archive/` (a page per run, kept
 //! forever, with day and index pages rebuilt from what is there) and `data/history.json`.
 
 use anyhow::{Context, Result};
 use minijinja::{context, Value};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::chart::{self, Band, ChartPoint, ChartSeries, ChartSpec};
+use super::groups;
 use super::history::History;
 use crate::report::{write_atomic, PhaseReport, Status};
 
@@ -27,24 +27,6 @@ pub struct SiteInput {
     /// Unix seconds of this publish.
     pub now: i64,
     pub commit: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ChartView {
-    title: String,
-    unit: String,
-    direction: &'static str,
-    svg: String,
-    backends: Vec<String>,
-    rows: Vec<RowView>,
-}
-
-#[derive(Serialize)]
-struct RowView {
-    date: String,
-    commit: String,
-    values: Vec<String>,
-    regression: bool,
 }
 
 fn environment() -> Result<minijinja::Environment<'static>> {
@@ -90,133 +72,10 @@ fn iso(t: i64) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-/// The charts for `runs` (already cut to the window the page shows).
-fn charts(history: &History, first: usize, max_points: usize) -> Result<Vec<ChartView>> {
-    let runs = &history.runs[first..];
-    let mut out = Vec::new();
-    for m in &history.metrics {
-        let mut series = Vec::new();
-        for b in &history.backends {
-            let tag = format!("{b}/{}", m.key);
-            let points: Vec<ChartPoint> = runs
-                .iter()
-                .filter_map(|r| {
-                    let value = *r.values.get(b)?.get(&m.key)?;
-                    value.is_finite().then(|| ChartPoint {
-                        t: r.timestamp,
-                        value,
-                        commit: r.commit.clone(),
-                        regression: r.regressions.contains(&tag),
-                    })
-                })
-                .collect();
-            if points.is_empty() {
-                continue;
-            }
-            let band = history
-                .baselines
-                .iter()
-                .find(|x| &x.backend == b && x.metric == m.key)
-                .map(|x| {
-                    let d = x.center.abs() * x.threshold_pct / 100.0;
-                    Band {
-                        center: x.center,
-                        lo: x.center - d,
-                        hi: x.center + d,
-                    }
-                });
-            series.push(ChartSeries {
-                name: b.clone(),
-                points,
-                band,
-            });
-        }
-        if series.is_empty() {
-            continue;
-        }
-        let spec = ChartSpec {
-            title: m.label.clone(),
-            unit: m.unit.clone(),
-            series,
-        };
-        let svg = chart::render(&spec, max_points)?;
-        let shown: Vec<String> = spec.series.iter().map(|s| s.name.clone()).collect();
-        let rows = runs
-            .iter()
-            .rev()
-            .filter(|r| {
-                shown
-                    .iter()
-                    .any(|b| r.values.get(b).is_some_and(|v| v.contains_key(&m.key)))
-            })
-            .map(|r| RowView {
-                date: iso(r.timestamp)
-                    .replace('T', " ")
-                    .trim_end_matches('Z')
-                    .to_string(),
-                commit: r.commit.chars().take(12).collect(),
-                values: shown
-                    .iter()
-                    .map(|b| {
-                        r.values
-                            .get(b)
-                            .and_then(|v| v.get(&m.key))
-                            .map(|v| chart::fmt_value(*v))
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-                regression: r
-                    .regressions
-                    .iter()
-                    .any(|x| x.ends_with(&format!("/{}", m.key))),
-            })
-            .collect();
-        out.push(ChartView {
-            title: format!("{} ({})", m.label, m.key),
-            unit: m.unit.clone(),
-            direction: if m.lower_is_better {
-                "lower is better"
-            } else {
-                "higher is better"
-            },
-            svg,
-            backends: shown,
-            rows,
-        });
-    }
-    Ok(out)
-}
-
 fn verdict_class(status: Status) -> &'static str {
     match status {
         Status::Passed => "good",
         Status::Warned | Status::Failed => "bad",
-    }
-}
-
-/// The benchmark table from the benchmark phase's report (`data.rows`).
-fn benchmark_view(report: &PhaseReport) -> Value {
-    let rows: Vec<Value> = report
-        .data
-        .get("rows")
-        .and_then(|r| r.as_array())
-        .map(|rows| {
-            rows.iter()
-                .map(|r| {
-                    let num = |k: &str| r.get(k).and_then(|v| v.as_f64()).map(chart::fmt_value).unwrap_or_else(|| "–".into());
-                    let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                    let change = r.get("change_pct").and_then(|v| v.as_f64()).map(|c| format!("{c:+.1} %")).unwrap_or_else(|| "–".into());
-                    context! { backend => text("backend"), metric => text("metric"), baseline => num("baseline"), current => num("current"), change => change, verdict => text("verdict") }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    context! {
-        headline => report.headline.clone(),
-        class => verdict_class(report.status),
-        commit => report.context.sha.clone().unwrap_or_default().chars().take(12).collect::<String>(),
-        date => report.generated_at.clone(),
-        rows => rows,
     }
 }
 
@@ -285,7 +144,7 @@ pub fn write_site(input: &SiteInput, dir: &Path) -> Result<Vec<PathBuf>> {
     };
 
     let parity = input.parity.as_ref().map(parity_view);
-    let benchmark = input.benchmark.as_ref().map(benchmark_view);
+    let benchmark = input.benchmark.as_ref().map(super::latest::view);
     put(
         "index.html",
         render(
@@ -302,20 +161,29 @@ pub fn write_site(input: &SiteInput, dir: &Path) -> Result<Vec<PathBuf>> {
     )?;
     let n = input.history.runs.len();
     let first = n.saturating_sub(WINDOW);
-    let recent = charts(&input.history, first, MAX_POINTS)?;
+    // Change points are searched once, over each series' whole history.
+    let cps = groups::change_points(&input.history);
+    let testbeds = input
+        .history
+        .runs
+        .iter()
+        .map(|r| r.runner.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let recent = groups::sections(&input.history, first, MAX_POINTS, &cps)?;
     put(
         "benchmarks/history.html",
         render(
             "history.html",
-            context! { charts => recent, run_count => n, shown => n - first, windowed => true, downsampled => false, ..base("../", "Benchmark history") },
+            context! { sections => recent, run_count => n, shown => n - first, windowed => true, downsampled => false, testbeds => testbeds, ..base("../", "Benchmark history") },
         )?,
     )?;
-    let full = charts(&input.history, 0, MAX_POINTS)?;
+    let full = groups::sections(&input.history, 0, MAX_POINTS, &cps)?;
     put(
         "benchmarks/history-full.html",
         render(
             "history.html",
-            context! { charts => full, run_count => n, shown => n, windowed => false, downsampled => n > MAX_POINTS, ..base("../", "Benchmark history (full)") },
+            context! { sections => full, run_count => n, shown => n, windowed => false, downsampled => n > MAX_POINTS, testbeds => testbeds, ..base("../", "Benchmark history (full)") },
         )?,
     )?;
     if let Some(p) = &input.parity {

@@ -37,4 +37,5 @@ mod report_inputs;
 mod report_modes;
 mod report_race;
 mod report_server;
+mod site_pages;
 mod test_phase;

@@ -22,7 +22,7 @@ pub enum BenchCommand {
     Compare(CompareArgs),
     /// Append a run to baseline.json and commit it to the branch (push with retries)
     Record(RecordArgs),
-    /// List the recorded runs and acknowledgements
+    /// List the recorded runs, acknowledgements and change points (where each series stepped, per testbed)
     History(HistoryArgs),
     /// Remove old runs from baseline.json (the only way its history shrinks)
     Prune(PruneArgs),

@@ -1,4 +1,5 @@
-//! Baseline maintenance: `benchmark history` (list runs and acknowledgements),
+//! Baseline maintenance: `benchmark history` (list runs, acknowledgements and the
+//! change points of every series per testbed),
 //! `benchmark prune` (the only way history shrinks) and `benchmark ack` (start a new
 //! baseline window from a commit on).
 
@@ -7,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use super::{baseline_path, AckArgs, HistoryArgs, PruneArgs};
 use crate::bench::baseline::{self, Ack};
 use crate::bench::render;
+use crate::bench::{changes, metric};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::report::terminal;
@@ -68,8 +70,52 @@ pub(super) fn history(ctx: &Ctx, a: &HistoryArgs) -> Result<Outcome> {
             ack.reason
         )));
     }
+    out.push_str(&change_points(&b, &ctx.config.benchmark.options()));
     ctx.console.print(&out);
     Ok(Outcome::Ok)
+}
+
+/// The change points of every series, per testbed: where each one stepped.
+fn change_points(b: &baseline::Baseline, opts: &crate::bench::compare::Options) -> String {
+    let found = changes::find(b, opts);
+    let rows: Vec<Vec<String>> = found
+        .iter()
+        .flat_map(|s| {
+            s.steps.iter().map(move |st| {
+                let info = metric::info(&s.metric, &opts.thresholds, opts.metrics.get(&s.metric));
+                vec![
+                    terminal::sanitize(&s.testbed),
+                    terminal::sanitize(&format!(
+                        "{} · {}",
+                        render::backend_name(&s.backend),
+                        s.label
+                    )),
+                    terminal::sanitize(&st.commit.chars().take(7).collect::<String>()),
+                    format!("{}/{}", st.index + 1, s.runs),
+                    format!(
+                        "{} → {}",
+                        metric::format_value(st.before, &info),
+                        metric::format_value(st.after, &info)
+                    ),
+                    st.change_pct.map_or("—".into(), |p| format!("{p:+.1} %")),
+                    format!("{:.3}", st.p_value),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return format!(
+            "no change points in {} series (E-divisive means, permutation test)\n",
+            found.len()
+        );
+    }
+    let mut out = String::from("\nChange points (E-divisive means, permutation test):\n");
+    out.push_str(&terminal::table(
+        &["Testbed", "Series", "Commit", "Run", "Level", "Change", "p"],
+        &rows,
+        &[false, false, false, true, true, true, true],
+    ));
+    out
 }
 
 pub(super) fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<Outcome> {

@@ -67,7 +67,9 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
     if let Some(t) = &o.testbed {
         run.meta.fingerprint.testbed = Some(t.clone());
     }
-    let comparison = compare(&base, &run, &opts);
+    let mut comparison = compare(&base, &run, &opts);
+    comparison.change_points =
+        crate::bench::changes::recent(&base, &opts, comparison.testbed.as_deref());
     let report = BenchmarkReport {
         comparison,
         baseline_path: crate::paths::relativize(&path.display().to_string(), &ctx.root, &ctx.root),
