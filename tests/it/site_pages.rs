@@ -332,9 +332,12 @@ fn latest_is_the_design_table_with_units_and_verdicts() {
     let details = &html[html.find("<details>").unwrap_or(0)..];
     assert!(details.contains("Per-stage load times and memory peaks (4)"));
     assert!(details.contains("STFT load") && details.contains("Freq branch peak"));
+    // 22 measured rows and 5 portable ratios (CoreML ÷ PyTorch per stage and pipeline).
     assert!(
-        details.contains("All 22 comparisons")
+        details.contains("All 27 comparisons")
             && details.contains("<code class=\"muted\">stft_sec</code>")
+            && details.contains("<td>CoreML ÷ PyTorch</td>"),
+        "{details}"
     );
 }
 
