@@ -109,6 +109,7 @@ fn runner_bounded(args: &[&str]) -> (Option<i32>, String) {
     let err = dir.path().join("stderr");
     let mut child = Command::new(RUNNER)
         .args(args)
+        .envs(runner_env())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&err).unwrap())
