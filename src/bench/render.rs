@@ -3,6 +3,8 @@
 //! ratio's change, then each backend's change against its testbed's baseline) and the
 //! one-line details of a verdict. The Markdown section is in [`super::render_md`].
 
+use std::collections::{HashMap, HashSet};
+
 use super::compare::{Comparison, Row, StageRow};
 use super::decide::Verdict;
 use super::metric::{self, Kind, MetricInfo};
@@ -67,17 +69,70 @@ pub(super) fn backends(c: &Comparison) -> Vec<String> {
     out
 }
 
-pub(super) fn row_for<'a>(c: &'a Comparison, backend: &str, metric: &str) -> Option<&'a Row> {
-    c.rows
-        .iter()
-        .find(|r| r.backend == backend && r.metric == metric)
+/// The comparison's rows by backend and metric, built once per rendering: a table of
+/// n metrics then costs O(n) lookups rather than n scans of every row.
+pub struct RowIndex<'a> {
+    by_key: HashMap<(&'a str, &'a str), &'a Row>,
+    by_metric: HashMap<&'a str, &'a Row>,
+    ratio: HashMap<&'a str, &'a Row>,
+    regressed: HashSet<&'a str>,
+    staged: HashSet<&'a str>,
 }
 
-/// The ratio row of a stage, when the comparison has one.
-pub(super) fn ratio_row<'a>(c: &'a Comparison, metric: &str) -> Option<&'a Row> {
-    c.rows
-        .iter()
-        .find(|r| r.kind == Kind::Ratio && r.metric == metric)
+impl<'a> RowIndex<'a> {
+    pub fn new(c: &'a Comparison) -> Self {
+        Self::of(&c.rows, &c.stages)
+    }
+
+    /// The index of rows and stage lines held apart from a comparison.
+    pub fn of(rows: &'a [Row], stages: &'a [StageRow]) -> Self {
+        let mut ix = RowIndex {
+            by_key: HashMap::with_capacity(rows.len()),
+            by_metric: HashMap::new(),
+            ratio: HashMap::new(),
+            regressed: HashSet::new(),
+            staged: stages.iter().map(|s| s.metric.as_str()).collect(),
+        };
+        // The first row wins, as a scan in row order would find it.
+        for r in rows {
+            if r.verdict == Verdict::Regression {
+                ix.regressed.insert(r.metric.as_str());
+            }
+            ix.by_key
+                .entry((r.backend.as_str(), r.metric.as_str()))
+                .or_insert(r);
+            ix.by_metric.entry(r.metric.as_str()).or_insert(r);
+            if r.kind == Kind::Ratio {
+                ix.ratio.entry(r.metric.as_str()).or_insert(r);
+            }
+        }
+        ix
+    }
+
+    /// The row of `backend` × `metric`.
+    pub fn get(&self, backend: &str, metric: &str) -> Option<&'a Row> {
+        self.by_key.get(&(backend, metric)).copied()
+    }
+
+    /// Any row of `metric` (the first), for its unit and kind.
+    pub fn any(&self, metric: &str) -> Option<&'a Row> {
+        self.by_metric.get(metric).copied()
+    }
+
+    /// The ratio row of a stage, when the comparison has one.
+    pub fn ratio(&self, metric: &str) -> Option<&'a Row> {
+        self.ratio.get(metric).copied()
+    }
+
+    /// Whether some backend's `metric` regressed.
+    pub fn regressed(&self, metric: &str) -> bool {
+        self.regressed.contains(metric)
+    }
+
+    /// Whether the stage table has a line for `metric`.
+    pub fn staged(&self, metric: &str) -> bool {
+        self.staged.contains(metric)
+    }
 }
 
 pub(super) fn stage_label(c: &Comparison, s: &StageRow) -> String {
@@ -263,11 +318,10 @@ pub fn text(c: &Comparison, st: Style, gated: bool) -> String {
     // Row indexes before which a rule goes (where a block of group 2 or 3 starts).
     let mut rules = Vec::new();
     let mut last_group = None;
+    let ix = RowIndex::new(c);
     for s in &c.stages {
-        let info = c
-            .rows
-            .iter()
-            .find(|r| r.metric == s.metric)
+        let info = ix
+            .any(&s.metric)
             .map(info_of)
             .unwrap_or_else(|| metric::info(&s.metric, &Default::default(), None));
         let fmt = |v: Option<f64>| v.map_or("—".to_string(), |v| metric::format_value(v, &info));
@@ -284,11 +338,11 @@ pub fn text(c: &Comparison, st: Style, gated: bool) -> String {
                 String::new()
             });
             if has_ratios {
-                cells.push(change_cell(ratio_row(c, &s.metric), st));
+                cells.push(change_cell(ix.ratio(&s.metric), st));
             }
         }
         for b in &backs {
-            cells.push(change_cell(row_for(c, b, &s.metric), st));
+            cells.push(change_cell(ix.get(b, &s.metric), st));
         }
         if s.group >= 2 && last_group.is_some_and(|g| g != s.group) {
             rules.push(rows.len());
@@ -298,11 +352,11 @@ pub fn text(c: &Comparison, st: Style, gated: bool) -> String {
     }
     // Metrics that only the baseline has (missing now) get a line too.
     for r in c.rows.iter().filter(|r| r.verdict == Verdict::Missing) {
-        if !c.stages.iter().any(|s| s.metric == r.metric) {
+        if !ix.staged(&r.metric) {
             let mut cells = vec![sanitize(&r.label)];
             cells.resize(headers.len() - backs.len(), "—".to_string());
             for b in &backs {
-                cells.push(change_cell(row_for(c, b, &r.metric), st));
+                cells.push(change_cell(ix.get(b, &r.metric), st));
             }
             rows.push(cells);
         }

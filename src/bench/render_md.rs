@@ -7,8 +7,8 @@ use super::compare::{Comparison, Row};
 use super::decide::Verdict;
 use super::metric::{self, Kind};
 use super::render::{
-    backend_name, backends, detail, info_of, pct, pct1, ratio_row, row_for, row_name, sparkline,
-    stage_label, verdict_line,
+    backend_name, backends, detail, info_of, pct, pct1, row_name, sparkline, stage_label,
+    verdict_line, RowIndex,
 };
 use crate::report::markdown::{code, details, escape, Align, Table};
 
@@ -98,8 +98,9 @@ fn stage_table(c: &Comparison) -> String {
     let mut align = vec![Align::Left];
     align.resize(headers.len(), Align::Right);
     let mut t = Table::new(&header_refs).align(&align);
+    let ix = RowIndex::new(c);
     for s in &c.stages {
-        let any_row = c.rows.iter().find(|r| r.metric == s.metric);
+        let any_row = ix.any(&s.metric);
         let info = any_row
             .map(info_of)
             .unwrap_or_else(|| metric::info(&s.metric, &Default::default(), None));
@@ -125,14 +126,17 @@ fn stage_table(c: &Comparison) -> String {
                     .map_or("—".into(), |d| format!("{}{mark}", escape(&pct(d)))),
             );
             if has_ratios {
-                cells.push(md_change(ratio_row(c, &s.metric)));
+                cells.push(md_change(ix.ratio(&s.metric)));
             }
         }
         for b in &backs {
-            cells.push(md_change(row_for(c, b, &s.metric)));
+            cells.push(md_change(ix.get(b, &s.metric)));
         }
         if let Some(b) = trend_of {
-            cells.push(row_for(c, b, &s.metric).map_or(String::new(), |r| sparkline(&r.trend)));
+            cells.push(
+                ix.get(b, &s.metric)
+                    .map_or(String::new(), |r| sparkline(&r.trend)),
+            );
         }
         t.row(cells);
     }

@@ -8,7 +8,7 @@ use minijinja::{context, Value};
 use crate::bench::compare::{Row, StageRow};
 use crate::bench::decide::Verdict;
 use crate::bench::metric::{self, MetricInfo, Thresholds};
-use crate::bench::render::backend_name;
+use crate::bench::render::{backend_name, RowIndex};
 use crate::report::{PhaseReport, Status};
 
 fn info_of(row: &Row) -> MetricInfo {
@@ -52,7 +52,7 @@ fn change(row: Option<&Row>) -> Value {
 }
 
 struct Table<'a> {
-    rows: &'a [Row],
+    rows: &'a RowIndex<'a>,
     backends: &'a [String],
     audio: Option<f64>,
 }
@@ -61,8 +61,7 @@ impl Table<'_> {
     fn line(&self, s: &StageRow) -> Value {
         let info = self
             .rows
-            .iter()
-            .find(|r| r.metric == s.metric)
+            .any(&s.metric)
             .map(info_of)
             .unwrap_or_else(|| metric::info(&s.metric, &Thresholds::default(), None));
         let fmt = |v: Option<f64>| v.map_or("—".to_string(), |v| metric::format_value(v, &info));
@@ -73,18 +72,9 @@ impl Table<'_> {
         let changes: Vec<Value> = self
             .backends
             .iter()
-            .map(|b| {
-                change(
-                    self.rows
-                        .iter()
-                        .find(|r| &r.backend == b && r.metric == s.metric),
-                )
-            })
+            .map(|b| change(self.rows.get(b, &s.metric)))
             .collect();
-        let regression = self
-            .rows
-            .iter()
-            .any(|r| r.metric == s.metric && r.verdict == Verdict::Regression);
+        let regression = self.rows.regressed(&s.metric);
         context! {
             label => label,
             key => s.metric.clone(),
@@ -157,8 +147,9 @@ pub fn view(report: &PhaseReport) -> Value {
             backends.push(r.backend.clone());
         }
     }
+    let index = RowIndex::of(&rows, &stages);
     let table = Table {
-        rows: &rows,
+        rows: &index,
         backends: &backends,
         audio: data.get("audio_seconds").and_then(|v| v.as_f64()),
     };
