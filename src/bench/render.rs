@@ -110,6 +110,7 @@ fn change_cell(row: Option<&Row>, st: Style) -> String {
         Verdict::New => st.dim("new"),
         Verdict::NewTestbed => st.dim("new testbed"),
         Verdict::Missing => st.yellow("missing"),
+        Verdict::NotMeasured => st.dim("not measured"),
     }
 }
 
@@ -297,8 +298,16 @@ pub fn text(c: &Comparison, st: Style, gated: bool) -> String {
         rows.push(cells);
     }
     // Metrics that only the baseline has (missing now) get a line too.
-    for r in c.rows.iter().filter(|r| r.verdict == Verdict::Missing) {
-        if !c.stages.iter().any(|s| s.metric == r.metric) {
+    let mut extra_lines: Vec<&str> = Vec::new();
+    for r in c
+        .rows
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Missing | Verdict::NotMeasured))
+    {
+        if !c.stages.iter().any(|s| s.metric == r.metric)
+            && !extra_lines.contains(&r.metric.as_str())
+        {
+            extra_lines.push(&r.metric);
             let mut cells = vec![sanitize(&r.label)];
             cells.resize(headers.len() - backs.len(), "—".to_string());
             for b in &backs {

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::metric::MetricOverride;
 use super::stats;
@@ -150,6 +150,10 @@ pub struct RunMeta {
     /// (`bench::portable`): candidate ÷ reference per stage, each stage's share.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub derived: Results,
+    /// backend → metrics the input gave as `null`: not measured (a script that only
+    /// times the full pipeline of one backend). Never a value, never judged.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_measured: BTreeMap<String, BTreeSet<String>>,
     /// Any other metadata a producer wrote, kept as is.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -169,6 +173,20 @@ pub struct Run {
 /// The reserved top-level key for metadata; every key starting with `$` is not a backend.
 pub const META_KEY: &str = "$meta";
 
+/// A top-level number of this name is the seconds of audio each pass processed.
+pub const AUDIO_SECONDS_KEY: &str = "audio_duration_sec";
+
+/// Top-level values that are metadata rather than a backend's metrics.
+fn is_scalar(v: &serde_json::Value) -> bool {
+    matches!(
+        v,
+        serde_json::Value::Null
+            | serde_json::Value::Bool(_)
+            | serde_json::Value::Number(_)
+            | serde_json::Value::String(_)
+    )
+}
+
 impl Run {
     /// Reads the single-entry format. `origin` names the input in messages.
     pub fn from_design_json(value: &serde_json::Value, origin: &str) -> Result<Run> {
@@ -176,17 +194,39 @@ impl Run {
             format!("{origin}: expected a JSON object like {{\"coreml\": {{\"stft_sec\": 0.42}}}}")
         })?;
         let mut run = Run::default();
+        if let Some(v) = obj.get(META_KEY) {
+            run.meta = serde_json::from_value(v.clone())
+                .with_context(|| format!("{origin}: \"$meta\" is malformed"))?;
+        }
+        let mut top_level = Vec::new();
         for (key, v) in obj {
-            if key == META_KEY {
-                run.meta = serde_json::from_value(v.clone())
-                    .with_context(|| format!("{origin}: \"$meta\" is malformed"))?;
-                continue;
-            }
             if key.starts_with('$') {
                 continue;
             }
-            run.results
-                .insert(key.clone(), parse_metrics(v, origin, key)?);
+            if is_scalar(v) {
+                top_level.push((key, v));
+                continue;
+            }
+            let (metrics, nulls) = parse_metrics_nullable(v, origin, key)?;
+            if !nulls.is_empty() {
+                run.meta
+                    .not_measured
+                    .entry(key.clone())
+                    .or_default()
+                    .extend(nulls);
+            }
+            run.results.insert(key.clone(), metrics);
+        }
+        // Top-level numbers and strings are metadata (`run_benchmark.py`'s `date`,
+        // `audio_duration_sec`, `num_runs`); `$meta` wins where both say something.
+        for (key, v) in top_level {
+            if key == AUDIO_SECONDS_KEY && run.meta.audio_seconds.is_none() {
+                run.meta.audio_seconds = v.as_f64().filter(|s| s.is_finite() && *s > 0.0);
+            }
+            run.meta
+                .extra
+                .entry(key.clone())
+                .or_insert_with(|| v.clone());
         }
         if run.results.is_empty() {
             bail!("{origin}: no backend results found (expected {{\"<backend>\": {{\"<metric>\": number or [samples]}}}})");
@@ -236,6 +276,19 @@ impl Run {
         for (k, v) in &other.meta.extra {
             m.extra.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        for (b, ms) in &other.meta.not_measured {
+            m.not_measured
+                .entry(b.clone())
+                .or_default()
+                .extend(ms.iter().cloned());
+        }
+        // A metric measured by any repetition is measured.
+        for (b, ms) in &mut m.not_measured {
+            if let Some(have) = self.results.get(b) {
+                ms.retain(|metric| !have.contains_key(metric));
+            }
+        }
+        m.not_measured.retain(|_, ms| !ms.is_empty());
         for (mine, theirs) in [
             (&mut m.timestamp, &other.meta.timestamp),
             (&mut m.commit, &other.meta.commit),
@@ -247,6 +300,14 @@ impl Run {
         }
     }
 
+    /// Whether the input gave `backend`/`metric` as `null` (and no value).
+    pub fn is_not_measured(&self, backend: &str, metric: &str) -> bool {
+        self.meta
+            .not_measured
+            .get(backend)
+            .is_some_and(|ms| ms.contains(metric))
+    }
+
     /// Every (backend, metric) pair.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
         self.results
@@ -255,21 +316,41 @@ impl Run {
     }
 }
 
-/// Parses `{"metric": number | [numbers]}` for one backend, rejecting non-finite values.
+/// Parses `{"metric": number | [numbers]}` for one backend, rejecting non-finite values
+/// and `null` (stored results hold only measured values).
 pub fn parse_metrics(
     v: &serde_json::Value,
     origin: &str,
     backend: &str,
 ) -> Result<BTreeMap<String, Value>> {
+    let (out, nulls) = parse_metrics_nullable(v, origin, backend)?;
+    if let Some(metric) = nulls.first() {
+        bail!("{origin}: {backend}.{metric}: expected a finite number, found null");
+    }
+    Ok(out)
+}
+
+/// [`parse_metrics`] where `null` means "not measured": such metrics are returned
+/// apart, never as a value.
+pub fn parse_metrics_nullable(
+    v: &serde_json::Value,
+    origin: &str,
+    backend: &str,
+) -> Result<(BTreeMap<String, Value>, BTreeSet<String>)> {
     let obj = v.as_object().with_context(|| {
-        format!("{origin}: backend \"{backend}\" must map metric names to numbers or sample arrays")
+        format!("{origin}: backend \"{backend}\" must map metric names to numbers or sample arrays (null: not measured)")
     })?;
     let mut out = BTreeMap::new();
+    let mut nulls = BTreeSet::new();
     for (metric, val) in obj {
+        if val.is_null() {
+            nulls.insert(metric.clone());
+            continue;
+        }
         let value = parse_value(val).with_context(|| format!("{origin}: {backend}.{metric}"))?;
         out.insert(metric.clone(), value);
     }
-    Ok(out)
+    Ok((out, nulls))
 }
 
 /// One value: a finite number or a non-empty array of finite numbers.
