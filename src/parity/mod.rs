@@ -12,6 +12,8 @@ pub mod kernel;
 pub mod metrics;
 pub mod model;
 pub mod npy;
+pub mod pairs;
+pub mod port;
 pub mod quantile;
 pub mod readers;
 pub mod report;

@@ -27,6 +27,16 @@ pub struct ParityArgs {
     /// Candidate arrays, matched to the reference by name
     #[arg(long, value_name = "PATH", requires = "reference")]
     pub candidate: Option<PathBuf>,
+    /// One folder holding both sides as `{stem}_{backend}.wav` [default: parity.pairs.dir]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["reference", "candidate"])]
+    pub pairs: Option<PathBuf>,
+    /// File names in --pairs [default: parity.pairs.pattern, {stem}_{backend}.wav]
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// A metrics.csv (stem,sdr,sir,sar) the port computed: one SDR check per stem
+    /// [default: parity.metrics_csv]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["reference", "candidate"])]
+    pub metrics: Option<PathBuf>,
     #[command(flatten)]
     pub opts: ParityOptions,
 }
@@ -127,13 +137,22 @@ pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
         Some(ParityCommand::Run(r)) => run_runner(ctx, r),
         Some(ParityCommand::Merge(m)) => merge(ctx, m),
         None => {
-            let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) else {
-                bail!(
-                    "parity needs --reference PATH and --candidate PATH (or `parity run` / \
-                     `parity merge`); see `htdemucs-devops parity --help`"
-                );
-            };
-            compare_files(ctx, reference, candidate, &args.opts)
+            if let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) {
+                return compare_files(ctx, reference, candidate, &args.opts);
+            }
+            let cfg = &ctx.config.parity;
+            if args.pairs.is_some()
+                || args.metrics.is_some()
+                || cfg.pairs.is_some()
+                || cfg.metrics_csv.is_some()
+            {
+                return compare_port(ctx, args);
+            }
+            bail!(
+                "parity needs --reference PATH and --candidate PATH, --pairs DIR or --metrics \
+                 FILE (or parity.pairs / parity.metrics_csv in the config, or `parity run` / \
+                 `parity merge`); see `htdemucs-devops parity --help`"
+            );
         }
     }
 }
@@ -178,6 +197,80 @@ fn compare_files(
         checks,
     );
     finish(ctx, report, opts)
+}
+
+/// `parity --pairs DIR` / `--metrics FILE` (or their config keys): a port's own stems
+/// and metrics, in one report.
+fn compare_port(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
+    let cfg = &ctx.config.parity;
+    let ov = overrides(&args.opts);
+    let mut pairs_cfg = cfg.pairs.clone();
+    if let Some(dir) = &args.pairs {
+        let base = pairs_cfg.unwrap_or_else(|| crate::parity::pairs::PairsConfig {
+            dir: dir.clone(),
+            pattern: crate::parity::pairs::DEFAULT_PATTERN.to_string(),
+            reference: "pytorch".into(),
+            candidate: "coreml".into(),
+        });
+        pairs_cfg = Some(crate::parity::pairs::PairsConfig {
+            dir: dir.clone(),
+            ..base
+        });
+    }
+    if let (Some(p), Some(pattern)) = (&mut pairs_cfg, &args.pattern) {
+        crate::parity::pairs::check_pattern(pattern)
+            .map_err(|e| anyhow::anyhow!("--pattern: {e}"))?;
+        p.pattern.clone_from(pattern);
+    }
+    // --pairs alone compares the pairs only, --metrics alone the metrics only; with
+    // neither flag, whatever the config names.
+    let flags = args.pairs.is_some() || args.metrics.is_some();
+    let metrics = if flags {
+        args.metrics.clone()
+    } else {
+        cfg.metrics_csv.clone()
+    };
+    if flags && args.pairs.is_none() {
+        pairs_cfg = None;
+    }
+    let mut checks = Vec::new();
+    let (mut reference, mut candidate) = (Vec::new(), Vec::new());
+    if let Some(p) = &pairs_cfg {
+        let dir = ctx.resolve(&p.dir);
+        checks.extend(crate::parity::port::pair_checks(
+            ctx.console,
+            &dir,
+            p,
+            cfg,
+            &ov,
+            |stems| shard_of(stems, args.opts.shard),
+        )?);
+        let shown = display(ctx, &dir);
+        reference.push(format!(
+            "{shown}/{}",
+            p.pattern.replace("{backend}", &p.reference)
+        ));
+        candidate.push(format!(
+            "{shown}/{}",
+            p.pattern.replace("{backend}", &p.candidate)
+        ));
+    }
+    if let Some(m) = &metrics {
+        let path = ctx.resolve(m);
+        let shown = display(ctx, &path);
+        let all = crate::parity::port::reported_checks(&path, &shown, cfg, &ov)?;
+        checks.extend(shard_of(&all, args.opts.shard));
+        reference.push(format!("SDR reported in {shown}"));
+        candidate.push(format!("SDR reported in {shown}"));
+    }
+    let report = ParityReport::new(
+        reference.join(" + "),
+        candidate.join(" + "),
+        shard_label(&args.opts),
+        cfg.defaults(&ov),
+        checks,
+    );
+    finish(ctx, report, &args.opts)
 }
 
 fn display(ctx: &Ctx, p: &Path) -> String {
@@ -365,6 +458,9 @@ fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
 /// A merged check passes only when its shard said so, it lists no problem, and its
 /// metrics (when present) break no rule of its tolerance.
 fn rejudge(mut check: Check) -> Check {
+    if let Some(r) = &check.reported {
+        crate::parity::port::judge_reported(&mut check.problems, r, &check.tolerance);
+    }
     if let Some(m) = &check.metrics {
         let mut found = Vec::new();
         compare::judge(&mut found, m, &check.tolerance);
