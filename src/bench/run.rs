@@ -408,6 +408,31 @@ mod tests {
     }
 
     #[test]
+    fn top_level_scalars_are_metadata_and_nulls_not_measured() {
+        let v = json!({
+            "date": "2025-01-06", "audio_duration_sec": 30.0, "num_runs": 3,
+            "coreml": {"stft_sec": 0.05},
+            "pytorch": {"stft_sec": null, "full_pipeline_sec": 4.1}
+        });
+        let run = Run::from_design_json(&v, "latest.json").unwrap_or_default();
+        assert_eq!(run.results.len(), 2);
+        assert_eq!(run.meta.audio_seconds, Some(30.0));
+        assert_eq!(run.meta.extra["num_runs"], 3);
+        assert!(run.is_not_measured("pytorch", "stft_sec"));
+        assert!(!run.results["pytorch"].contains_key("stft_sec"));
+        let back = Run::from_design_json(&run.to_design_json(), "again").unwrap_or_default();
+        assert_eq!(back, run);
+        // A later repetition that measures it makes it measured.
+        let mut merged = run.clone();
+        merged.merge(
+            &Run::from_design_json(&json!({"pytorch": {"stft_sec": 0.03}}), "b")
+                .unwrap_or_default(),
+        );
+        assert!(!merged.is_not_measured("pytorch", "stft_sec"));
+        assert!(parse_metrics(&json!({"m": null}), "r", "b").is_err());
+    }
+
+    #[test]
     fn merge_appends_samples() {
         let mut a = Run::from_design_json(&json!({"b": {"m": 1.0}}), "a").unwrap_or_default();
         let b = Run::from_design_json(&json!({"b": {"m": [2.0, 3.0], "n": 4.0}}), "b")
