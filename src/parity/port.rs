@@ -19,10 +19,12 @@ use crate::report::Level;
 /// The stage whose tolerance applies to stems (as for WAV folders).
 pub const STEMS_STAGE: &str = "stems";
 
-/// Compares the stems of `dir` split by `cfg`; `pick` chooses which stems (a shard).
+/// Compares the stems of `dir` split by `cfg`; `pick` chooses which stems (a shard);
+/// `shown` is how messages name the folder.
 pub fn pair_checks(
     console: &Console,
     dir: &Path,
+    shown: &str,
     cfg: &PairsConfig,
     config: &ParityConfig,
     ov: &Overrides,
@@ -41,7 +43,7 @@ pub fn pair_checks(
             &format!(
                 "{} file(s) in {} fit neither {:?} nor {:?} and were not compared: {}{}",
                 split.unmatched.len(),
-                dir.display(),
+                shown,
                 pairs::file_name(&cfg.pattern, "{stem}", &cfg.reference),
                 pairs::file_name(&cfg.pattern, "{stem}", &cfg.candidate),
                 names.join(", "),
@@ -70,11 +72,16 @@ pub fn pair_checks(
         let Some((side, missing)) = split.missing(cfg, dir, &stem) else {
             continue;
         };
+        let name_of = |p: &Path| {
+            p.file_name()
+                .map(|n| format!("{shown}/{}", n.to_string_lossy()))
+                .unwrap_or_default()
+        };
         let present = split
             .reference_files
             .get(&stem)
             .or_else(|| split.candidate_files.get(&stem))
-            .map(|p| p.display().to_string())
+            .map(|p| name_of(p))
             .unwrap_or_default();
         let stage = super::source::stage_of(&stem, true);
         let mut check = empty_check(
@@ -85,7 +92,7 @@ pub fn pair_checks(
         );
         check.problems.push(format!(
             "the {side} file {} is missing: {present} has nothing to be compared with (pattern {:?})",
-            missing.display(),
+            name_of(&missing),
             cfg.pattern
         ));
         checks.push(check);

@@ -237,15 +237,16 @@ fn compare_port(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     let (mut reference, mut candidate) = (Vec::new(), Vec::new());
     if let Some(p) = &pairs_cfg {
         let dir = ctx.resolve(&p.dir);
+        let shown = display(ctx, &dir);
         checks.extend(crate::parity::port::pair_checks(
             ctx.console,
             &dir,
+            &shown,
             p,
             cfg,
             &ov,
             |stems| shard_of(stems, args.opts.shard),
         )?);
-        let shown = display(ctx, &dir);
         reference.push(format!(
             "{shown}/{}",
             p.pattern.replace("{backend}", &p.reference)

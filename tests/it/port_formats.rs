@@ -197,3 +197,48 @@ fn nulls_everywhere_are_not_measured_and_a_string_is_an_error() {
     );
     assert!(err.contains("\"0.05 s\""), "{err}");
 }
+
+#[test]
+fn benchmark_run_reads_latest_json_as_a_producer_results_file() {
+    let dir = tempdir();
+    let bench = dir.path().join("benchmarks");
+    std::fs::create_dir_all(&bench).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(port("latest.json"), bench.join("latest.json")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(port("baseline-dated.json"), bench.join("baseline.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &dir.path().join(".github/htdemucs-devops.yml"),
+        "benchmark:\n  repetitions: 2\n  producers:\n    - name: run_benchmark\n      command: [\"true\"]\n      results_file: benchmarks/latest.json\n",
+    );
+    let out = run(bin().current_dir(dir.path()).args([
+        "benchmark",
+        "run",
+        "--format",
+        "json",
+        "--fail-on-regression",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    let r = row(&v, "pytorch", "freq_branch_sec");
+    assert_eq!(r["verdict"], "not-measured", "{r}");
+    assert_eq!(row(&v, "coreml", "freq_branch_sec")["samples"], 2);
+    // The stored run keeps the nulls as not measured; the Bencher export has no 0 for them.
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(saved["$meta"]["not_measured"]["pytorch"]
+        .as_array()
+        .is_some_and(|ms| ms.len() == 4));
+    assert_eq!(saved["$meta"]["num_runs"], 3);
+    let bmf: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.bmf.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(bmf["pytorch"].get("stft-sec").is_none(), "{bmf}");
+    assert!(bmf["pytorch"]["full-pipeline-sec"]["value"]
+        .as_f64()
+        .is_some());
+}

@@ -84,7 +84,9 @@ fn a_one_sided_stem_is_a_counted_failure_naming_the_missing_file() {
     assert_eq!(guitar["passed"], false);
     let problem = guitar["problems"][0].as_str().unwrap_or_default();
     assert!(
-        problem.contains("candidate file") && problem.contains("out/guitar_coreml.wav"),
+        problem.starts_with(
+            "the candidate file out/guitar_coreml.wav is missing: out/guitar_pytorch.wav"
+        ),
         "{problem}"
     );
     assert_eq!(
