@@ -18,6 +18,7 @@ pub mod quantile;
 pub mod readers;
 pub mod report;
 pub mod runner;
+pub mod shard;
 pub mod simd;
 pub mod source;
 

@@ -5,19 +5,103 @@
 //! stage.
 
 use anyhow::Result;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::compare::{self, empty_check, Labels};
 use super::config::{Overrides, ParityConfig};
 use super::model::{Check, Reported, Tolerance};
 use super::pairs::{self, PairsConfig};
 use super::report::db;
+use super::shard::shard_of;
 use crate::console::Console;
+use crate::context::Ctx;
 use crate::fsio::clip;
+use crate::phases::parity::display;
 use crate::report::Level;
 
 /// The stage whose tolerance applies to stems (as for WAV folders).
 pub const STEMS_STAGE: &str = "stems";
+
+/// What the command line says (each beats its config key).
+#[derive(Debug, Default)]
+pub struct PortInputs<'a> {
+    pub pairs: Option<&'a Path>,
+    pub pattern: Option<&'a str>,
+    pub metrics: Option<&'a Path>,
+}
+
+/// The report of `parity --pairs` / `--metrics`, or of `parity.pairs` /
+/// `parity.metrics_csv` when neither flag is given. `shard` picks stems (or lines).
+pub fn port_report(
+    ctx: &Ctx,
+    flags: &PortInputs,
+    ov: &Overrides,
+    shard: Option<(usize, usize)>,
+) -> Result<super::ParityReport> {
+    let cfg = &ctx.config.parity;
+    // --pairs alone compares the pairs only, --metrics alone the metrics only; with
+    // neither flag, whatever the config names.
+    let any_flag = flags.pairs.is_some() || flags.metrics.is_some();
+    let mut pairs_cfg = match flags.pairs {
+        Some(dir) => Some(PairsConfig {
+            dir: dir.to_path_buf(),
+            ..cfg.pairs.clone().unwrap_or_else(|| PairsConfig {
+                dir: PathBuf::new(),
+                pattern: pairs::DEFAULT_PATTERN.to_string(),
+                reference: "pytorch".into(),
+                candidate: "coreml".into(),
+            })
+        }),
+        None if any_flag => None,
+        None => cfg.pairs.clone(),
+    };
+    if let (Some(p), Some(pattern)) = (&mut pairs_cfg, flags.pattern) {
+        pairs::check_pattern(pattern).map_err(|e| anyhow::anyhow!("--pattern: {e}"))?;
+        p.pattern = pattern.to_string();
+    }
+    let metrics = match flags.metrics {
+        Some(m) => Some(m.to_path_buf()),
+        None if any_flag => None,
+        None => cfg.metrics_csv.clone(),
+    };
+    let mut checks = Vec::new();
+    let (mut reference, mut candidate) = (Vec::new(), Vec::new());
+    if let Some(p) = &pairs_cfg {
+        let dir = ctx.resolve(&p.dir);
+        let shown = display(ctx, &dir);
+        checks.extend(pair_checks(
+            ctx.console,
+            &dir,
+            &shown,
+            p,
+            cfg,
+            ov,
+            |stems| shard_of(stems, shard),
+        )?);
+        reference.push(format!(
+            "{shown}/{}",
+            pairs::file_name(&p.pattern, "{stem}", &p.reference)
+        ));
+        candidate.push(format!(
+            "{shown}/{}",
+            pairs::file_name(&p.pattern, "{stem}", &p.candidate)
+        ));
+    }
+    if let Some(m) = &metrics {
+        let path = ctx.resolve(m);
+        let shown = display(ctx, &path);
+        checks.extend(shard_of(&reported_checks(&path, &shown, cfg, ov)?, shard));
+        reference.push(format!("SDR reported in {shown}"));
+        candidate.push(format!("SDR reported in {shown}"));
+    }
+    Ok(super::ParityReport::new(
+        reference.join(" + "),
+        candidate.join(" + "),
+        shard.map(|(i, n)| format!("{i}/{n}")),
+        cfg.defaults(ov),
+        checks,
+    ))
+}
 
 /// Compares the stems of `dir` split by `cfg`; `pick` chooses which stems (a shard);
 /// `shown` is how messages name the folder.

@@ -13,6 +13,7 @@ use crate::parity::config::{Overrides, Rule};
 use crate::parity::model::{Check, Mode};
 use crate::parity::report::{Format, ParityReport};
 use crate::parity::runner::{self, Input, Invocation};
+use crate::parity::shard::{parse_shard, shard_of};
 use crate::parity::source::Source;
 use crate::report::PhaseReport;
 
@@ -108,30 +109,6 @@ fn parse_min_db(s: &str) -> std::result::Result<f64, String> {
     Rule::MinimumDb.check("the minimum", v)
 }
 
-fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
-    let err = || format!("expected I/N with 1 ≤ I ≤ N, e.g. 2/4, got {s:?}");
-    let (i, n) = s.split_once('/').ok_or_else(err)?;
-    let i: usize = i.trim().parse().map_err(|_| err())?;
-    let n: usize = n.trim().parse().map_err(|_| err())?;
-    if i == 0 || n == 0 || i > n {
-        return Err(err());
-    }
-    Ok((i, n))
-}
-
-/// The items of shard `i/n`: every n-th, starting at i−1, so sizes differ by at most 1.
-pub fn shard_of<T: Clone>(items: &[T], shard: Option<(usize, usize)>) -> Vec<T> {
-    match shard {
-        None => items.to_vec(),
-        Some((i, n)) => items
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| k % n == i - 1)
-            .map(|(_, t)| t.clone())
-            .collect(),
-    }
-}
-
 pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     match &args.command {
         Some(ParityCommand::Run(r)) => run_runner(ctx, r),
@@ -200,81 +177,19 @@ fn compare_files(
 }
 
 /// `parity --pairs DIR` / `--metrics FILE` (or their config keys): a port's own stems
-/// and metrics, in one report.
+/// and metrics, in one report (`crate::parity::port`).
 fn compare_port(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
-    let cfg = &ctx.config.parity;
     let ov = overrides(&args.opts);
-    let mut pairs_cfg = cfg.pairs.clone();
-    if let Some(dir) = &args.pairs {
-        let base = pairs_cfg.unwrap_or_else(|| crate::parity::pairs::PairsConfig {
-            dir: dir.clone(),
-            pattern: crate::parity::pairs::DEFAULT_PATTERN.to_string(),
-            reference: "pytorch".into(),
-            candidate: "coreml".into(),
-        });
-        pairs_cfg = Some(crate::parity::pairs::PairsConfig {
-            dir: dir.clone(),
-            ..base
-        });
-    }
-    if let (Some(p), Some(pattern)) = (&mut pairs_cfg, &args.pattern) {
-        crate::parity::pairs::check_pattern(pattern)
-            .map_err(|e| anyhow::anyhow!("--pattern: {e}"))?;
-        p.pattern.clone_from(pattern);
-    }
-    // --pairs alone compares the pairs only, --metrics alone the metrics only; with
-    // neither flag, whatever the config names.
-    let flags = args.pairs.is_some() || args.metrics.is_some();
-    let metrics = if flags {
-        args.metrics.clone()
-    } else {
-        cfg.metrics_csv.clone()
+    let inputs = crate::parity::port::PortInputs {
+        pairs: args.pairs.as_deref(),
+        pattern: args.pattern.as_deref(),
+        metrics: args.metrics.as_deref(),
     };
-    if flags && args.pairs.is_none() {
-        pairs_cfg = None;
-    }
-    let mut checks = Vec::new();
-    let (mut reference, mut candidate) = (Vec::new(), Vec::new());
-    if let Some(p) = &pairs_cfg {
-        let dir = ctx.resolve(&p.dir);
-        let shown = display(ctx, &dir);
-        checks.extend(crate::parity::port::pair_checks(
-            ctx.console,
-            &dir,
-            &shown,
-            p,
-            cfg,
-            &ov,
-            |stems| shard_of(stems, args.opts.shard),
-        )?);
-        reference.push(format!(
-            "{shown}/{}",
-            p.pattern.replace("{backend}", &p.reference)
-        ));
-        candidate.push(format!(
-            "{shown}/{}",
-            p.pattern.replace("{backend}", &p.candidate)
-        ));
-    }
-    if let Some(m) = &metrics {
-        let path = ctx.resolve(m);
-        let shown = display(ctx, &path);
-        let all = crate::parity::port::reported_checks(&path, &shown, cfg, &ov)?;
-        checks.extend(shard_of(&all, args.opts.shard));
-        reference.push(format!("SDR reported in {shown}"));
-        candidate.push(format!("SDR reported in {shown}"));
-    }
-    let report = ParityReport::new(
-        reference.join(" + "),
-        candidate.join(" + "),
-        shard_label(&args.opts),
-        cfg.defaults(&ov),
-        checks,
-    );
+    let report = crate::parity::port::port_report(ctx, &inputs, &ov, args.opts.shard)?;
     finish(ctx, report, &args.opts)
 }
 
-fn display(ctx: &Ctx, p: &Path) -> String {
+pub(crate) fn display(ctx: &Ctx, p: &Path) -> String {
     crate::paths::relativize(&p.to_string_lossy(), &ctx.root, &ctx.root)
 }
 
@@ -489,23 +404,4 @@ fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) -> Result<O
     }
     report.format = opts.format;
     crate::report::emit(ctx.console, &ctx.out_dir, &report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_items() {
-        let items: Vec<u32> = (0..10).collect();
-        let mut all: Vec<u32> = (1..=3)
-            .flat_map(|i| shard_of(&items, Some((i, 3))))
-            .collect();
-        all.sort();
-        assert_eq!(all, items);
-        assert_eq!(shard_of(&items, Some((2, 3))), vec![1, 4, 7]);
-        assert!(parse_shard("0/3").is_err());
-        assert!(parse_shard("4/3").is_err());
-        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
-    }
 }
