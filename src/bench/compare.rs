@@ -161,6 +161,11 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         .pairs()
         .map(|(b, m, _)| (b.to_string(), m.to_string()))
         .collect();
+    for (b, ms) in &current.meta.not_measured {
+        for m in ms {
+            pairs.insert((b.clone(), m.clone()));
+        }
+    }
     if let Some(p) = past.iter().rev().find(|p| p.on_testbed) {
         for (b, ms) in &p.run.results {
             for m in ms.keys() {
@@ -183,6 +188,7 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
         let hist = series(&b, &m, false, bound);
         let cur = current.results.get(&b).and_then(|ms| ms.get(&m));
         let verdict_before = match cur {
+            None if current.is_not_measured(&b, &m) => Some(Verdict::NotMeasured),
             None => Some(Verdict::Missing),
             Some(_) if bound && !established && !past.is_empty() => Some(Verdict::NewTestbed),
             Some(_) if hist.values.is_empty() => Some(Verdict::New),

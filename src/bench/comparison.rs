@@ -133,10 +133,12 @@ pub(super) fn stage_rows(
             .find(|r| r.backend == b && r.metric == m)
             .and_then(|r| r.current)
     };
+    // Metrics given as `null` get a line too: their cells read "—", never 0.
     let mut metrics: Vec<&String> = run
         .results
         .values()
         .flat_map(|ms| ms.keys())
+        .chain(run.meta.not_measured.values().flatten())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();

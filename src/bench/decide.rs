@@ -23,6 +23,9 @@ pub enum Verdict {
     NewTestbed,
     /// In the last run of the history window, not in the current run.
     Missing,
+    /// Given as `null` by the current run's input: not measured, never judged.
+    #[serde(rename = "not-measured")]
+    NotMeasured,
 }
 
 impl Verdict {
@@ -34,6 +37,7 @@ impl Verdict {
             Verdict::New => "new",
             Verdict::NewTestbed => "new-testbed",
             Verdict::Missing => "missing",
+            Verdict::NotMeasured => "not-measured",
         }
     }
 }

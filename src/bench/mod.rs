@@ -9,6 +9,7 @@ pub mod compare;
 pub mod comparison;
 pub mod config;
 pub mod decide;
+pub mod design;
 pub mod fingerprint;
 pub mod ingest;
 pub mod metric;

@@ -165,6 +165,7 @@ fn change_cell(row: Option<&Row>, st: Style) -> String {
         Verdict::New => st.dim("new"),
         Verdict::NewTestbed => st.dim("new testbed"),
         Verdict::Missing => st.yellow("missing"),
+        Verdict::NotMeasured => st.dim("not measured"),
     }
 }
 
@@ -351,8 +352,13 @@ pub fn text(c: &Comparison, st: Style, gated: bool) -> String {
         rows.push(cells);
     }
     // Metrics that only the baseline has (missing now) get a line too.
-    for r in c.rows.iter().filter(|r| r.verdict == Verdict::Missing) {
-        if !ix.staged(&r.metric) {
+    let mut extra_lines: HashSet<&str> = HashSet::new();
+    for r in c
+        .rows
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Missing | Verdict::NotMeasured))
+    {
+        if !ix.staged(&r.metric) && extra_lines.insert(r.metric.as_str()) {
             let mut cells = vec![sanitize(&r.label)];
             cells.resize(headers.len() - backs.len(), "—".to_string());
             for b in &backs {

@@ -24,6 +24,7 @@ fn md_change(row: Option<&Row>) -> String {
         Verdict::New => "new".into(),
         Verdict::NewTestbed => "new testbed".into(),
         Verdict::Missing => "missing".into(),
+        Verdict::NotMeasured => "not measured".into(),
     }
 }
 

@@ -1,13 +1,14 @@
 //! The run model: backend → metric → value (one number or samples), plus metadata
-//! (when, which commit, on what runner), and the design's single-entry JSON format
-//! (`{"coreml": {"stft_sec": 0.42}, "$meta": {...}}`) it is read from and written to.
+//! (when, which commit, on what runner, what was not measured), and merging runs. Its
+//! JSON form is read and written in `super::design`.
 
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::metric::MetricOverride;
 use super::stats;
+
+pub use super::design::{parse_metrics, parse_value, META_KEY};
 
 /// One measurement: a single number, or the samples of repeated runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +151,10 @@ pub struct RunMeta {
     /// (`bench::portable`): candidate ÷ reference per stage, each stage's share.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub derived: Results,
+    /// backend → metrics the input gave as `null`: not measured (a script that only
+    /// times the full pipeline of one backend). Never a value, never judged.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_measured: BTreeMap<String, BTreeSet<String>>,
     /// Any other metadata a producer wrote, kept as is.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -166,51 +171,7 @@ pub struct Run {
     pub results: Results,
 }
 
-/// The reserved top-level key for metadata; every key starting with `$` is not a backend.
-pub const META_KEY: &str = "$meta";
-
 impl Run {
-    /// Reads the single-entry format. `origin` names the input in messages.
-    pub fn from_design_json(value: &serde_json::Value, origin: &str) -> Result<Run> {
-        let obj = value.as_object().with_context(|| {
-            format!("{origin}: expected a JSON object like {{\"coreml\": {{\"stft_sec\": 0.42}}}}")
-        })?;
-        let mut run = Run::default();
-        for (key, v) in obj {
-            if key == META_KEY {
-                run.meta = serde_json::from_value(v.clone())
-                    .with_context(|| format!("{origin}: \"$meta\" is malformed"))?;
-                continue;
-            }
-            if key.starts_with('$') {
-                continue;
-            }
-            run.results
-                .insert(key.clone(), parse_metrics(v, origin, key)?);
-        }
-        if run.results.is_empty() {
-            bail!("{origin}: no backend results found (expected {{\"<backend>\": {{\"<metric>\": number or [samples]}}}})");
-        }
-        Ok(run)
-    }
-
-    /// The single-entry format with `$meta` first.
-    pub fn to_design_json(&self) -> serde_json::Value {
-        let mut obj = serde_json::Map::new();
-        if let Ok(meta) = serde_json::to_value(&self.meta) {
-            if meta.as_object().is_some_and(|m| !m.is_empty()) {
-                obj.insert(META_KEY.to_string(), meta);
-            }
-        }
-        for (backend, metrics) in &self.results {
-            obj.insert(
-                backend.clone(),
-                serde_json::to_value(metrics).unwrap_or(serde_json::Value::Null),
-            );
-        }
-        serde_json::Value::Object(obj)
-    }
-
     /// Merges another run's results into this one: samples of the same backend and
     /// metric are appended, metadata fills in what is unknown.
     pub fn merge(&mut self, other: &Run) {
@@ -236,6 +197,19 @@ impl Run {
         for (k, v) in &other.meta.extra {
             m.extra.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        for (b, ms) in &other.meta.not_measured {
+            m.not_measured
+                .entry(b.clone())
+                .or_default()
+                .extend(ms.iter().cloned());
+        }
+        // A metric measured by any repetition is measured.
+        for (b, ms) in &mut m.not_measured {
+            if let Some(have) = self.results.get(b) {
+                ms.retain(|metric| !have.contains_key(metric));
+            }
+        }
+        m.not_measured.retain(|_, ms| !ms.is_empty());
         for (mine, theirs) in [
             (&mut m.timestamp, &other.meta.timestamp),
             (&mut m.commit, &other.meta.commit),
@@ -247,6 +221,14 @@ impl Run {
         }
     }
 
+    /// Whether the input gave `backend`/`metric` as `null` (and no value).
+    pub fn is_not_measured(&self, backend: &str, metric: &str) -> bool {
+        self.meta
+            .not_measured
+            .get(backend)
+            .is_some_and(|ms| ms.contains(metric))
+    }
+
     /// Every (backend, metric) pair.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
         self.results
@@ -255,76 +237,10 @@ impl Run {
     }
 }
 
-/// Parses `{"metric": number | [numbers]}` for one backend, rejecting non-finite values.
-pub fn parse_metrics(
-    v: &serde_json::Value,
-    origin: &str,
-    backend: &str,
-) -> Result<BTreeMap<String, Value>> {
-    let obj = v.as_object().with_context(|| {
-        format!("{origin}: backend \"{backend}\" must map metric names to numbers or sample arrays")
-    })?;
-    let mut out = BTreeMap::new();
-    for (metric, val) in obj {
-        let value = parse_value(val).with_context(|| format!("{origin}: {backend}.{metric}"))?;
-        out.insert(metric.clone(), value);
-    }
-    Ok(out)
-}
-
-/// One value: a finite number or a non-empty array of finite numbers.
-pub fn parse_value(val: &serde_json::Value) -> Result<Value> {
-    let num = |x: &serde_json::Value| -> Result<f64> {
-        match x.as_f64() {
-            Some(f) if f.is_finite() => Ok(f),
-            _ => bail!("expected a finite number, found {x}"),
-        }
-    };
-    match val {
-        serde_json::Value::Array(items) if !items.is_empty() => Ok(Value::Samples(
-            items.iter().map(num).collect::<Result<Vec<_>>>()?,
-        )),
-        serde_json::Value::Array(_) => bail!("the sample array is empty"),
-        other => Ok(Value::Number(num(other)?)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn reads_numbers_samples_and_meta() {
-        let v = json!({
-            "$meta": {"fingerprint": {"os": "linux", "tools": {"torch": "2.13.0"}}, "audio_seconds": 7.8, "note": "x"},
-            "$comment": "ignored",
-            "coreml": {"stft_sec": 0.42, "freq_branch_sec": [3.2, 3.3]},
-            "pytorch": {"stft_sec": 0.38}
-        });
-        let run = Run::from_design_json(&v, "r.json").unwrap_or_default();
-        assert_eq!(run.results.len(), 2);
-        assert_eq!(
-            run.results["coreml"]["freq_branch_sec"].samples(),
-            &[3.2, 3.3]
-        );
-        assert_eq!(run.meta.audio_seconds, Some(7.8));
-        assert_eq!(run.meta.fingerprint.tools["torch"], "2.13.0");
-        assert_eq!(run.meta.extra["note"], "x");
-        let back = Run::from_design_json(&run.to_design_json(), "again").unwrap_or_default();
-        assert_eq!(back, run);
-    }
-
-    #[test]
-    fn rejects_bad_values_naming_the_place() {
-        let err = Run::from_design_json(&json!({"coreml": {"stft_sec": "fast"}}), "r.json")
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
-        assert!(err.contains("r.json: coreml.stft_sec"), "{err}");
-        assert!(Run::from_design_json(&json!({"coreml": {"x": []}}), "r").is_err());
-        assert!(Run::from_design_json(&json!({}), "r").is_err());
-    }
 
     #[test]
     fn merge_appends_samples() {

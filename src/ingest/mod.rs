@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod generic;
 pub mod json_array;
 pub mod junit;
+pub mod metrics_csv;
 pub mod ruff;
 pub mod swiftformat;
 pub mod swiftlint;

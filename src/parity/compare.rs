@@ -84,7 +84,8 @@ pub fn compare(
     Ok(checks)
 }
 
-fn empty_check(name: &str, stage: &str, tolerance: Tolerance, labels: &Labels) -> Check {
+/// A failed check with no figures yet (its problems are added by the caller).
+pub fn empty_check(name: &str, stage: &str, tolerance: Tolerance, labels: &Labels) -> Check {
     Check {
         array: name.to_string(),
         stage: stage.to_string(),
@@ -100,6 +101,7 @@ fn empty_check(name: &str, stage: &str, tolerance: Tolerance, labels: &Labels) -
         metrics: None,
         histogram: None,
         curve: None,
+        reported: None,
     }
 }
 

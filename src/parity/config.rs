@@ -40,6 +40,12 @@ pub struct ParityConfig {
     /// first dot; `stems` for WAV stems).
     pub stages: BTreeMap<String, StageConfig>,
     pub run: RunConfig,
+    /// A flat folder of `{stem}_{backend}.wav` files: what `parity` compares when given
+    /// no paths (see `parity::pairs`).
+    pub pairs: Option<super::pairs::PairsConfig>,
+    /// A `metrics.csv` (`stem,sdr,sir,sar`) the port's scripts computed: one SDR check
+    /// per stem (see `ingest::metrics_csv`).
+    pub metrics_csv: Option<PathBuf>,
 }
 
 impl Default for ParityConfig {
@@ -52,6 +58,8 @@ impl Default for ParityConfig {
             rel_floor: DEFAULT_REL_FLOOR,
             stages: BTreeMap::new(),
             run: RunConfig::default(),
+            pairs: None,
+            metrics_csv: None,
         }
     }
 }

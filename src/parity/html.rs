@@ -92,7 +92,10 @@ pub fn render_html(report: &ParityReport) -> Result<String> {
                         m.nan_ref, m.inf_ref, m.nan_cand, m.inf_cand
                     )
                 }),
-                sdr_db: m.and_then(|m| m.sdr_db).map_or_else(dash, db),
+                sdr_db: m
+                    .and_then(|m| m.sdr_db)
+                    .or_else(|| c.reported.as_ref().and_then(|r| r.sdr_db))
+                    .map_or_else(dash, db),
                 shapes: format!(
                     "{} / {}",
                     c.reference_shape

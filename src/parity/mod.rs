@@ -12,10 +12,13 @@ pub mod kernel;
 pub mod metrics;
 pub mod model;
 pub mod npy;
+pub mod pairs;
+pub mod port;
 pub mod quantile;
 pub mod readers;
 pub mod report;
 pub mod runner;
+pub mod shard;
 pub mod simd;
 pub mod source;
 

@@ -137,6 +137,22 @@ pub struct Check {
     pub histogram: Option<Histogram>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub curve: Option<Curve>,
+    /// Figures the port's own scripts computed (`metrics.csv`), for a check made from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Reported>,
+}
+
+/// One stem's figures as a port's `metrics.csv` gives them; `None`: not measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reported {
+    /// `file:line` the figures come from.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_real")]
+    pub sdr_db: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_real")]
+    pub sir_db: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_real")]
+    pub sar_db: Option<f64>,
 }
 
 impl Check {
@@ -304,6 +320,7 @@ mod tests {
             metrics: Some(m),
             histogram: None,
             curve: None,
+            reported: None,
         };
         let json = serde_json::to_value(&check).unwrap_or_default();
         assert_eq!(json["snr_db"], "inf");

@@ -137,6 +137,7 @@ fn sdr_of(c: &Check) -> String {
     c.metrics
         .as_ref()
         .and_then(|m| m.sdr_db)
+        .or_else(|| c.reported.as_ref().and_then(|r| r.sdr_db))
         .map_or("—".into(), db)
 }
 

@@ -13,6 +13,7 @@ use crate::parity::config::{Overrides, Rule};
 use crate::parity::model::{Check, Mode};
 use crate::parity::report::{Format, ParityReport};
 use crate::parity::runner::{self, Input, Invocation};
+use crate::parity::shard::{parse_shard, shard_of};
 use crate::parity::source::Source;
 use crate::report::PhaseReport;
 
@@ -27,6 +28,16 @@ pub struct ParityArgs {
     /// Candidate arrays, matched to the reference by name
     #[arg(long, value_name = "PATH", requires = "reference")]
     pub candidate: Option<PathBuf>,
+    /// One folder holding both sides as `{stem}_{backend}.wav` [default: parity.pairs.dir]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["reference", "candidate"])]
+    pub pairs: Option<PathBuf>,
+    /// File names in --pairs [default: parity.pairs.pattern, {stem}_{backend}.wav]
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// A metrics.csv (stem,sdr,sir,sar) the port computed: one SDR check per stem
+    /// [default: parity.metrics_csv]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["reference", "candidate"])]
+    pub metrics: Option<PathBuf>,
     #[command(flatten)]
     pub opts: ParityOptions,
 }
@@ -98,42 +109,27 @@ fn parse_min_db(s: &str) -> std::result::Result<f64, String> {
     Rule::MinimumDb.check("the minimum", v)
 }
 
-fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
-    let err = || format!("expected I/N with 1 ≤ I ≤ N, e.g. 2/4, got {s:?}");
-    let (i, n) = s.split_once('/').ok_or_else(err)?;
-    let i: usize = i.trim().parse().map_err(|_| err())?;
-    let n: usize = n.trim().parse().map_err(|_| err())?;
-    if i == 0 || n == 0 || i > n {
-        return Err(err());
-    }
-    Ok((i, n))
-}
-
-/// The items of shard `i/n`: every n-th, starting at i−1, so sizes differ by at most 1.
-pub fn shard_of<T: Clone>(items: &[T], shard: Option<(usize, usize)>) -> Vec<T> {
-    match shard {
-        None => items.to_vec(),
-        Some((i, n)) => items
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| k % n == i - 1)
-            .map(|(_, t)| t.clone())
-            .collect(),
-    }
-}
-
 pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     match &args.command {
         Some(ParityCommand::Run(r)) => run_runner(ctx, r),
         Some(ParityCommand::Merge(m)) => merge(ctx, m),
         None => {
-            let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) else {
-                bail!(
-                    "parity needs --reference PATH and --candidate PATH (or `parity run` / \
-                     `parity merge`); see `htdemucs-devops parity --help`"
-                );
-            };
-            compare_files(ctx, reference, candidate, &args.opts)
+            if let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) {
+                return compare_files(ctx, reference, candidate, &args.opts);
+            }
+            let cfg = &ctx.config.parity;
+            if args.pairs.is_some()
+                || args.metrics.is_some()
+                || cfg.pairs.is_some()
+                || cfg.metrics_csv.is_some()
+            {
+                return compare_port(ctx, args);
+            }
+            bail!(
+                "parity needs --reference PATH and --candidate PATH, --pairs DIR or --metrics \
+                 FILE (or parity.pairs / parity.metrics_csv in the config, or `parity run` / \
+                 `parity merge`); see `htdemucs-devops parity --help`"
+            );
         }
     }
 }
@@ -180,7 +176,20 @@ fn compare_files(
     finish(ctx, report, opts)
 }
 
-fn display(ctx: &Ctx, p: &Path) -> String {
+/// `parity --pairs DIR` / `--metrics FILE` (or their config keys): a port's own stems
+/// and metrics, in one report (`crate::parity::port`).
+fn compare_port(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
+    let ov = overrides(&args.opts);
+    let inputs = crate::parity::port::PortInputs {
+        pairs: args.pairs.as_deref(),
+        pattern: args.pattern.as_deref(),
+        metrics: args.metrics.as_deref(),
+    };
+    let report = crate::parity::port::port_report(ctx, &inputs, &ov, args.opts.shard)?;
+    finish(ctx, report, &args.opts)
+}
+
+pub(crate) fn display(ctx: &Ctx, p: &Path) -> String {
     crate::paths::relativize(&p.to_string_lossy(), &ctx.root, &ctx.root)
 }
 
@@ -365,6 +374,9 @@ fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
 /// A merged check passes only when its shard said so, it lists no problem, and its
 /// metrics (when present) break no rule of its tolerance.
 fn rejudge(mut check: Check) -> Check {
+    if let Some(r) = &check.reported {
+        crate::parity::port::judge_reported(&mut check.problems, r, &check.tolerance);
+    }
     if let Some(m) = &check.metrics {
         let mut found = Vec::new();
         compare::judge(&mut found, m, &check.tolerance);
@@ -392,23 +404,4 @@ fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) -> Result<O
     }
     report.format = opts.format;
     crate::report::emit(ctx.console, &ctx.out_dir, &report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_items() {
-        let items: Vec<u32> = (0..10).collect();
-        let mut all: Vec<u32> = (1..=3)
-            .flat_map(|i| shard_of(&items, Some((i, 3))))
-            .collect();
-        all.sort();
-        assert_eq!(all, items);
-        assert_eq!(shard_of(&items, Some((2, 3))), vec![1, 4, 7]);
-        assert!(parse_shard("0/3").is_err());
-        assert!(parse_shard("4/3").is_err());
-        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
-    }
 }

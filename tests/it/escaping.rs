@@ -8,6 +8,7 @@ mod browser;
 mod checker;
 mod children;
 mod inputs;
+mod port_formats;
 
 use crate::common::*;
 use checker::*;

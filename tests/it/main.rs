@@ -24,6 +24,8 @@ mod parity;
 mod parity_hardening;
 mod parity_output;
 mod parity_run;
+mod port_formats;
+mod port_parity;
 mod publish;
 mod publish_history;
 mod publish_push;
