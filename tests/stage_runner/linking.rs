@@ -212,6 +212,9 @@ mod torch {
             cmd.env_remove(var);
         }
         cmd.env("HTDEMUCS_STAGE_RUNNER", RUNNER);
+        // The configured Python's torch only: a private copy in the user's cache must not
+        // stand in for the installation under test.
+        cmd.env("HTDEMUCS_TORCH", "system");
         cmd.output().unwrap()
     }
 
