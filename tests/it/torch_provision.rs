@@ -7,10 +7,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const WANTED: &str = "2.13.0";
-const SECRET: &str = "ghs_provisionSecret0123456789";
+pub const WANTED: &str = "2.13.0";
+pub const SECRET: &str = "ghs_provisionSecret0123456789";
 
-fn lib_name() -> &'static str {
+pub fn lib_name() -> &'static str {
     if cfg!(target_os = "macos") {
         "libtorch_cpu.dylib"
     } else {
@@ -19,7 +19,7 @@ fn lib_name() -> &'static str {
 }
 
 /// A wheel that pip installs as `torch==<dist>` and whose `torch/version.py` says `inner`.
-fn stub_wheel(dir: &Path, dist: &str, inner: &str) {
+pub fn stub_wheel(dir: &Path, dist: &str, inner: &str) {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join(format!("torch-{dist}-py3-none-any.whl"));
     let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -68,18 +68,23 @@ fn executable(path: &Path, text: &str) {
 
 /// A scene: a runner built for 2.13.0, a wheel folder, a cache folder and a Python wrapper
 /// that logs its arguments and environment, then runs the real Python with `site` first
-/// on its path (where a port's fake `torch` package can go).
-struct Scene {
-    dir: tempfile::TempDir,
+/// on its path (where a port's fake `torch` package can go). pip is held back a second,
+/// so that two provisions started together surely overlap.
+pub struct Scene {
+    pub dir: tempfile::TempDir,
 }
 
 impl Scene {
-    fn new() -> Scene {
+    pub fn new() -> Scene {
         let dir = tempdir();
         let s = Scene { dir };
         executable(
             &s.runner(),
-            &format!("#!/bin/sh\n# htdemucs-stage-runner built for torch {WANTED};\nexit 3\n"),
+            &format!(
+                "#!/bin/sh\n# htdemucs-stage-runner built for torch {WANTED};\n\
+                 env > '{}'\nexit 2\n",
+                s.path("runner.env").display()
+            ),
         );
         let real = python_with_numpy();
         let site = s.path("site");
@@ -88,7 +93,7 @@ impl Scene {
             &s.python(),
             &format!(
                 "#!/bin/sh\necho \"$*\" >> '{log}'\nenv >> '{env}'\n\
-                 PYTHONPATH='{site}' exec '{real}' \"$@\"\n",
+                 if [ \"$1\" = -m ]; then sleep 1; fi\nPYTHONPATH='{site}' exec '{real}' \"$@\"\n",
                 log = s.path("python.log").display(),
                 env = s.path("python.env").display(),
                 site = site.display(),
@@ -97,23 +102,23 @@ impl Scene {
         );
         s
     }
-    fn path(&self, p: &str) -> PathBuf {
+    pub fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
     }
-    fn runner(&self) -> PathBuf {
+    pub fn runner(&self) -> PathBuf {
         self.path("htdemucs-stage-runner")
     }
-    fn python(&self) -> PathBuf {
+    pub fn python(&self) -> PathBuf {
         self.path("python")
     }
-    fn private(&self) -> PathBuf {
+    pub fn private(&self) -> PathBuf {
         self.path("cache").join(format!(
             "torch-{WANTED}-{}-{}",
             std::env::consts::OS,
             std::env::consts::ARCH
         ))
     }
-    fn pip_calls(&self) -> usize {
+    pub fn pip_calls(&self) -> usize {
         std::fs::read_to_string(self.path("python.log"))
             .unwrap_or_default()
             .lines()
@@ -121,7 +126,7 @@ impl Scene {
             .count()
     }
     /// The port's own torch package, found by the wrapper Python first.
-    fn port_torch(&self, version: &str) -> PathBuf {
+    pub fn port_torch(&self, version: &str) -> PathBuf {
         let torch = self.path("site/torch");
         write(&torch.join("__init__.py"), "");
         write(
@@ -131,7 +136,7 @@ impl Scene {
         write(&torch.join("lib").join(lib_name()), "");
         torch.join("lib")
     }
-    fn torch(&self, args: &[&str], mode: &str) -> Output {
+    pub fn torch(&self, args: &[&str], mode: &str) -> Output {
         let mut cmd = bin();
         cmd.current_dir(self.dir.path())
             .arg("torch")
@@ -148,14 +153,14 @@ impl Scene {
             .env_remove("HTDEMUCS_TORCH_CACHE");
         run(&mut cmd)
     }
-    fn provision(&self) -> Output {
+    pub fn provision(&self) -> Output {
         let wheels = self.path("wheels");
         let wheels = wheels.to_str().unwrap_or_default();
         self.torch(&["provision", "--no-index", "--find-links", wheels], "auto")
     }
 }
 
-fn text(o: &Output) -> String {
+pub fn text(o: &Output) -> String {
     format!("{}{}", stdout(o), stderr(o))
 }
 
@@ -273,54 +278,35 @@ fn auto_takes_the_ports_torch_when_it_matches_else_the_private_copy() {
 }
 
 #[test]
-fn the_actions_torch_provision_input_caches_the_private_copy_by_release_os_and_arch() {
+fn two_provisions_at_once_leave_one_complete_copy() {
     let s = Scene::new();
-    let ws = s.path("ws");
-    write(&ws.join("reports/gen.txt"), "");
     stub_wheel(&s.path("wheels"), WANTED, WANTED);
-    let runner = s.runner();
-    let python = s.python();
-    let wheels = s.path("wheels");
-    let job_env = [
-        ("HTDEMUCS_STAGE_RUNNER", runner.to_str().unwrap_or_default()),
-        ("HTDEMUCS_PYTHON", python.to_str().unwrap_or_default()),
-        // pip reads these as --no-index --find-links: the stub wheel, no network.
-        ("PIP_NO_INDEX", "1"),
-        ("PIP_FIND_LINKS", wheels.to_str().unwrap_or_default()),
-        ("DEPLOY_TOKEN", SECRET),
-    ];
-    let bin = bin_path();
-    let with = |torch: &'static str| {
-        vec![
-            ("phase", "lint"),
-            ("binary-path", bin.to_str().unwrap_or_default()),
-            ("args", "--report generic=reports/gen.txt"),
-            ("torch", torch),
-        ]
+    let start = || {
+        bin()
+            .current_dir(s.dir.path())
+            .args(["torch", "provision", "--no-index", "--find-links"])
+            .arg(s.path("wheels"))
+            .arg("--runner")
+            .arg(s.runner())
+            .arg("--cache-dir")
+            .arg(s.path("cache"))
+            .env("HTDEMUCS_PYTHON", s.python())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"))
     };
-    let (_, os, arch) = crate::release_host::host_platform();
-    let private = ws.join(".toolcache/htdemucs-devops").join(format!(
-        "torch-{WANTED}-{}-{}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    ));
-    for round in 0..2 {
-        let r = crate::composite::run_action(&ws, &with("provision"), &job_env);
-        assert_eq!(r.code, Some(0), "round {round}: {}{}", r.stdout, r.stderr);
-        assert_eq!(r.caches.len(), 1, "{:?}", r.caches);
-        assert_eq!(Path::new(&r.caches[0]["path"]), private);
-        assert_eq!(
-            r.caches[0]["key"],
-            format!("htdemucs-devops-torch-{WANTED}-{os}-{arch}")
-        );
-        assert!(private.join("torch/lib").join(lib_name()).is_file());
-        // Installed in the first round only: the second finds it (a cache hit).
-        assert_eq!(s.pip_calls(), 1, "round {round}");
+    let (a, b) = (start(), start());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
-    let env = std::fs::read_to_string(s.path("python.env")).unwrap_or_default();
-    assert!(!env.contains(SECRET), "{env}");
-    // Without the input, no torch step runs and nothing is cached.
-    let r = crate::composite::run_action(&ws, &with(""), &job_env);
-    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert!(r.caches.is_empty(), "{:?}", r.caches);
+    let names: Vec<String> = std::fs::read_dir(s.path("cache"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(s.private().join("torch/lib").join(lib_name()).is_file());
+    // Both started before either finished, so both ran pip: the loser's copy was dropped.
+    assert_eq!(s.pip_calls(), 2);
 }
