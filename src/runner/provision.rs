@@ -84,19 +84,16 @@ pub fn cache_base(cfg: &TorchConfig, root: &Path) -> PathBuf {
         return t.join("htdemucs-devops");
     }
     let xdg = env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")));
-    xdg.unwrap_or_else(|| std::env::temp_dir())
+    xdg.unwrap_or_else(std::env::temp_dir)
         .join("htdemucs-devops")
 }
 
 /// The private copy's folder for torch `release` on this platform.
 pub fn private_dir(base: &Path, release: &str) -> PathBuf {
-    let os = match std::env::consts::OS {
-        "macos" => "macos",
-        other => other,
-    };
     base.join(format!(
-        "torch-{}-{os}-{}",
+        "torch-{}-{}-{}",
         libtorch::release_of(release),
+        std::env::consts::OS,
         std::env::consts::ARCH
     ))
 }
@@ -290,5 +287,48 @@ pub fn locate(cfg: &TorchConfig, root: &Path, wanted: &str) -> Result<Found, Lib
                 ))),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_the_config_names_them_in_lowercase() {
+        assert_eq!(Mode::parse(" provision "), Some(Mode::Provision));
+        assert_eq!(Mode::parse("Auto"), None);
+        let cfg: TorchConfig =
+            serde_yaml_ng::from_str("mode: system\ncache: c\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.mode, Mode::System);
+        assert_eq!(cache_base(&cfg, Path::new("/r")), Path::new("/r/c"));
+        assert!(serde_yaml_ng::from_str::<TorchConfig>("mode: sometimes\n").is_err());
+    }
+
+    #[test]
+    fn the_private_folder_names_release_os_and_arch() {
+        let dir = private_dir(Path::new("/c"), "2.13.0+cpu");
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        let want = format!(
+            "torch-2.13.0-{}-{}",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
+        assert_eq!(name.as_deref(), Some(want.as_str()));
+    }
+
+    #[test]
+    fn a_copy_of_another_release_is_refused_naming_both() {
+        let found = Found {
+            lib_dir: PathBuf::from("/c/torch/lib"),
+            version: Some("2.10.0".into()),
+            via: "the private torch at /c".into(),
+        };
+        let err = checked(found.clone(), "2.13.0")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("2.13.0") && err.contains("2.10.0"), "{err}");
+        assert!(checked(found, "2.10.0").is_ok());
     }
 }
