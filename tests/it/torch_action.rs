@@ -92,6 +92,13 @@ fn the_actions_torch_provision_input_caches_the_private_copy_by_release_os_and_a
     }
     let env = std::fs::read_to_string(s.path("python.env")).unwrap_or_default();
     assert!(!env.contains(SECRET), "{env}");
+    // Linux gets the CPU wheels unless told otherwise (here pip's PIP_NO_INDEX wins).
+    let log = std::fs::read_to_string(s.path("python.log")).unwrap_or_default();
+    assert_eq!(
+        log.contains("--index-url https://download.pytorch.org/whl/cpu"),
+        cfg!(target_os = "linux"),
+        "{log}"
+    );
     // Without the input, no torch step runs and nothing is cached.
     let r = crate::composite::run_action(&ws, &with(""), &job_env);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
