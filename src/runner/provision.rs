@@ -170,7 +170,8 @@ pub fn provision(
         let _ = std::fs::remove_dir_all(&staged);
         if present(&dir).is_none() {
             return Err(LibtorchError(format!(
-                "cannot move the new torch into {}: {e}",
+                "cannot move the new torch into {}: {e}; if that folder is left from an \
+                 interrupted copy, delete it and run `htdemucs-devops torch provision` again",
                 dir.display()
             )));
         }
@@ -235,10 +236,13 @@ fn pip_install(
     for f in &sources.find_links {
         cmd.args(["--find-links", f]);
     }
-    cmd.env_remove("PYTHONHOME").stdin(Stdio::null());
-    // pip's progress goes to our stderr: a big download should show it is alive.
+    // pip's output is kept out of the log: an index's text could forge workflow commands.
+    // Its error lines come back in the message, which the console neutralises.
+    cmd.args(["--progress-bar", "off"])
+        .env_remove("PYTHONHOME")
+        .stdin(Stdio::null());
     let out = cmd
-        .stdout(Stdio::inherit())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .map_err(|e| {
