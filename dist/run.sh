@@ -3,7 +3,8 @@
 # variables only, never spliced into this script's text, so no input can inject shell:
 #
 #   HTDEMUCS_DEVOPS_BIN           the binary dist/install.sh installed
-#   HTDEMUCS_DEVOPS_PHASE         lint | test | parity | benchmark | publish | report
+#   HTDEMUCS_DEVOPS_PHASE         lint | test | parity | benchmark | publish | report, or
+#                                 torch (the action's own `torch status` / `torch provision`)
 #   HTDEMUCS_DEVOPS_CONFIG_INPUT  config file (empty: <root>/.github/htdemucs-devops.yml)
 #   HTDEMUCS_DEVOPS_WORKDIR       folder to run in (relative to GITHUB_WORKSPACE)
 #   HTDEMUCS_DEVOPS_ARGS          extra arguments: split on whitespace, or, when the value
@@ -33,7 +34,7 @@ bin=${HTDEMUCS_DEVOPS_BIN:-}
 
 phase=${HTDEMUCS_DEVOPS_PHASE:-}
 case "$phase" in
-  lint | test | parity | benchmark | publish | report) ;;
+  lint | test | parity | benchmark | publish | report | torch) ;;
   "") die "the phase input is required: one of lint, test, parity, benchmark, publish, report" ;;
   *) die "unknown phase '$phase': use one of lint, test, parity, benchmark, publish, report" ;;
 esac

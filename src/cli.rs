@@ -68,4 +68,8 @@ pub enum Command {
     /// Compare reference and candidate arrays stage by stage (files, or `parity run` with the stage runner)
     #[command(after_help = EXIT_CODES_HELP)]
     Parity(Box<crate::phases::parity::ParityArgs>),
+    /// The stage runner's torch: `status` (which libtorch it would get) and `provision`
+    /// (install its exact torch into a private cache folder)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Torch(crate::phases::torch::TorchArgs),
 }

@@ -102,5 +102,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Benchmark(args) => phases::benchmark::run(&ctx, args),
         Command::Publish(args) => phases::publish::run(&ctx, args),
         Command::Parity(args) => phases::parity::run(&ctx, args),
+        Command::Torch(args) => phases::torch::run(&ctx, args),
     }
 }

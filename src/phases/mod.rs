@@ -8,3 +8,4 @@ pub mod parity;
 pub mod publish;
 pub mod report;
 pub mod test;
+pub mod torch;

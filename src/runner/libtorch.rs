@@ -40,6 +40,14 @@ pub struct TorchConfig {
     pub python: Option<PathBuf>,
     /// A virtual environment whose `bin/python` provides libtorch (when `python` is unset).
     pub venv: Option<PathBuf>,
+    /// `auto` (the port's torch when its release matches, else the private copy),
+    /// `provision` (always the private copy, installed when absent) or `system` (only the
+    /// port's). `$HTDEMUCS_TORCH` beats it. See src/runner/provision.rs.
+    pub mode: super::provision::Mode,
+    /// The folder that holds private torch copies, relative to the root.
+    pub cache: Option<PathBuf>,
+    /// pip's index for a private copy [Linux: the CPU wheel index; else PyPI].
+    pub index_url: Option<String>,
 }
 
 /// Where the runner's libtorch was found.
@@ -99,7 +107,7 @@ pub fn release_of(version: &str) -> &str {
     version.split('+').next().unwrap_or(version).trim()
 }
 
-fn lib_name() -> &'static str {
+pub(crate) fn lib_name() -> &'static str {
     if cfg!(target_os = "macos") {
         "libtorch_cpu.dylib"
     } else if cfg!(windows) {
@@ -110,7 +118,7 @@ fn lib_name() -> &'static str {
 }
 
 /// Resolves a folder given as a libtorch location to (lib folder, version).
-fn from_folder(dir: &Path) -> Option<(PathBuf, Option<String>)> {
+pub(crate) fn from_folder(dir: &Path) -> Option<(PathBuf, Option<String>)> {
     let (lib, root) = if dir.join(lib_name()).is_file() {
         (dir.to_path_buf(), dir.parent()?.to_path_buf())
     } else if dir.join("lib").join(lib_name()).is_file() {
@@ -136,7 +144,7 @@ pub fn version_at(root: &Path) -> Option<String> {
 }
 
 /// The Python whose torch to use, and how it was chosen.
-fn python_for(cfg: &TorchConfig, root: &Path) -> (PathBuf, String) {
+pub(crate) fn python_for(cfg: &TorchConfig, root: &Path) -> (PathBuf, String) {
     if let Some(p) = &cfg.python {
         return (root.join(p), "torch.python in the config".into());
     }
@@ -167,7 +175,9 @@ fn python_for(cfg: &TorchConfig, root: &Path) -> (PathBuf, String) {
 fn torch_dir_of(python: &Path) -> Result<Option<PathBuf>, String> {
     const SCRIPT: &str = "import importlib.util as u\ns = u.find_spec('torch')\n\
         print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
-    let out = Command::new(python)
+    let mut cmd = Command::new(python);
+    crate::secrets::scrub_child_env(&mut cmd);
+    let out = cmd
         .args(["-c", SCRIPT])
         .env_remove("PYTHONHOME")
         .stdin(std::process::Stdio::null())
@@ -185,22 +195,29 @@ fn torch_dir_of(python: &Path) -> Result<Option<PathBuf>, String> {
     Ok((!text.is_empty()).then(|| PathBuf::from(text)))
 }
 
-/// Finds a libtorch for a runner built for torch `wanted`; the error names both versions
-/// (or what was searched) and the fix.
-pub fn locate(cfg: &TorchConfig, root: &Path, wanted: &str) -> Result<Found, LibtorchError> {
-    let fix = format!(
-        "install torch=={wanted} into the environment the config's `torch.venv`/`torch.python` \
-         names (`pip install torch=={wanted}`; the CPU wheel is enough), or set \
-         {LIBTORCH_ENV} to a libtorch {wanted} folder"
-    );
-    let explicit = match std::env::var_os(LIBTORCH_ENV).filter(|v| !v.is_empty()) {
+/// The libtorch folder named explicitly (`$HTDEMUCS_LIBTORCH`, else `torch.libtorch`), and
+/// how it was named.
+pub(crate) fn explicit(cfg: &TorchConfig, root: &Path) -> Option<(PathBuf, String)> {
+    match std::env::var_os(LIBTORCH_ENV).filter(|v| !v.is_empty()) {
         Some(v) => Some((PathBuf::from(v), format!("${LIBTORCH_ENV}"))),
         None => cfg
             .libtorch
             .as_ref()
             .map(|p| (root.join(p), "torch.libtorch in the config".to_string())),
-    };
-    let found = if let Some((dir, via)) = explicit {
+    }
+}
+
+/// Finds the libtorch named explicitly, else the configured Python's (the `system` mode),
+/// for a runner built for torch `wanted`; the error names both versions (or what was
+/// searched) and the fix. [`super::provision::locate`] applies the mode around it.
+pub fn locate_system(cfg: &TorchConfig, root: &Path, wanted: &str) -> Result<Found, LibtorchError> {
+    let fix = format!(
+        "install torch=={wanted} into the environment the config's `torch.venv`/`torch.python` \
+         names (`pip install torch=={wanted}`; the CPU wheel is enough), set \
+         {LIBTORCH_ENV} to a libtorch {wanted} folder, or run `htdemucs-devops torch \
+         provision` for a private copy apart from that environment"
+    );
+    let found = if let Some((dir, via)) = explicit(cfg, root) {
         let (lib_dir, version) = from_folder(&dir).ok_or_else(|| {
             LibtorchError(format!(
                 "{via} names {}, which holds no {} (nor lib/{}); point it at a libtorch \
@@ -268,7 +285,7 @@ pub fn runner_env(
     let Some(wanted) = built_for(runner)? else {
         return Ok(Vec::new());
     };
-    let found = locate(cfg, root, &wanted)?;
+    let found = super::provision::locate(cfg, root, &wanted)?;
     let var = if cfg!(target_os = "macos") {
         "DYLD_LIBRARY_PATH"
     } else {
@@ -319,7 +336,7 @@ mod tests {
             libtorch: Some(dir.path().to_path_buf()),
             ..TorchConfig::default()
         };
-        let err = locate(&cfg, Path::new("."), "2.13.0")
+        let err = locate_system(&cfg, Path::new("."), "2.13.0")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -339,12 +356,12 @@ mod tests {
             libtorch: Some(torch.clone()),
             ..TorchConfig::default()
         };
-        let err = locate(&cfg, Path::new("."), "2.13.0")
+        let err = locate_system(&cfg, Path::new("."), "2.13.0")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("2.13.0") && err.contains("2.10.0"), "{err}");
-        let ok = locate(&cfg, Path::new("."), "2.10.0").unwrap_or_else(|e| panic!("{e}"));
+        let ok = locate_system(&cfg, Path::new("."), "2.10.0").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ok.lib_dir, torch.join("lib"));
     }
 }

@@ -12,6 +12,7 @@ pub mod memory;
 #[cfg(test)]
 mod mock;
 pub mod npz;
+pub mod provision;
 pub mod results;
 pub mod schedule;
 pub mod signal;

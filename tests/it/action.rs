@@ -229,6 +229,7 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
         "binary-path",
         "working-directory",
         "args",
+        "torch",
     ];
     assert_eq!(
         inputs.keys().map(String::as_str).collect::<BTreeSet<_>>(),

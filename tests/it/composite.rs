@@ -138,6 +138,27 @@ pub struct ActionRun {
     pub outputs: BTreeMap<String, String>,
     /// The names each step (by id) wrote to its `GITHUB_OUTPUT`.
     pub written: BTreeMap<String, BTreeSet<String>>,
+    /// The `with:` of each `actions/cache` step that ran (not executed here).
+    pub caches: Vec<BTreeMap<String, String>>,
+}
+
+/// An `if:` condition: `a == 'x'` terms (or `!=`) joined by `||` or by `&&` (not both).
+pub fn condition(expr: &str, ctx: &HashMap<String, String>) -> bool {
+    let term = |t: &str| {
+        let (lhs, rhs, eq) = match (t.split_once("!="), t.split_once("==")) {
+            (Some((l, r)), _) => (l, r, false),
+            (None, Some((l, r))) => (l, r, true),
+            _ => panic!("unsupported condition `{t}` in action.yml"),
+        };
+        let lit = rhs.trim().trim_matches('\'');
+        (lookup(lhs.trim(), ctx) == lit) == eq
+    };
+    if expr.contains("&&") {
+        assert!(!expr.contains("||"), "mixed && and || in `{expr}`");
+        expr.split("&&").all(term)
+    } else {
+        expr.split("||").any(term)
+    }
 }
 
 /// Runs action.yml's steps like a runner: `workspace` is GITHUB_WORKSPACE, `with` the
@@ -153,6 +174,9 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     }
     ctx.insert("github.token".into(), "default-workflow-token".into());
     ctx.insert("github.action_ref".into(), String::new());
+    let (_, os, arch) = host_platform();
+    ctx.insert("runner.os".into(), os.into());
+    ctx.insert("runner.arch".into(), arch.into());
     // Defaults are expressions themselves (`${{ github.token }}`).
     let defaults: Vec<(String, String)> = ctx
         .iter()
@@ -173,6 +197,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     let (mut all_out, mut all_err) = (String::new(), String::new());
     let mut code = Some(0);
     let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut caches = Vec::new();
     let steps = a["runs"]["steps"]
         .as_sequence()
         .cloned()
@@ -183,11 +208,32 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         for key in step.as_mapping().cloned().unwrap_or_default().keys() {
             let key = key.as_str().unwrap_or_default();
             assert!(
-                ["id", "name", "shell", "env", "run"].contains(&key),
+                ["id", "name", "shell", "env", "run", "if", "uses", "with"].contains(&key),
                 "action.yml step {i} uses `{key}`, which tests/it/composite.rs does not interpret"
             );
         }
         let id = step["id"].as_str().unwrap_or_default().to_string();
+        if let Some(cond) = step["if"].as_str() {
+            if !condition(cond, &ctx) {
+                continue;
+            }
+        }
+        if let Some(uses) = step["uses"].as_str() {
+            assert!(
+                uses.starts_with("actions/cache@"),
+                "step {id} uses {uses}, which tests/it/composite.rs does not stand in for"
+            );
+            let with = step["with"].as_mapping().cloned().unwrap_or_default();
+            caches.push(
+                with.iter()
+                    .map(|(k, v)| {
+                        let k = k.as_str().unwrap_or_default().to_string();
+                        (k, eval(v.as_str().unwrap_or_default(), &ctx))
+                    })
+                    .collect(),
+            );
+            continue;
+        }
         let script = step["run"]
             .as_str()
             .unwrap_or_else(|| panic!("step {i} of action.yml has no run"));
@@ -253,5 +299,6 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         stderr: all_err,
         outputs,
         written: names,
+        caches,
     }
 }

@@ -213,6 +213,7 @@ fn the_makefile_has_every_target_and_make_accepts_it() {
         "format-fix",
         "setup",
         "setup-hooks",
+        "setup-torch",
         "benchmark",
         "benchmark-compare",
         "parity-report",
@@ -231,6 +232,14 @@ fn the_makefile_has_every_target_and_make_accepts_it() {
         stdout(&cli).contains("swift build -c release --product sep-cli"),
         "{}",
         stdout(&cli)
+    );
+    let torch = run(Command::new("make")
+        .args(["-n", "setup-torch"])
+        .current_dir(dir));
+    assert!(
+        stdout(&torch).contains("htdemucs-devops torch provision"),
+        "{}",
+        stdout(&torch)
     );
     let help = run(Command::new("make").current_dir(dir));
     for t in targets {

@@ -41,3 +41,5 @@ mod report_race;
 mod report_server;
 mod site_pages;
 mod test_phase;
+mod torch_action;
+mod torch_provision;

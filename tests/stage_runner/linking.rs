@@ -169,6 +169,11 @@ mod torch {
     /// `htdemucs-devops parity run` in `dir`, with no Python or libtorch hints in the
     /// environment: only the config says where torch is.
     fn parity_run(dir: &Path, wrap: Option<(&Path, &Path)>) -> Output {
+        parity_run_in(dir, wrap, "system")
+    }
+
+    /// [`parity_run`] with `torch.mode` `mode` (`$HTDEMUCS_TORCH`).
+    fn parity_run_in(dir: &Path, wrap: Option<(&Path, &Path)>, mode: &str) -> Output {
         let (config, out_dir) = (dir.join("config.yml"), dir.join("out"));
         let args = [
             "parity",
@@ -212,6 +217,9 @@ mod torch {
             cmd.env_remove(var);
         }
         cmd.env("HTDEMUCS_STAGE_RUNNER", RUNNER);
+        // `system`: the configured Python's torch only, so a private copy in the user's
+        // cache cannot stand in for the installation under test.
+        cmd.env("HTDEMUCS_TORCH", mode);
         cmd.output().unwrap()
     }
 
@@ -274,9 +282,9 @@ mod torch {
         );
     }
 
-    #[test]
-    fn a_torch_of_another_release_exits_2_naming_both() {
-        let venv = new_venv(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stub-venv"));
+    /// A venv whose `torch` is a stub saying 2.10.0 (a port pinning an older torch).
+    fn stub_torch_venv(name: &str) -> PathBuf {
+        let venv = new_venv(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name));
         let torch = site_packages(&venv).join("torch");
         std::fs::create_dir_all(torch.join("lib")).unwrap();
         std::fs::write(
@@ -299,6 +307,12 @@ mod torch {
             ),
             "2.10.0"
         );
+        venv
+    }
+
+    #[test]
+    fn a_torch_of_another_release_exits_2_naming_both() {
+        let venv = stub_torch_venv("stub-venv");
         let dir = project("other-release", &venv);
         let out = parity_run(&dir, None);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -323,5 +337,35 @@ mod torch {
         assert!(stderr.contains("has no torch package"), "{stderr}");
         assert!(stderr.contains("torch==2.13.0"), "{stderr}");
         assert!(stderr.contains(&venv.display().to_string()), "{stderr}");
+    }
+
+    /// The port pins 2.10.0 and the cache holds a private 2.13.0 (the build venv's torch
+    /// package, linked into the private layout): `auto` starts the real runner on it,
+    /// `system` refuses the port's torch.
+    #[test]
+    fn auto_runs_the_runner_on_the_private_torch_when_the_port_pins_another() {
+        let venv = stub_torch_venv("pinned-venv");
+        let dir = project("private-torch", &venv);
+        let cache = dir.join("cache");
+        let wanted = libtorch::built_for(Path::new(RUNNER)).unwrap().unwrap();
+        let private = htdemucs_devops::runner::provision::private_dir(&cache, &wanted);
+        std::fs::create_dir_all(&private).unwrap();
+        let torch = site_packages(&build_venv()).join("torch");
+        std::os::unix::fs::symlink(&torch, private.join("torch")).unwrap();
+        let config = dir.join("config.yml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!("  cache: {}\n", cache.display()));
+        std::fs::write(&config, text).unwrap();
+
+        let out = parity_run_in(&dir, None, "auto");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let used = libtorch_used(&dir);
+        assert!(used.starts_with(private.to_str().unwrap()), "{used}");
+
+        let out = parity_run_in(&dir, None, "system");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is torch 2.10.0"), "{stderr}");
     }
 }
