@@ -26,6 +26,9 @@ pub struct InitConfig {
     /// Where `make test-parity` finds the Python parity tests.
     pub parity_tests: String,
     pub swift_version: String,
+    /// The ruff release pinned everywhere: the pre-commit hook's rev (`v` + this),
+    /// `make setup`'s install and the CI lint job, so they never disagree on formatting.
+    pub ruff_version: String,
     /// Generated files (paths as listed by `init`) that are neither written nor checked.
     pub skip: Vec<String>,
 }
@@ -40,6 +43,7 @@ impl Default for InitConfig {
             cli_product: None,
             parity_tests: "tests/parity".into(),
             swift_version: "5.9".into(),
+            ruff_version: RUFF_VERSION.into(),
             skip: Vec::new(),
         }
     }
@@ -101,7 +105,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// Pre-commit hook revisions the scaffold pins (the foundation design's).
 const SWIFTFORMAT_REV: &str = "0.54.0";
-const RUFF_REV: &str = "v0.4.0";
+/// The ruff release this repository develops with (requirements-dev.txt pins the same).
+pub(super) const RUFF_VERSION: &str = "0.17.6";
 const HOOKS_REV: &str = "v4.6.0";
 
 /// One rendered file.
@@ -142,6 +147,7 @@ pub(super) fn validate(s: &InitConfig, config: &str) -> Result<()> {
         ("cli_product", &cli),
         ("parity_tests", &s.parity_tests),
         ("swift_version", &s.swift_version),
+        ("ruff_version", &s.ruff_version),
     ];
     for (key, value) in fields {
         if !is_safe(value) {
@@ -197,7 +203,7 @@ pub fn render_all(settings: &InitConfig) -> Result<Vec<Rendered>> {
         swift_version => settings.swift_version,
         skip_yaml => skip_yaml,
         swiftformat_rev => SWIFTFORMAT_REV,
-        ruff_rev => RUFF_REV,
+        ruff_version => settings.ruff_version,
         hooks_rev => HOOKS_REV,
     };
     let mut out = Vec::new();
@@ -257,6 +263,31 @@ mod tests {
         assert!(err
             .unwrap_or_default()
             .contains("init.skip lists \"nope.txt\""));
+    }
+
+    #[test]
+    fn the_default_ruff_is_the_one_requirements_dev_pins() {
+        let pins = include_str!("../../../requirements-dev.txt");
+        assert!(
+            pins.lines()
+                .any(|l| l.trim() == format!("ruff=={RUFF_VERSION}")),
+            "requirements-dev.txt and RUFF_VERSION disagree"
+        );
+        let files = render_all(&InitConfig {
+            cli_product: Some("x".into()),
+            ..InitConfig::default()
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let text = |p: &str| {
+            files
+                .iter()
+                .find(|f| f.path == p)
+                .map(|f| f.text.clone())
+                .unwrap_or_default()
+        };
+        assert!(text(".pre-commit-config.yaml").contains(&format!("rev: \"v{RUFF_VERSION}\"")));
+        assert!(text("Makefile").contains(&format!("RUFF_VERSION ?= {RUFF_VERSION}")));
+        assert!(text(".github/workflows/ci.yml").contains(&format!("ruff=={RUFF_VERSION}")));
     }
 
     #[test]
