@@ -82,7 +82,8 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<Outcome> {
     let outcome = write(ctx, &files, args.force, args.dry_run, &mut adoption.todo)?;
     let style = ctx.console.style();
     if !adoption.found.is_empty() {
-        ctx.console.print(&style.bold("Adopted from this repository:"));
+        ctx.console
+            .print(&style.bold("Adopted from this repository:"));
         for f in &adoption.found {
             ctx.console.print(&format!("  - {f}"));
         }
@@ -254,7 +255,14 @@ fn write(
             (State::Missing, _) | (_, None) => ("created", Some(f.text.clone())),
             (State::Differs { .. }, Some(text)) => match f.kind {
                 Kind::Block(_) | Kind::Hooks => match merged(f, text) {
-                    Ok(new) => (if f.kind == Kind::Hooks { "merged" } else { "updated" }, Some(new)),
+                    Ok(new) => (
+                        if f.kind == Kind::Hooks {
+                            "merged"
+                        } else {
+                            "updated"
+                        },
+                        Some(new),
+                    ),
                     Err(todo_item) => {
                         todo.push(todo_item);
                         ("left alone", None)

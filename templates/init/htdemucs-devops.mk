@@ -31,6 +31,7 @@ NEED_DEVOPS = @command -v $(DEVOPS) >/dev/null 2>&1 || { \
 WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
 
 .PHONY: devops-help devops-build devops-build-cli devops-clean devops-test devops-test-parity \
+	devops-test-all \
 	devops-lint devops-format devops-format-fix devops-setup devops-setup-hooks \
 	devops-benchmark devops-benchmark-compare devops-stems devops-parity-report
 [% if "help" in missing %]
@@ -56,6 +57,8 @@ devops-test: ## Swift unit tests
 
 devops-test-parity: $(DEVOPS_STAMP) ## Python parity tests
 	$(PYTHON) -m pytest [[ parity_tests ]]
+
+devops-test-all: devops-test devops-test-parity ## Swift and parity tests
 
 # --- quality -------------------------------------------------------------------------
 

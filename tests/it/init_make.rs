@@ -186,7 +186,7 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
 #[test]
 fn the_example_workflows_never_run_parity_without_arguments() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for wf in ["examples/workflows/ci.yml", "templates/init/ci.yml"] {
+    for wf in ["examples/workflows/ci.yml", "templates/init/workflow.yml"] {
         let text = std::fs::read_to_string(root.join(wf)).unwrap_or_else(|e| panic!("{e}"));
         let lines: Vec<&str> = text.lines().collect();
         for (i, l) in lines.iter().enumerate() {

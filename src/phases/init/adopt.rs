@@ -158,29 +158,38 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
         }
     }
     if settings.requirements == "requirements.txt" && !root.join("requirements.txt").is_file() {
-        a.todo.push("no requirements.txt: make setup installs only ruff, pytest and pre-commit".into());
+        a.todo.push(
+            "no requirements.txt: make setup installs only ruff, pytest and pre-commit".into(),
+        );
     }
     let py = format!("{}/bin/python", settings.venv);
     let pre_commit = read(root, ".pre-commit-config.yaml").unwrap_or_default();
     if let Some(rev) = hook_rev(&pre_commit, RUFF_HOOKS) {
         let v = rev.trim_start_matches('v').to_string();
         if plain(&v) {
-            a.found.push(format!("ruff {v} (the pre-commit pin; setup and CI use it too)"));
+            a.found.push(format!(
+                "ruff {v} (the pre-commit pin; setup and CI use it too)"
+            ));
             settings.ruff_version = v;
         }
     }
     let package = read(root, "Package.swift").unwrap_or_default();
     if package.to_lowercase().contains("ffmpeg") {
-        a.found.push("an FFmpeg dependency in Package.swift: CI installs ffmpeg with brew".into());
+        a.found
+            .push("an FFmpeg dependency in Package.swift: CI installs ffmpeg with brew".into());
         settings.brew.push("ffmpeg".into());
     }
     for kept in [".swiftformat", ".github/dependabot.yml"] {
         if root.join(kept).is_file() {
-            a.found.push(format!("{kept}: kept yours (listed under init.skip)"));
+            a.found
+                .push(format!("{kept}: kept yours (listed under init.skip)"));
             settings.skip.push(kept.into());
         }
     }
-    if let Some(b) = ["benchmarks/baseline.json"].iter().find(|b| root.join(b).is_file()) {
+    if let Some(b) = ["benchmarks/baseline.json"]
+        .iter()
+        .find(|b| root.join(b).is_file())
+    {
         settings.baseline = (*b).into();
     }
 
@@ -197,7 +206,9 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
             .iter()
             .filter(|f| f.ends_with("_pytorch.wav"))
             .count();
-        a.found.push(format!("{n} stem pairs in {d} ({{stem}}_pytorch.wav / {{stem}}_coreml.wav)"));
+        a.found.push(format!(
+            "{n} stem pairs in {d} ({{stem}}_pytorch.wav / {{stem}}_coreml.wav)"
+        ));
         a.todo.push(format!(
             "the parity job compares the stems in {d} as they are in the checkout; if your scripts write them, run those before `make devops-stems` (the `setup` input of the workflow call)"
         ));
@@ -241,7 +252,8 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
             Some((format!("benchmarks/{f}"), format!("benchmarks/{results}")))
         });
     if let Some((script, results)) = bench.filter(|(s, r)| plain(s) && plain(r)) {
-        a.found.push(format!("benchmark script {script} writing {results}"));
+        a.found
+            .push(format!("benchmark script {script} writing {results}"));
         config.push_str(&format!(
             "\nbenchmark:\n  # Our history, kept apart from {} (the file your scripts read and write).\n  baseline: benchmarks/htdemucs-devops-baseline.json\n  producers:\n    - name: {}\n      command: [{py}, {script}]\n      results_file: {results}\n",
             settings.baseline,
@@ -250,15 +262,21 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
     }
 
     // The CoreML model: its package manifest names the spec and the weights.
-    for d in dirs.iter().filter(|d| d.extension().is_some_and(|e| e == "mlpackage")) {
+    for d in dirs
+        .iter()
+        .filter(|d| d.extension().is_some_and(|e| e == "mlpackage"))
+    {
         let manifest = d.join("Manifest.json");
         let Some(text) = read(root, &rel_str(&manifest)) else {
             continue;
         };
         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let root_id = v["rootModelIdentifier"].as_str().unwrap_or_default();
-        let spec = v["itemInfoEntries"][root_id]["path"].as_str().unwrap_or("?");
-        a.found.push(format!("CoreML model {} (spec {spec})", rel_str(d)));
+        let spec = v["itemInfoEntries"][root_id]["path"]
+            .as_str()
+            .unwrap_or("?");
+        a.found
+            .push(format!("CoreML model {} (spec {spec})", rel_str(d)));
         a.todo.push(format!(
             "{}: its inputs and outputs are in the protobuf spec, which init does not read; name them in a pipeline.yml to use `parity run` stage by stage",
             rel_str(d)

@@ -95,7 +95,11 @@ pub(super) const FILES: &[(&str, &str, Kind)] = &[
     ("dependabot.yml", ".github/dependabot.yml", Kind::Managed),
     ("htdemucs-devops.yml", DEFAULT_CONFIG_PATH, Kind::Starter),
     ("workflow.yml", WORKFLOW_PATH, Kind::Managed),
-    ("ci.yml", ".github/workflows/ci.yml", Kind::Block(CI_MARKERS)),
+    (
+        "ci.yml",
+        ".github/workflows/ci.yml",
+        Kind::Block(CI_MARKERS),
+    ),
     (
         "ci-comment.yml",
         ".github/workflows/ci-comment.yml",
@@ -135,7 +139,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/init/workflow.yml"),
     ),
     ("ci.yml", include_str!("../../../templates/init/ci.yml")),
-    ("ci-job.yml", include_str!("../../../templates/init/ci-job.yml")),
+    (
+        "ci-job.yml",
+        include_str!("../../../templates/init/ci-job.yml"),
+    ),
     (
         "ci-comment.yml",
         include_str!("../../../templates/init/ci-comment.yml"),
@@ -158,8 +165,14 @@ pub(super) const TARGETS: &[(&str, &str)] = &[
     ("setup", "Create the Python virtual environment"),
     ("setup-hooks", "Install the pre-commit hooks"),
     ("benchmark", "Run the benchmark producers"),
-    ("benchmark-compare", "Compare a run (CURRENT=file.json) with the baseline"),
-    ("parity-report", "Compare the stems and write the HTML parity report"),
+    (
+        "benchmark-compare",
+        "Compare a run (CURRENT=file.json) with the baseline",
+    ),
+    (
+        "parity-report",
+        "Compare the stems and write the HTML parity report",
+    ),
 ];
 
 /// What rendering needs from the repository as it is (read fresh by `init` and by
@@ -321,7 +334,12 @@ pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
     );
     set(
         "parity_mode",
-        if settings.stems.is_some() { "stems" } else { "run" }.into(),
+        if settings.stems.is_some() {
+            "stems"
+        } else {
+            "run"
+        }
+        .into(),
     );
     set("reference", "pytorch".into());
     set("candidate", "coreml".into());
@@ -338,7 +356,10 @@ pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
         "descriptions",
         minijinja::Value::from_serialize(&descriptions),
     );
-    set("ci_name", repo.ci_name.clone().unwrap_or("CI".into()).into());
+    set(
+        "ci_name",
+        repo.ci_name.clone().unwrap_or("CI".into()).into(),
+    );
     set("adopted", repo.adopted_config.clone().into());
     let render = |name: &str, vars: &BTreeMap<String, minijinja::Value>| {
         env.get_template(name)
