@@ -6,6 +6,7 @@
 
 mod adopt;
 mod blocks;
+mod files;
 mod templates;
 
 use anyhow::{bail, Context as _, Result};

@@ -78,14 +78,14 @@ pub fn upsert(text: &str, markers: &Markers, block: &str) -> String {
 /// end of the file land under it).
 pub fn last_top_level_key_is(text: &str, key: &str) -> bool {
     text.lines()
-        .filter(|l| {
+        .rev()
+        .find(|l| {
             !l.is_empty()
                 && !l.starts_with(' ')
                 && !l.starts_with('\t')
                 && !l.starts_with('#')
                 && !l.starts_with("---")
         })
-        .last()
         .is_some_and(|l| l.trim_end() == format!("{key}:"))
 }
 
