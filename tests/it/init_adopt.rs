@@ -137,6 +137,50 @@ fn init_adopts_the_port_and_check_stays_clean_after_customising_ci() {
     let check = init(dir, &["--check"]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 
+    // The reusable workflow: the port's setup first, its venv cached on its requirements,
+    // brew and SPM cached, the stems compared, benchmark and publish on main only.
+    let wf_text = read(&dir.join(".github/workflows/htdemucs-devops.yml"));
+    let wf: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&wf_text).unwrap_or_else(|e| panic!("{e}"));
+    let steps = |job: &str| -> Vec<String> {
+        wf["jobs"][job]["steps"]
+            .as_sequence()
+            .map(|s| {
+                s.iter()
+                    .map(|st| {
+                        st["name"]
+                            .as_str()
+                            .or(st["run"].as_str())
+                            .or(st["uses"].as_str())
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let build = steps("build-test");
+    let pos = |name: &str| {
+        build
+            .iter()
+            .position(|s| s == name)
+            .unwrap_or_else(|| panic!("{name} not in {build:?}"))
+    };
+    assert!(pos("Port setup") < pos("make devops-build"));
+    assert!(pos("Cache Homebrew downloads") < pos("Port setup"));
+    assert!(pos("Cache the Python virtual environment") < pos("make devops-setup"));
+    assert!(pos("Cache Swift packages and build products") < pos("make devops-build"));
+    assert!(wf_text.contains("path: tests/parity/venv"));
+    assert!(wf_text.contains("hashFiles('tests/parity/requirements.txt')"));
+    assert!(steps("parity").contains(&"make devops-stems".to_string()));
+    assert!(wf_text.contains(
+        "args: --reference .htdemucs-devops/stems/pytorch --candidate .htdemucs-devops/stems/coreml"
+    ));
+    for job in ["benchmark", "publish"] {
+        let cond = wf["jobs"][job]["if"].as_str().unwrap_or_default();
+        assert!(cond.contains("refs/heads/main"), "{job}: {cond}");
+    }
+
     // The maintainer customises ci.yml (a step in their job, a job of their own) and
     // their Makefile: still no drift.
     let ci_path = dir.join(".github/workflows/ci.yml");
