@@ -339,3 +339,26 @@ fn the_adopted_targets_and_suites_run_as_a_maintainer() {
     assert!(so.contains("test_mean_sdr_is_above_the_gate"), "{so}");
     assert_eq!(mtime(), before);
 }
+
+#[test]
+fn a_ci_yml_init_cannot_extend_safely_gets_the_job_to_paste() {
+    let repo = port();
+    let dir = repo.path();
+    let ci_path = dir.join(".github/workflows/ci.yml");
+    // `jobs:` is not the last section: appending there would land under `env:`.
+    let theirs = format!("{}\nenv:\n  FOO: bar\n", read(&ci_path));
+    write(&ci_path, &theirs);
+    let out = init(dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let so = stdout(&out);
+    assert!(so.contains("left alone .github/workflows/ci.yml"), "{so}");
+    assert!(
+        so.contains("`jobs:` is not its last section") && so.contains("  htdemucs-devops:"),
+        "{so}"
+    );
+    assert_eq!(read(&ci_path), theirs);
+    // Until the job is pasted, --check says so.
+    let check = init(dir, &["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stdout(&check).contains("drifted .github/workflows/ci.yml"));
+}
