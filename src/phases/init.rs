@@ -209,10 +209,15 @@ fn check(ctx: &Ctx, files: &[Rendered]) -> Result<Outcome> {
                     style.red("   drifted"),
                     f.path
                 ));
+                // Init restores its own block or hooks without --force; whole files need it.
+                let fix = match f.kind {
+                    Kind::Block(_) | Kind::Hooks => "run htdemucs-devops init",
+                    Kind::Managed | Kind::Starter => "run htdemucs-devops init --force",
+                };
                 let mut a = Annotation::new(
                     Level::Error,
                     format!(
-                        "{} differs from what init generates, from line {line} (run htdemucs-devops init --force, or list it under init.skip)",
+                        "{} differs from what init generates, from line {line} ({fix}, or list it under init.skip)",
                         f.path
                     ),
                 );
