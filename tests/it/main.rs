@@ -15,6 +15,8 @@ mod core;
 mod escaping;
 mod fuzz_replay;
 mod init;
+mod init_adopt;
+mod init_make;
 mod inputs_bounded;
 mod install_hardening;
 mod installer;

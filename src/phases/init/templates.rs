@@ -1,13 +1,17 @@
 //! The scaffold `init` writes: the `init` config section it is rendered from, the list
-//! of generated files, the embedded templates (`[[ ]]` syntax, since GitHub's `${{ }}`
-//! fills the workflows) and the checks that keep settings safe to render.
+//! of generated files and how each is owned (whole file, a marked block, merged hooks),
+//! the embedded templates (`[[ ]]` syntax, since GitHub's `${{ }}` fills the workflows)
+//! and the checks that keep settings safe to render.
 
 use anyhow::{bail, Context as _, Result};
 use minijinja::syntax::SyntaxConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::DEFAULT_CONFIG_PATH;
+#[cfg(test)]
+use super::files::WORKFLOW_PATH;
+pub(super) use super::files::{Kind, FILES, TARGETS, TEMPLATES};
 
 /// The `init` section of `.github/htdemucs-devops.yml`: what the scaffold is rendered
 /// from, so that `init --check` regenerates exactly what `init` wrote.
@@ -25,7 +29,19 @@ pub struct InitConfig {
     pub cli_product: Option<String>,
     /// Where `make test-parity` finds the Python parity tests.
     pub parity_tests: String,
+    /// The Python virtual environment `make setup` creates (and CI caches).
+    pub venv: String,
+    /// The benchmark history `make benchmark-compare` reads.
+    pub baseline: String,
+    /// A flat folder of `{stem}_pytorch.wav` / `{stem}_coreml.wav` pairs that the parity
+    /// job and `make parity-report` compare; when unset, they run `parity run`.
+    pub stems: Option<String>,
+    /// Homebrew formulae the macOS jobs install first (e.g. ffmpeg for SwiftFFmpeg).
+    pub brew: Vec<String>,
     pub swift_version: String,
+    /// The ruff release pinned everywhere: the pre-commit hook's rev (`v` + this),
+    /// `make setup`'s install and the CI lint job, so they never disagree on formatting.
+    pub ruff_version: String,
     /// Generated files (paths as listed by `init`) that are neither written nor checked.
     pub skip: Vec<String>,
 }
@@ -39,69 +55,34 @@ impl Default for InitConfig {
             requirements: "requirements.txt".into(),
             cli_product: None,
             parity_tests: "tests/parity".into(),
+            venv: ".venv".into(),
+            baseline: "benchmarks/baseline.json".into(),
+            stems: None,
+            brew: Vec::new(),
             swift_version: "5.9".into(),
+            ruff_version: RUFF_VERSION.into(),
             skip: Vec::new(),
         }
     }
 }
 
-/// Whether `--check` compares a file's content or only that it exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    /// Regenerated from the settings: drift is reported.
-    Managed,
-    /// Written once, then the user's to edit (the config file itself).
-    Starter,
+/// What rendering needs from the repository as it is (read fresh by `init` and by
+/// `--check` alike, so both render the same).
+#[derive(Debug, Clone, Default)]
+pub struct Repo {
+    /// Targets the user's Makefile defines outside our block.
+    pub make_targets: Vec<String>,
+    /// The user's CI workflow: its `name:` and whether it has a `phase` dispatch input.
+    pub ci_name: Option<String>,
+    pub ci_has_phase_input: bool,
+    /// Extra config sections (YAML) adoption proposes for a first config file.
+    pub adopted_config: String,
 }
-
-/// (template name, path in the repository, kind). The order is the order of the output.
-pub(super) const FILES: &[(&str, &str, Kind)] = &[
-    ("Makefile", "Makefile", Kind::Managed),
-    (
-        "pre-commit-config.yaml",
-        ".pre-commit-config.yaml",
-        Kind::Managed,
-    ),
-    ("swiftformat", ".swiftformat", Kind::Managed),
-    ("dependabot.yml", ".github/dependabot.yml", Kind::Managed),
-    ("htdemucs-devops.yml", DEFAULT_CONFIG_PATH, Kind::Starter),
-    ("ci.yml", ".github/workflows/ci.yml", Kind::Managed),
-    (
-        "ci-comment.yml",
-        ".github/workflows/ci-comment.yml",
-        Kind::Managed,
-    ),
-];
-
-const TEMPLATES: &[(&str, &str)] = &[
-    ("Makefile", include_str!("../../../templates/init/Makefile")),
-    (
-        "pre-commit-config.yaml",
-        include_str!("../../../templates/init/pre-commit-config.yaml"),
-    ),
-    (
-        "swiftformat",
-        include_str!("../../../templates/init/swiftformat"),
-    ),
-    (
-        "dependabot.yml",
-        // The consumers' template is the one at the repository root, so there is one copy.
-        include_str!("../../../dependabot-template.yml"),
-    ),
-    (
-        "htdemucs-devops.yml",
-        include_str!("../../../templates/init/htdemucs-devops.yml"),
-    ),
-    ("ci.yml", include_str!("../../../templates/init/ci.yml")),
-    (
-        "ci-comment.yml",
-        include_str!("../../../templates/init/ci-comment.yml"),
-    ),
-];
 
 /// Pre-commit hook revisions the scaffold pins (the foundation design's).
 const SWIFTFORMAT_REV: &str = "0.54.0";
-const RUFF_REV: &str = "v0.4.0";
+/// The ruff release this repository develops with (requirements-dev.txt pins the same).
+pub(super) const RUFF_VERSION: &str = "0.17.6";
 const HOOKS_REV: &str = "v4.6.0";
 
 /// One rendered file.
@@ -109,7 +90,10 @@ const HOOKS_REV: &str = "v4.6.0";
 pub struct Rendered {
     pub path: &'static str,
     pub(super) kind: Kind,
+    /// The whole file, as written when it does not exist yet.
     pub text: String,
+    /// For `Kind::Block`: the marked block (markers included) init owns in the file.
+    pub block: String,
 }
 
 /// The first `.executable(name: "...")` product of Package.swift, else `htdemucs-cli`.
@@ -141,11 +125,24 @@ pub(super) fn validate(s: &InitConfig, config: &str) -> Result<()> {
         ("requirements", &s.requirements),
         ("cli_product", &cli),
         ("parity_tests", &s.parity_tests),
+        ("venv", &s.venv),
+        ("baseline", &s.baseline),
         ("swift_version", &s.swift_version),
+        ("ruff_version", &s.ruff_version),
     ];
     for (key, value) in fields {
         if !is_safe(value) {
             bail!("{config}: init.{key} is {value:?}; use letters, digits and . _ / @ + - only");
+        }
+    }
+    for (key, value) in s
+        .stems
+        .iter()
+        .map(|v| ("stems", v))
+        .chain(s.brew.iter().map(|v| ("brew", v)))
+    {
+        if !is_safe(value) {
+            bail!("{config}: init.{key} has {value:?}; use letters, digits and . _ / @ + - only");
         }
     }
     if !s.action.contains('@') && !s.action.starts_with("./") {
@@ -166,8 +163,8 @@ pub(super) fn validate(s: &InitConfig, config: &str) -> Result<()> {
     Ok(())
 }
 
-/// Renders every scaffold file from `settings` (with `cli_product` resolved).
-pub fn render_all(settings: &InitConfig) -> Result<Vec<Rendered>> {
+/// Renders every scaffold file from `settings` (with `cli_product` resolved) for `repo`.
+pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
     let mut env = crate::render::environment();
     // GitHub's `${{ }}` expressions fill the workflows; `[[ ]]` marks ours instead.
     let syntax = SyntaxConfig::builder()
@@ -181,38 +178,106 @@ pub fn render_all(settings: &InitConfig) -> Result<Vec<Rendered>> {
         env.add_template(name, text)
             .with_context(|| format!("embedded template init/{name} is invalid"))?;
     }
-    let skip_yaml = if settings.skip.is_empty() {
-        "[]".to_string()
-    } else {
-        let items: Vec<String> = settings.skip.iter().map(|s| format!("\"{s}\"")).collect();
+    let quoted = |items: &[String]| {
+        let items: Vec<String> = items.iter().map(|s| format!("\"{s}\"")).collect();
         format!("[{}]", items.join(", "))
     };
-    let vars = minijinja::context! {
-        action => settings.action,
-        runs_on => settings.runs_on,
-        python_version => settings.python_version,
-        requirements => settings.requirements,
-        cli_product => settings.cli_product.clone().unwrap_or_default(),
-        parity_tests => settings.parity_tests,
-        swift_version => settings.swift_version,
-        skip_yaml => skip_yaml,
-        swiftformat_rev => SWIFTFORMAT_REV,
-        ruff_rev => RUFF_REV,
-        hooks_rev => HOOKS_REV,
+    let missing: Vec<&str> = TARGETS
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| !repo.make_targets.iter().any(|m| m == t))
+        .collect();
+    let descriptions: BTreeMap<&str, &str> = TARGETS.iter().copied().collect();
+    let setup = if settings.brew.is_empty() {
+        String::new()
+    } else {
+        format!("brew install {}", settings.brew.join(" "))
+    };
+    let phase = if repo.ci_name.is_none() || repo.ci_has_phase_input {
+        "${{ inputs.phase || 'all' }}"
+    } else {
+        "all"
+    };
+    let mut vars = BTreeMap::new();
+    let mut set = |k: &str, v: minijinja::Value| {
+        vars.insert(k.to_string(), v);
+    };
+    set("action", settings.action.clone().into());
+    set("runs_on", settings.runs_on.clone().into());
+    set("python_version", settings.python_version.clone().into());
+    set("requirements", settings.requirements.clone().into());
+    set(
+        "cli_product",
+        settings.cli_product.clone().unwrap_or_default().into(),
+    );
+    set("parity_tests", settings.parity_tests.clone().into());
+    set("venv", settings.venv.clone().into());
+    set("baseline", settings.baseline.clone().into());
+    set("stems", settings.stems.clone().unwrap_or_default().into());
+    set(
+        "stems_yaml",
+        settings
+            .stems
+            .clone()
+            .map(|s| format!("\"{s}\""))
+            .unwrap_or_else(|| "null".into())
+            .into(),
+    );
+    set(
+        "parity_mode",
+        if settings.stems.is_some() {
+            "stems"
+        } else {
+            "run"
+        }
+        .into(),
+    );
+    set("reference", "pytorch".into());
+    set("candidate", "coreml".into());
+    set("brew_yaml", quoted(&settings.brew).into());
+    set("setup", setup.into());
+    set("phase", phase.into());
+    set("swift_version", settings.swift_version.clone().into());
+    set("ruff_version", settings.ruff_version.clone().into());
+    set("skip_yaml", quoted(&settings.skip).into());
+    set("swiftformat_rev", SWIFTFORMAT_REV.into());
+    set("hooks_rev", HOOKS_REV.into());
+    set("missing", minijinja::Value::from_serialize(&missing));
+    set(
+        "descriptions",
+        minijinja::Value::from_serialize(&descriptions),
+    );
+    set(
+        "ci_name",
+        repo.ci_name.clone().unwrap_or("CI".into()).into(),
+    );
+    set("adopted", repo.adopted_config.clone().into());
+    let render = |name: &str, vars: &BTreeMap<String, minijinja::Value>| {
+        env.get_template(name)
+            .and_then(|t| t.render(vars))
+            .with_context(|| format!("cannot render init/{name}"))
     };
     let mut out = Vec::new();
     for (name, path, kind) in FILES {
         if settings.skip.iter().any(|s| s == path) {
             continue;
         }
-        let text = env
-            .get_template(name)
-            .and_then(|t| t.render(&vars))
-            .with_context(|| format!("cannot render init/{name}"))?;
+        let mut block = String::new();
+        if let Kind::Block(m) = kind {
+            let inner = match *name {
+                "Makefile" => render("makefile-block.mk", &vars)?,
+                _ => render("ci-job.yml", &vars)?,
+            };
+            block = m.wrap(&inner);
+        }
+        let mut file_vars = vars.clone();
+        file_vars.insert("block".into(), block.trim_end().to_string().into());
+        let text = render(name, &file_vars)?;
         out.push(Rendered {
             path,
             kind: *kind,
             text,
+            block,
         });
     }
     Ok(out)
@@ -228,7 +293,7 @@ mod tests {
             cli_product: Some("htdemucs-cli".into()),
             ..InitConfig::default()
         };
-        let files = render_all(&s).unwrap_or_else(|e| panic!("{e:#}"));
+        let files = render_all(&s, &Repo::default()).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(files.len(), FILES.len());
         for f in &files {
             assert!(!f.text.contains("[["), "{}: unrendered variable", f.path);
@@ -257,6 +322,34 @@ mod tests {
         assert!(err
             .unwrap_or_default()
             .contains("init.skip lists \"nope.txt\""));
+    }
+
+    #[test]
+    fn the_default_ruff_is_the_one_requirements_dev_pins() {
+        let pins = include_str!("../../../requirements-dev.txt");
+        assert!(
+            pins.lines()
+                .any(|l| l.trim() == format!("ruff=={RUFF_VERSION}")),
+            "requirements-dev.txt and RUFF_VERSION disagree"
+        );
+        let files = render_all(
+            &InitConfig {
+                cli_product: Some("x".into()),
+                ..InitConfig::default()
+            },
+            &Repo::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let text = |p: &str| {
+            files
+                .iter()
+                .find(|f| f.path == p)
+                .map(|f| f.text.clone())
+                .unwrap_or_default()
+        };
+        assert!(text(".pre-commit-config.yaml").contains(&format!("rev: \"v{RUFF_VERSION}\"")));
+        assert!(text("htdemucs-devops.mk").contains(&format!("RUFF_VERSION ?= {RUFF_VERSION}")));
+        assert!(text(WORKFLOW_PATH).contains(&format!("ruff=={RUFF_VERSION}")));
     }
 
     #[test]

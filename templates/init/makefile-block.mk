@@ -1,0 +1,1 @@
+include htdemucs-devops.mk
