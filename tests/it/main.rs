@@ -39,3 +39,4 @@ mod report_race;
 mod report_server;
 mod site_pages;
 mod test_phase;
+mod wheel;
