@@ -9,6 +9,7 @@ mod benchmark_inputs;
 mod benchmark_maintain;
 mod benchmark_record;
 mod benchmark_testbed;
+mod brew;
 mod cargo_install;
 mod common;
 mod composite;
