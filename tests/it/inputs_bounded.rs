@@ -37,16 +37,19 @@ fn run_within(cmd: &mut Command, secs: u64) -> Output {
         .unwrap_or_else(|e| panic!("output: {e}"))
 }
 
-fn lint_report(dir: &Path, tool_file: &str) -> Command {
-    let mut cmd = bin();
-    cmd.arg("lint")
-        .arg("--report")
-        .arg(tool_file)
-        .arg("--root")
+/// Points `cmd` at the workspace `dir`: `--root`, `--out-dir <dir>/out`, run from there.
+fn in_workspace<'a>(cmd: &'a mut Command, dir: &Path) -> &'a mut Command {
+    cmd.arg("--root")
         .arg(dir)
         .arg("--out-dir")
         .arg(dir.join("out"))
-        .current_dir(dir);
+        .current_dir(dir)
+}
+
+fn lint_report(dir: &Path, tool_file: &str) -> Command {
+    let mut cmd = bin();
+    cmd.arg("lint").arg("--report").arg(tool_file);
+    in_workspace(&mut cmd, dir);
     cmd
 }
 
@@ -99,30 +102,24 @@ fn a_symlink_to_dev_zero_is_refused_as_config_baseline_and_results() {
     let current = dir.path().join("current.json");
     write(&current, r#"{"coreml": {"stft_sec": 0.4}}"#);
     let o = run_within(
-        bin()
-            .args(["benchmark", "compare", "--baseline"])
-            .arg(&zero)
-            .arg("--current")
-            .arg(&current)
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--out-dir")
-            .arg(dir.path().join("out"))
-            .current_dir(dir.path()),
+        in_workspace(
+            bin()
+                .args(["benchmark", "compare", "--baseline"])
+                .arg(&zero)
+                .arg("--current")
+                .arg(&current),
+            dir.path(),
+        ),
         20,
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
     assert!(stderr(&o).contains("a character device"), "{}", stderr(&o));
 
     let o = run_within(
-        bin()
-            .args(["benchmark", "compare", "--current"])
-            .arg(&zero)
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--out-dir")
-            .arg(dir.path().join("out"))
-            .current_dir(dir.path()),
+        in_workspace(
+            bin().args(["benchmark", "compare", "--current"]).arg(&zero),
+            dir.path(),
+        ),
         20,
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
@@ -183,15 +180,7 @@ fn a_failing_test_case_nested_in_another_fails_the_phase() {
 </testsuite></testsuites>"#,
     );
     let o = run_within(
-        bin()
-            .arg("test")
-            .arg("--junit")
-            .arg(&junit)
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--out-dir")
-            .arg(dir.path().join("out"))
-            .current_dir(dir.path()),
+        in_workspace(bin().arg("test").arg("--junit").arg(&junit), dir.path()),
         30,
     );
     assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
@@ -216,15 +205,7 @@ fn junit_nested_a_hundred_thousand_deep_is_refused_fast() {
         ),
     );
     let o = run_within(
-        bin()
-            .arg("test")
-            .arg("--junit")
-            .arg(&junit)
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--out-dir")
-            .arg(dir.path().join("out"))
-            .current_dir(dir.path()),
+        in_workspace(bin().arg("test").arg("--junit").arg(&junit), dir.path()),
         30,
     );
     assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
@@ -272,14 +253,12 @@ fn a_megabyte_unit_is_refused_without_being_echoed() {
         &format!(r#"[{{"name": "coreml/stft", "unit": "{unit}", "value": 1.0}}]"#),
     );
     let o = run_within(
-        bin()
-            .args(["benchmark", "compare", "--current"])
-            .arg(&current)
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--out-dir")
-            .arg(dir.path().join("out"))
-            .current_dir(dir.path()),
+        in_workspace(
+            bin()
+                .args(["benchmark", "compare", "--current"])
+                .arg(&current),
+            dir.path(),
+        ),
         30,
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
