@@ -10,6 +10,9 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 REQUIREMENTS := requirements-dev.txt
+# Packages whose declared dependencies would replace the pinned torch (demucs wants
+# torchaudio and friends it never imports on our path); installed with --no-deps.
+REQUIREMENTS_NODEPS := requirements-nodeps.txt
 # A copy of the requirements the venv was last installed from; `setup` reinstalls only
 # when the two differ (content, not timestamps, so a fresh checkout does not trigger it).
 STAMP := $(VENV)/.htdemucs-devops-requirements.txt
@@ -44,7 +47,7 @@ help: ## Show this list (the default)
 		$(MAKEFILE_LIST)
 
 setup: ## Create or update the Python venv (VENV, default .venv) from requirements-dev.txt
-	@set -e; if [ -x "$(VENV)/bin/python" ] && cmp -s $(REQUIREMENTS) "$(STAMP)"; then \
+	@set -e; if [ -x "$(VENV)/bin/python" ] && cat $(REQUIREMENTS) $(REQUIREMENTS_NODEPS) | cmp -s - "$(STAMP)"; then \
 		echo "setup: $(VENV) is up to date with $(REQUIREMENTS)"; \
 	else \
 		if [ ! -x "$(VENV)/bin/python" ]; then \
@@ -53,7 +56,8 @@ setup: ## Create or update the Python venv (VENV, default .venv) from requiremen
 		fi; \
 		echo "setup: installing $(REQUIREMENTS) into $(VENV)"; \
 		"$(VENV)/bin/python" -m pip install --quiet -r $(REQUIREMENTS); \
-		cp $(REQUIREMENTS) "$(STAMP)"; \
+		"$(VENV)/bin/python" -m pip install --quiet --no-deps -r $(REQUIREMENTS_NODEPS); \
+		cat $(REQUIREMENTS) $(REQUIREMENTS_NODEPS) > "$(STAMP)"; \
 	fi
 	@$(MAKE) --no-print-directory $(MODELS)
 
