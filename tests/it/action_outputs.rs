@@ -1,5 +1,5 @@
-//! The action's outputs: README's table, `action.yml`'s `outputs:` and what the six phases
-//! write to `GITHUB_OUTPUT` through the action are one and the same list.
+//! The action's outputs: the table in docs/action.md, `action.yml`'s `outputs:` and what the
+//! six phases write to `GITHUB_OUTPUT` through the action are one and the same list.
 
 use crate::common::*;
 use crate::composite::*;
@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-/// The names in README's outputs table (the rows after `| Output | Phase | Meaning |`).
+/// The names in docs/action.md's outputs table (the rows after `| Output | Phase | Meaning |`).
 pub fn readme_outputs() -> BTreeSet<String> {
-    let text = std::fs::read_to_string(repo_root().join("README.md"))
-        .unwrap_or_else(|e| panic!("README.md: {e}"));
+    let text = std::fs::read_to_string(repo_root().join("docs/action.md"))
+        .unwrap_or_else(|e| panic!("docs/action.md: {e}"));
     let mut lines = text.lines().skip_while(|l| !l.starts_with("| Output |"));
-    assert!(lines.next().is_some(), "README has no `| Output |` table");
+    assert!(lines.next().is_some(), "docs/action.md has no `| Output |` table");
     lines
         .skip(1)
         .take_while(|l| l.starts_with('|'))
@@ -104,7 +104,7 @@ fn readme_action_yml_and_the_phases_agree_on_every_output() {
     let names: BTreeSet<String> = declared.keys().cloned().collect();
     assert_eq!(
         readme, names,
-        "README's outputs table vs action.yml outputs:"
+        "docs/action.md's outputs table vs action.yml outputs:"
     );
 
     let dir = tempdir();
