@@ -26,7 +26,7 @@ pub fn declared_inputs() -> BTreeMap<String, bool> {
     inputs
         .iter()
         .map(|(k, v)| {
-            let name = k.as_str().unwrap_or_default().to_string();
+            let name = k.as_str().expect("an input name is a string").to_string();
             (name, v["required"].as_bool().unwrap_or(false))
         })
         .collect()

@@ -1,6 +1,11 @@
 //! The one integration-test binary: every scenario runs the real `htdemucs-devops`
 //! binary the way a user or a workflow does. One module per area.
 
+// Helpers here are test code too: clippy.toml's allow-unwrap-in-tests covers only #[test]
+// functions and #[cfg(test)] modules, so the whole test crate opts in. A failed unwrap is
+// a failed test, never a default that passes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod act;
 mod action;
 mod action_outputs;
