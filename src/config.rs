@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn empty_and_missing_give_defaults() {
-        let c = parse("", Path::new("c.yml")).unwrap_or_default();
+        let c = parse("", Path::new("c.yml")).unwrap();
         assert!(c.test.fail_if_no_tests);
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let l = load(None, dir.path()).unwrap_or_else(|e| panic!("{e:#}"));
@@ -168,7 +168,7 @@ mod tests {
         let err = load(Some(Path::new("/nonexistent/x.yml")), Path::new("."))
             .err()
             .map(|e| format!("{e:#}"));
-        assert!(err.unwrap_or_default().contains("/nonexistent/x.yml"));
+        assert!(err.unwrap().contains("/nonexistent/x.yml"));
     }
 
     #[test]
@@ -177,7 +177,7 @@ mod tests {
         let err = parse(text, Path::new(".github/htdemucs-devops.yml"))
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(err.starts_with(".github/htdemucs-devops.yml:3:"), "{err}");
         assert!(err.contains("colour"), "{err}");
     }
@@ -187,7 +187,7 @@ mod tests {
         let err = parse("test:\n  slowest: many\n", Path::new("c.yml"))
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(err.starts_with("c.yml:2:"), "{err}");
         assert!(err.contains("slowest"), "{err}");
     }

@@ -207,7 +207,7 @@ mod tests {
         let e = read_text(dir.path(), "the report")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(e.contains("is a folder, not a regular file"), "{e}");
         let e = read_text(&dir.path().join("missing"), "the report").err();
         assert!(e.is_some_and(|e| e.is_not_found()));
@@ -222,7 +222,7 @@ mod tests {
         let e = read_bytes(&link, "the lint report")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(e.contains("a character device"), "{e}");
         assert!(e.contains("zero.json"), "{e}");
     }

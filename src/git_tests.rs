@@ -65,7 +65,7 @@ fn remote() -> (tempfile::TempDir, PathBuf) {
     sh(&seed, &["commit", "--quiet", "-m", "init"]);
     sh(
         &seed,
-        &["push", "--quiet", bare.to_str().unwrap_or_default(), "main"],
+        &["push", "--quiet", bare.to_str().unwrap(), "main"],
     );
     (dir, bare)
 }
@@ -102,7 +102,7 @@ fn a_rejected_push_is_refetched_and_reapplied() {
                 &[
                     "clone",
                     "--quiet",
-                    bare.to_str().unwrap_or_default(),
+                    bare.to_str().unwrap(),
                     "other",
                 ],
             );

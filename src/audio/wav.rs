@@ -226,7 +226,7 @@ mod tests {
         let err = read_header(&mut r)
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(err.contains("unsupported WAV sample format"), "{err}");
     }
 }

@@ -287,7 +287,7 @@ mod tests {
         let cps = detect(&xs, &Options::default());
         assert_eq!(cps.len(), 1, "{cps:?}");
         assert!(cps[0].index.abs_diff(12) <= 1, "{cps:?}");
-        let change = cps[0].change_pct.unwrap_or_default();
+        let change = cps[0].change_pct.unwrap();
         assert!((change - 15.0).abs() < 3.0, "{change}");
         assert!(cps[0].p_value <= 0.01);
     }

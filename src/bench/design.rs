@@ -156,7 +156,7 @@ mod tests {
             "coreml": {"stft_sec": 0.42, "freq_branch_sec": [3.2, 3.3]},
             "pytorch": {"stft_sec": 0.38}
         });
-        let run = Run::from_design_json(&v, "r.json").unwrap_or_default();
+        let run = Run::from_design_json(&v, "r.json").unwrap();
         assert_eq!(run.results.len(), 2);
         assert_eq!(
             run.results["coreml"]["freq_branch_sec"].samples(),
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(run.meta.audio_seconds, Some(7.8));
         assert_eq!(run.meta.fingerprint.tools["torch"], "2.13.0");
         assert_eq!(run.meta.extra["note"], "x");
-        let back = Run::from_design_json(&run.to_design_json(), "again").unwrap_or_default();
+        let back = Run::from_design_json(&run.to_design_json(), "again").unwrap();
         assert_eq!(back, run);
     }
 
@@ -174,7 +174,7 @@ mod tests {
         let err = Run::from_design_json(&json!({"coreml": {"stft_sec": "fast"}}), "r.json")
             .err()
             .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+            .unwrap();
         assert!(err.contains("r.json: coreml.stft_sec"), "{err}");
         assert!(Run::from_design_json(&json!({"coreml": {"x": []}}), "r").is_err());
         assert!(Run::from_design_json(&json!({}), "r").is_err());
@@ -187,19 +187,19 @@ mod tests {
             "coreml": {"stft_sec": 0.05},
             "pytorch": {"stft_sec": null, "full_pipeline_sec": 4.1}
         });
-        let run = Run::from_design_json(&v, "latest.json").unwrap_or_default();
+        let run = Run::from_design_json(&v, "latest.json").unwrap();
         assert_eq!(run.results.len(), 2);
         assert_eq!(run.meta.audio_seconds, Some(30.0));
         assert_eq!(run.meta.extra["num_runs"], 3);
         assert!(run.is_not_measured("pytorch", "stft_sec"));
         assert!(!run.results["pytorch"].contains_key("stft_sec"));
-        let back = Run::from_design_json(&run.to_design_json(), "again").unwrap_or_default();
+        let back = Run::from_design_json(&run.to_design_json(), "again").unwrap();
         assert_eq!(back, run);
         // A later repetition that measures it makes it measured.
         let mut merged = run.clone();
         merged.merge(
             &Run::from_design_json(&json!({"pytorch": {"stft_sec": 0.03}}), "b")
-                .unwrap_or_default(),
+                .unwrap(),
         );
         assert!(!merged.is_not_measured("pytorch", "stft_sec"));
         assert!(parse_metrics(&json!({"m": null}), "r", "b").is_err());

@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn testbeds_by_name_mapping_or_kind() {
         let yaml = "m1-selfhosted:\n  - {cpu: \"Apple M1*\", runner: self-hosted}\n  - \"macos aarch64 / Apple M1 (Virtual) / macos14\"\n";
-        let beds: Testbeds = serde_yaml_ng::from_str(yaml).unwrap_or_default();
+        let beds: Testbeds = serde_yaml_ng::from_str(yaml).unwrap();
         assert_eq!(beds["m1-selfhosted"].len(), 2, "{beds:?}");
         let a = fp("Apple M1 Max", "self-hosted");
         let b = fp("Apple M1 (Virtual)", "macos14");

@@ -337,7 +337,7 @@ mod tests {
             {"name": "coreml/encode", "unit": "ms", "value": 12.0},
             {"name": "throughput", "unit": "frames/s", "value": 300, "range": "± 3"}
         ]);
-        let run = from_gab(&v, "g.json", Direction::Bigger).unwrap_or_default();
+        let run = from_gab(&v, "g.json", Direction::Bigger).unwrap();
         assert_eq!(run.results["coreml"]["encode"], Value::Number(12.0));
         assert_eq!(
             run.results[DEFAULT_BACKEND]["throughput"],
@@ -354,11 +354,11 @@ mod tests {
     #[test]
     fn bmf_round_trips_medians() {
         let run = Run::from_design_json(&json!({"coreml": {"stft_sec": [0.4, 0.5, 0.45]}}), "r")
-            .unwrap_or_default();
+            .unwrap();
         let bmf = to_bmf(&run);
         assert_eq!(bmf["coreml"]["stft-sec"]["value"], json!(0.45));
         assert_eq!(bmf["coreml"]["stft-sec"]["lower_value"], json!(0.4));
-        let back = from_bmf(&bmf, "b").unwrap_or_default();
+        let back = from_bmf(&bmf, "b").unwrap();
         assert_eq!(back.results["coreml"]["stft_sec"], Value::Number(0.45));
     }
 

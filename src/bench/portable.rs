@@ -156,8 +156,8 @@ mod tests {
         let d = derive(&odd, Some("coreml"), Some("pytorch"), &BTreeMap::new());
         assert_eq!(d["coreml/pytorch"]["istft_sec"], Value::Number(1.63085));
         assert_eq!(d["coreml"]["istft_sec_share"], Value::Number(0.442994));
-        let text = serde_json::to_string(&d).unwrap_or_default();
-        let back: Results = serde_json::from_str(&text).unwrap_or_default();
+        let text = serde_json::to_string(&d).unwrap();
+        let back: Results = serde_json::from_str(&text).unwrap();
         assert_eq!(back, d);
     }
 }

@@ -93,15 +93,15 @@ mod tests {
         assert!(fitted.contains("Summary truncated"));
         assert!(fitted.contains("<code>.htdemucs\\-devops/lint.json</code>"));
         // Only whole rows survive.
-        let body = fitted.split("\n\n> **Summary").next().unwrap_or_default();
+        let body = fitted.split("\n\n> **Summary").next().unwrap();
         assert!(body.lines().all(|l| l == "| a | b |"));
     }
 
     #[test]
     fn outputs_use_random_delimiters() {
         let text = format_outputs(&[("verdict".into(), "ok\nEOF\nx=y".into())]);
-        let first = text.lines().next().unwrap_or_default();
-        let delim = first.strip_prefix("verdict<<").unwrap_or_default();
+        let first = text.lines().next().unwrap();
+        let delim = first.strip_prefix("verdict<<").unwrap();
         assert!(delim.starts_with("ghadelimiter_") && delim.len() > 20);
         assert_eq!(text, format!("verdict<<{delim}\nok\nEOF\nx=y\n{delim}\n"));
     }

@@ -231,13 +231,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // An HTTP date two seconds ahead.
-        let now = jiff::Timestamp::from_second(1_700_000_000).unwrap_or_default();
+        let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let date = jiff::fmt::rfc2822::to_string(
             &now.checked_add(jiff::SignedDuration::from_secs(2))
-                .unwrap_or_default()
+                .unwrap()
                 .to_zoned(jiff::tz::TimeZone::UTC),
         )
-        .unwrap_or_default();
+        .unwrap();
         assert_eq!(parse_retry_after(&date, now.as_second()), Some(2));
     }
 

@@ -197,7 +197,7 @@ mod tests {
             "filename":"/w/a.py","fix":{"applicability":"safe","edits":[],"message":"m"},
             "location":{"column":8,"row":1},"message":"`os` imported but unused",
             "noqa_row":1,"url":"https://docs.astral.sh/ruff/rules/unused-import"}]"#;
-        let d = parse_json("ruff", text).unwrap_or_default();
+        let d = parse_json("ruff", text).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].rule.as_deref(), Some("F401"));
         assert_eq!((d[0].line, d[0].column), (Some(1), Some(8)));
@@ -213,7 +213,7 @@ mod tests {
            "end_location":null,"fix":null,"message":"SyntaxError: x","url":null},
           {"code":"B006","filename":"c.py","location":{"row":2,"column":1},
            "fix":{"applicability":"unsafe"},"message":"m"}]"#;
-        let d = parse_json("ruff", text).unwrap_or_default();
+        let d = parse_json("ruff", text).unwrap();
         assert_eq!(d[0].rule.as_deref(), Some("syntax-error"));
         assert!(!d[0].fixable);
         assert_eq!(d[0].url, None);
@@ -225,7 +225,7 @@ mod tests {
         let e = parse_json("ruff", "a.py:1:1: F401 unused")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(
             e.starts_with("not ruff JSON output (expected an array"),
             "{e}"
@@ -234,12 +234,12 @@ mod tests {
         let e = parse_json("ruff", "{\"a\":1}")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(e.contains("found an object"), "{e}");
         let e = parse_json("ruff", "[{\"code\":\"X\"}]")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(e.contains("entry 0"), "{e}");
     }
 

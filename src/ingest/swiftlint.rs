@@ -63,7 +63,7 @@ mod tests {
            "rule_id":"line_length","severity":"Error","type":"Line Length"},
           {"character":5,"file":null,"line":null,"reason":"r2",
            "rule_id":"colon","severity":"Warning","type":"Colon Spacing"}]"#;
-        let d = parse("swiftlint", text).unwrap_or_default();
+        let d = parse("swiftlint", text).unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].severity, Severity::Error);
         assert_eq!((d[0].line, d[0].column), (Some(3), None));
@@ -82,7 +82,7 @@ mod tests {
         )
         .err()
         .map(|e| e.to_string())
-        .unwrap_or_default();
+        .unwrap();
         assert!(e.contains("Fatal?"), "{e}");
     }
 }

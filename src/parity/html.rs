@@ -165,7 +165,7 @@ mod tests {
             min_sdr_db: 40.0,
         };
         let report = ParityReport::new("a.npz".into(), "<b>.npz".into(), None, t, vec![]);
-        let data = serde_json::to_value(&report).unwrap_or_default();
+        let data = serde_json::to_value(&report).unwrap();
         let html = render_html_value(&data).unwrap_or_else(|e| panic!("{e:#}"));
         assert!(html.contains("&lt;b&gt;.npz") && !html.contains("<b>.npz"));
         assert!(render_html_value(&serde_json::json!({"lint": 1})).is_err());

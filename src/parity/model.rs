@@ -322,7 +322,7 @@ mod tests {
             curve: None,
             reported: None,
         };
-        let json = serde_json::to_value(&check).unwrap_or_default();
+        let json = serde_json::to_value(&check).unwrap();
         assert_eq!(json["snr_db"], "inf");
         assert_eq!(json["sdr_db"], "-inf");
         let back: Check = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
@@ -330,7 +330,7 @@ mod tests {
         let mut missing = check.clone();
         missing.metrics = None;
         let back: Check =
-            serde_json::from_value(serde_json::to_value(&missing).unwrap_or_default())
+            serde_json::from_value(serde_json::to_value(&missing).unwrap())
                 .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.metrics, None);
     }

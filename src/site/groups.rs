@@ -344,7 +344,7 @@ mod tests {
         };
         let cps = change_points(&history);
         assert!(cps.is_empty(), "{cps:?}");
-        let sections = sections(&history, 0, 400, &cps).unwrap_or_default();
+        let sections = sections(&history, 0, 400, &cps).unwrap();
         assert_eq!(sections.len(), 1);
         assert_eq!(sections[0].charts[0].series, ["CoreML · A", "CoreML · B"]);
         // Put a +20 % step into testbed A only: found there, at its run.

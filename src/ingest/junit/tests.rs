@@ -88,13 +88,13 @@ fn several_failures_under_one_case_are_kept() {
 #[test]
 fn truncated_file_names_position_and_open_element() {
     let xml = "<testsuites>\n<testsuite name=\"s\">\n<testcase name=\"a\">\n<failure message=\"m\">partial";
-    let err = parse(xml).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = parse(xml).err().map(|e| e.to_string()).unwrap();
     assert!(err.starts_with("r.xml:4:"), "{err}");
     assert!(err.contains("ends inside <failure/error/skipped>"), "{err}");
     let err = parse("<testsuites><testsuite name=\"s")
         .err()
         .map(|e| e.to_string())
-        .unwrap_or_default();
+        .unwrap();
     assert!(err.starts_with("r.xml:1:"), "{err}");
 }
 
@@ -103,19 +103,19 @@ fn non_junit_and_empty_inputs_are_errors() {
     let e = parse("<html><body/></html>")
         .err()
         .map(|e| e.to_string())
-        .unwrap_or_default();
+        .unwrap();
     assert!(e.contains("root element is <html>"), "{e}");
-    let e = parse("").err().map(|e| e.to_string()).unwrap_or_default();
+    let e = parse("").err().map(|e| e.to_string()).unwrap();
     assert!(e.contains("no XML element"), "{e}");
     let e = parse("{\"not\": \"xml\"}")
         .err()
         .map(|e| e.to_string())
-        .unwrap_or_default();
+        .unwrap();
     assert!(e.starts_with("r.xml:"), "{e}");
     let e = parse("<testsuite><testcase></testsuite>")
         .err()
         .map(|e| e.to_string())
-        .unwrap_or_default();
+        .unwrap();
     assert!(e.starts_with("r.xml:1:"), "{e}");
 }
 
@@ -188,7 +188,7 @@ fn nesting_past_the_limit_is_an_error_naming_the_limit() {
         "<a>".repeat(MAX_DEPTH + 5),
         "</a>".repeat(MAX_DEPTH + 5)
     );
-    let e = parse(&xml).err().map(|e| e.to_string()).unwrap_or_default();
+    let e = parse(&xml).err().map(|e| e.to_string()).unwrap();
     assert!(e.contains("nest more than 256 levels"), "{e}");
     assert!(e.starts_with("r.xml:1:"), "{e}");
 }
@@ -218,6 +218,6 @@ fn huge_names_and_messages_are_capped() {
     let f = ok(&xml);
     assert!(f.cases[0].name.len() < 5_000, "{}", f.cases[0].name.len());
     assert!(f.cases[0].name.ends_with("bytes cut]"));
-    let m = f.cases[0].issues[0].message.as_deref().unwrap_or_default();
+    let m = f.cases[0].issues[0].message.as_deref().unwrap();
     assert!(m.len() < ISSUE_HEAD + 100, "{}", m.len());
 }

@@ -66,8 +66,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let event = dir.path().join("event.json");
         std::fs::write(&event, r#"{"repository": {"default_branch": "trunk"}}"#)
-            .unwrap_or_default();
-        let e = env(&[("GITHUB_EVENT_PATH", event.to_str().unwrap_or_default())]);
+            .unwrap();
+        let e = env(&[("GITHUB_EVENT_PATH", event.to_str().unwrap())]);
         assert_eq!(default_branch(&e, "main"), "trunk");
         assert_eq!(default_branch(&env(&[]), "main"), "main");
     }

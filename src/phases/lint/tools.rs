@@ -233,7 +233,7 @@ mod tests {
         let e = resolve(&cfg, Path::new("/r"), "c.yml")
             .err()
             .map(|e| e.to_string());
-        assert!(e.unwrap_or_default().contains("needs `command`"));
+        assert!(e.unwrap().contains("needs `command`"));
         if let Some(t) = cfg.tools.as_mut() {
             t[0].command = Some(vec!["mypy".into(), ".".into()]);
             t[0].working_directory = Some("py".into());
@@ -241,11 +241,11 @@ mod tests {
         let e = resolve(&cfg, Path::new("/r"), "c.yml")
             .err()
             .map(|e| e.to_string());
-        assert!(e.unwrap_or_default().contains("`format`"));
+        assert!(e.unwrap().contains("`format`"));
         if let Some(t) = cfg.tools.as_mut() {
             t[0].format = Some(Format::Generic);
         }
-        let specs = resolve(&cfg, Path::new("/r"), "c.yml").unwrap_or_default();
+        let specs = resolve(&cfg, Path::new("/r"), "c.yml").unwrap();
         assert_eq!(specs[0].cwd, Path::new("/r/py"));
     }
 
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn report_args() {
-        let specs = resolve(&LintConfig::default(), Path::new("/r"), "c").unwrap_or_default();
+        let specs = resolve(&LintConfig::default(), Path::new("/r"), "c").unwrap();
         let r = parse_report_arg("ruff=out/r.json", &specs, Path::new("/r"))
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(r.format, Format::RuffJson);

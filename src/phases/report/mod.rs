@@ -266,7 +266,7 @@ mod tests {
         let err = crate::config::parse("report:\n  coment: false\n", Path::new("c.yml"))
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap();
         assert!(
             err.starts_with("c.yml:2:") && err.contains("coment"),
             "{err}"
