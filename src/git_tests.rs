@@ -63,10 +63,7 @@ fn remote() -> (tempfile::TempDir, PathBuf) {
     std::fs::write(seed.join("log.txt"), "start\n").unwrap_or_else(|e| panic!("{e}"));
     sh(&seed, &["add", "log.txt"]);
     sh(&seed, &["commit", "--quiet", "-m", "init"]);
-    sh(
-        &seed,
-        &["push", "--quiet", bare.to_str().unwrap(), "main"],
-    );
+    sh(&seed, &["push", "--quiet", bare.to_str().unwrap(), "main"]);
     (dir, bare)
 }
 
@@ -99,12 +96,7 @@ fn a_rejected_push_is_refetched_and_reapplied() {
             // Someone else lands a commit between our clone and our push.
             sh(
                 dir.path(),
-                &[
-                    "clone",
-                    "--quiet",
-                    bare.to_str().unwrap(),
-                    "other",
-                ],
+                &["clone", "--quiet", bare.to_str().unwrap(), "other"],
             );
             append(&other, "theirs\n")?;
             sh(&other, &["commit", "--quiet", "-am", "theirs"]);

@@ -223,10 +223,7 @@ mod tests {
         assert!(read_header(&mut r).is_err());
         let bytes = wav(2, 4, 1, &[0, 0], false);
         let mut r: &[u8] = &bytes;
-        let err = read_header(&mut r)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap();
+        let err = read_header(&mut r).err().map(|e| e.to_string()).unwrap();
         assert!(err.contains("unsupported WAV sample format"), "{err}");
     }
 }

@@ -197,10 +197,7 @@ mod tests {
         assert_eq!(back, run);
         // A later repetition that measures it makes it measured.
         let mut merged = run.clone();
-        merged.merge(
-            &Run::from_design_json(&json!({"pytorch": {"stft_sec": 0.03}}), "b")
-                .unwrap(),
-        );
+        merged.merge(&Run::from_design_json(&json!({"pytorch": {"stft_sec": 0.03}}), "b").unwrap());
         assert!(!merged.is_not_measured("pytorch", "stft_sec"));
         assert!(parse_metrics(&json!({"m": null}), "r", "b").is_err());
     }

@@ -353,8 +353,8 @@ mod tests {
 
     #[test]
     fn bmf_round_trips_medians() {
-        let run = Run::from_design_json(&json!({"coreml": {"stft_sec": [0.4, 0.5, 0.45]}}), "r")
-            .unwrap();
+        let run =
+            Run::from_design_json(&json!({"coreml": {"stft_sec": [0.4, 0.5, 0.45]}}), "r").unwrap();
         let bmf = to_bmf(&run);
         assert_eq!(bmf["coreml"]["stft-sec"]["value"], json!(0.45));
         assert_eq!(bmf["coreml"]["stft-sec"]["lower_value"], json!(0.4));

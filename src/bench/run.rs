@@ -245,8 +245,7 @@ mod tests {
     #[test]
     fn merge_appends_samples() {
         let mut a = Run::from_design_json(&json!({"b": {"m": 1.0}}), "a").unwrap();
-        let b = Run::from_design_json(&json!({"b": {"m": [2.0, 3.0], "n": 4.0}}), "b")
-            .unwrap();
+        let b = Run::from_design_json(&json!({"b": {"m": [2.0, 3.0], "n": 4.0}}), "b").unwrap();
         a.merge(&b);
         assert_eq!(a.results["b"]["m"].samples(), &[1.0, 2.0, 3.0]);
         assert_eq!(a.results["b"]["n"], Value::Number(4.0));

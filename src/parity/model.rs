@@ -329,9 +329,8 @@ mod tests {
         assert_eq!(back, check);
         let mut missing = check.clone();
         missing.metrics = None;
-        let back: Check =
-            serde_json::from_value(serde_json::to_value(&missing).unwrap())
-                .unwrap_or_else(|e| panic!("{e}"));
+        let back: Check = serde_json::from_value(serde_json::to_value(&missing).unwrap())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.metrics, None);
     }
 }

@@ -22,7 +22,7 @@ fn under_act_a_real_phase_annotates_sets_outputs_and_calls_no_api() {
         ws,
         &[
             ("phase", "lint"),
-            ("binary-path", bin_path().to_str().unwrap_or_default()),
+            ("binary-path", bin_path().to_str().unwrap()),
             ("args", "--report generic=reports/gen.txt"),
         ],
         &[
@@ -72,14 +72,14 @@ fn under_act_the_report_phase_writes_the_comment_instead_of_calling_github() {
         ("GITHUB_API_URL", api.base.as_str()),
         ("GITHUB_REPOSITORY", "o/r"),
         ("GITHUB_EVENT_NAME", "pull_request"),
-        ("GITHUB_EVENT_PATH", event.to_str().unwrap_or_default()),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
     ];
     // The lint job, then the report job, both through the action, as `act` runs them.
     let lint = run_action(
         ws,
         &[
             ("phase", "lint"),
-            ("binary-path", bin.to_str().unwrap_or_default()),
+            ("binary-path", bin.to_str().unwrap()),
             ("args", "--report generic=reports/gen.txt"),
         ],
         &job_env,
@@ -89,7 +89,7 @@ fn under_act_the_report_phase_writes_the_comment_instead_of_calling_github() {
         ws,
         &[
             ("phase", "report"),
-            ("binary-path", bin.to_str().unwrap_or_default()),
+            ("binary-path", bin.to_str().unwrap()),
             ("github-token", "ghs_secret_token_value"),
             ("args", "--reports .htdemucs-devops"),
         ],
@@ -129,7 +129,7 @@ fn act_env_binary_is_used_when_the_workflow_sets_no_binary_path() {
         .join("htdemucs-devops")
         .strip_prefix(ws)
         .map(|p| p.display().to_string())
-        .unwrap_or_default();
+        .unwrap();
     let r = run_action(
         ws,
         &[("phase", "test")],

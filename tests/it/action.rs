@@ -28,7 +28,7 @@ exit 1
 
 fn record(ws: &Path) -> Vec<String> {
     std::fs::read_to_string(ws.join("record.txt"))
-        .unwrap_or_default()
+        .unwrap()
         .lines()
         .map(str::to_string)
         .collect()
@@ -92,7 +92,7 @@ fn inputs_reach_the_binary_through_the_environment_only() {
     let ok = tempdir();
     let ws = ok.path();
     recording_binary(ws);
-    let script = std::fs::read_to_string(ws.join("tools/recorder")).unwrap_or_default();
+    let script = std::fs::read_to_string(ws.join("tools/recorder")).unwrap();
     write(
         &ws.join("tools/recorder"),
         &script.replace("exit 1", "exit 0"),
@@ -163,7 +163,7 @@ fn the_real_binary_runs_the_phase_as_its_subcommand() {
         ws,
         &[
             ("phase", "lint"),
-            ("binary-path", bin_path().to_str().unwrap_or_default()),
+            ("binary-path", bin_path().to_str().unwrap()),
             ("args", "--help"),
         ],
         &[("ACT", "true")],
@@ -193,10 +193,7 @@ fn without_binary_path_the_action_installs_the_verified_release() {
         &[("phase", "parity"), ("args", "--shard 1/2")],
         &[
             ("HTDEMUCS_DEVOPS_DOWNLOAD_BASE", &server.base),
-            (
-                "HTDEMUCS_DEVOPS_MANIFEST",
-                manifest.to_str().unwrap_or_default(),
-            ),
+            ("HTDEMUCS_DEVOPS_MANIFEST", manifest.to_str().unwrap()),
         ],
     );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
@@ -236,7 +233,7 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
         expected.into_iter().collect::<BTreeSet<_>>()
     );
     assert!(inputs["phase"], "phase must be required");
-    for (name, spec) in a["inputs"].as_mapping().cloned().unwrap_or_default() {
+    for (name, spec) in a["inputs"].as_mapping().cloned().unwrap() {
         assert!(
             spec["description"].as_str().is_some_and(|d| !d.is_empty()),
             "input {name:?} has no description"
@@ -245,9 +242,9 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
     let outputs: BTreeSet<String> = a["outputs"]
         .as_mapping()
         .cloned()
-        .unwrap_or_default()
+        .unwrap()
         .keys()
-        .map(|k| k.as_str().unwrap_or_default().to_string())
+        .map(|k| k.as_str().unwrap().to_string())
         .collect();
     for o in [
         "verdict",
@@ -259,11 +256,7 @@ fn action_yml_is_complete_and_keeps_expressions_out_of_scripts() {
     ] {
         assert!(outputs.contains(o), "output {o} missing");
     }
-    for step in a["runs"]["steps"]
-        .as_sequence()
-        .cloned()
-        .unwrap_or_default()
-    {
+    for step in a["runs"]["steps"].as_sequence().cloned().unwrap() {
         let script = step["run"].as_str().unwrap_or_default();
         assert!(!script.contains("${{"), "expression in run: {script}");
     }

@@ -15,12 +15,15 @@ pub fn readme_outputs() -> BTreeSet<String> {
     let text = std::fs::read_to_string(repo_root().join("docs/action.md"))
         .unwrap_or_else(|e| panic!("docs/action.md: {e}"));
     let mut lines = text.lines().skip_while(|l| !l.starts_with("| Output |"));
-    assert!(lines.next().is_some(), "docs/action.md has no `| Output |` table");
+    assert!(
+        lines.next().is_some(),
+        "docs/action.md has no `| Output |` table"
+    );
     lines
         .skip(1)
         .take_while(|l| l.starts_with('|'))
         .map(|l| {
-            let cell = l.split('|').nth(1).unwrap_or_default().trim();
+            let cell = l.split('|').nth(1).unwrap().trim();
             cell.trim_matches('`').to_string()
         })
         .collect()
@@ -32,12 +35,12 @@ pub fn declared_outputs() -> BTreeMap<String, String> {
     a["outputs"]
         .as_mapping()
         .cloned()
-        .unwrap_or_default()
+        .unwrap()
         .into_iter()
         .map(|(k, v)| {
             (
-                k.as_str().unwrap_or_default().to_string(),
-                v["value"].as_str().unwrap_or_default().to_string(),
+                k.as_str().unwrap().to_string(),
+                v["value"].as_str().unwrap().to_string(),
             )
         })
         .collect()
@@ -70,15 +73,7 @@ pub fn all_phases_workspace(ws: &Path) -> Vec<(&'static str, String, i32)> {
     git(ws, &["init", "--quiet", "--bare", "remote.git"]);
     git(ws, &["init", "--quiet"]);
     let remote = ws.join("remote.git");
-    git(
-        ws,
-        &[
-            "remote",
-            "add",
-            "origin",
-            remote.to_str().unwrap_or_default(),
-        ],
-    );
+    git(ws, &["remote", "add", "origin", remote.to_str().unwrap()]);
     vec![
         ("lint", "--report generic=reports/gen.txt".into(), 1),
         ("test", "--junit reports/junit.xml".into(), 1),
@@ -119,7 +114,7 @@ fn readme_action_yml_and_the_phases_agree_on_every_output() {
         ("GITHUB_API_URL", gh.url.as_str()),
         ("GITHUB_REPOSITORY", REPO),
         ("GITHUB_EVENT_NAME", "pull_request"),
-        ("GITHUB_EVENT_PATH", event.to_str().unwrap_or_default()),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
         ("HTDEMUCS_DEVOPS_RETRY_BASE_MS", "1"),
     ];
     let mut written: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -138,7 +133,7 @@ fn readme_action_yml_and_the_phases_agree_on_every_output() {
             ws,
             &[
                 ("phase", phase),
-                ("binary-path", bin.to_str().unwrap_or_default()),
+                ("binary-path", bin.to_str().unwrap()),
                 ("github-token", TOKEN),
                 ("args", &args),
             ],
@@ -164,7 +159,7 @@ fn readme_action_yml_and_the_phases_agree_on_every_output() {
             Some(name.clone())
         })
         .collect();
-    let run_wrote = written.get("run").cloned().unwrap_or_default();
+    let run_wrote = written.get("run").cloned().unwrap();
     assert_eq!(
         run_wrote, from_run,
         "what the phases write to GITHUB_OUTPUT vs action.yml outputs read from the run step"

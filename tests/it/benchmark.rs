@@ -74,10 +74,7 @@ fn markdown_section_snapshot() {
     // Not gated: the regressions warn, and the section's symbol says so (❌ is for a
     // failed phase, see fail_on_regression_in_actions_errors_and_sets_outputs).
     assert!(md.starts_with("⚠️ **Benchmark:** 2 regressions"), "{md}");
-    assert!(
-        !md.lines().next().unwrap_or_default().contains('❌'),
-        "{md}"
-    );
+    assert!(!md.lines().next().unwrap().contains('❌'), "{md}");
     insta::assert_snapshot!("benchmark_markdown", md);
 }
 
@@ -154,7 +151,7 @@ fn fail_on_regression_in_actions_errors_and_sets_outputs() {
             .any(|c| c.starts_with("::notice title=Benchmark improvement")),
         "{cmds:?}"
     );
-    let outputs = std::fs::read_to_string(dir.path().join("output.txt")).unwrap_or_default();
+    let outputs = std::fs::read_to_string(dir.path().join("output.txt")).unwrap();
     assert!(outputs.contains("regressions<<"), "{outputs}");
     assert!(outputs.contains("\n2\n"), "{outputs}");
     assert!(outputs.contains("benchmark-verdict<<"), "{outputs}");
@@ -162,15 +159,14 @@ fn fail_on_regression_in_actions_errors_and_sets_outputs() {
         outputs.contains("verdict<<") && outputs.contains("2 regressions and 2 improvements"),
         "{outputs}"
     );
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     // Regressions fail this phase: the section says ❌, as the phase's status does.
     assert!(
         summary.contains("❌ **Benchmark:** 2 regressions"),
         "{summary}"
     );
     let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json"))
-            .unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json")).unwrap(),
     )
     .unwrap_or(Value::Null);
     assert_eq!(report["status"], "failed");
@@ -184,13 +180,12 @@ fn fail_on_regression_in_actions_errors_and_sets_outputs() {
 #[test]
 fn seed_baseline_reads_compares_and_migrates_unchanged_in_meaning() {
     let dir = tempdir();
-    let seed_text =
-        std::fs::read_to_string(fixtures().join("bench/seed-baseline.json")).unwrap_or_default();
+    let seed_text = std::fs::read_to_string(fixtures().join("bench/seed-baseline.json")).unwrap();
     // The committed example is the seed's, byte for byte.
     let committed = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("benchmarks/baseline.json"),
     )
-    .unwrap_or_default();
+    .unwrap();
     assert_eq!(committed, seed_text);
     // One entry is too little history to know the noise: shown, not judged.
     let out = compare(
@@ -212,7 +207,7 @@ fn seed_baseline_reads_compares_and_migrates_unchanged_in_meaning() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_out(&out);
-    let rows = v["rows"].as_array().cloned().unwrap_or_default();
+    let rows = v["rows"].as_array().cloned().unwrap();
     // 14 backend × metric rows and the 5 CoreML ÷ PyTorch stage-timing ratios.
     assert_eq!(rows.len(), 19);
     assert_eq!(rows.iter().filter(|r| r["kind"] == "ratio").count(), 5);
@@ -238,11 +233,11 @@ fn seed_baseline_reads_compares_and_migrates_unchanged_in_meaning() {
         ])
         .arg(bench("current.json")));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let migrated: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default())
-        .unwrap_or(Value::Null);
+    let migrated: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap_or(Value::Null);
     let seed: Value = serde_json::from_str(&seed_text).unwrap_or(Value::Null);
     assert_eq!(migrated["version"], 2);
-    let runs = migrated["runs"].as_array().cloned().unwrap_or_default();
+    let runs = migrated["runs"].as_array().cloned().unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0]["migrated_from"], "2026-02-03");
     assert_eq!(runs[0]["timestamp"], "2026-02-03T00:00:00Z");
@@ -289,7 +284,7 @@ fn corrupt_baseline_exits_2_and_stays_byte_for_byte() {
         assert!(err.contains("benchmarks/baseline.json:2:"), "{err}");
         assert!(err.contains("not valid JSON"), "{err}");
         assert!(err.contains("left untouched"), "{err}");
-        assert_eq!(std::fs::read(&file).unwrap_or_default(), corrupt.as_bytes());
+        assert_eq!(std::fs::read(&file).unwrap(), corrupt.as_bytes());
     }
     // A malformed value is named by backend and metric.
     write(
@@ -312,7 +307,7 @@ fn run_merges_repetitions_and_stamps_the_runner() {
             current.display()
         ),
     );
-    std::fs::copy(bench("history.json"), dir.path().join("history.json")).unwrap_or_default();
+    std::fs::copy(bench("history.json"), dir.path().join("history.json")).unwrap();
     let out = run(bin()
         .current_dir(dir.path())
         .args(["benchmark", "run", "--format", "json"]));
@@ -323,8 +318,7 @@ fn run_merges_repetitions_and_stamps_the_runner() {
         stderr(&out)
     );
     let run_file: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.json"))
-            .unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.json")).unwrap(),
     )
     .unwrap_or(Value::Null);
     assert_eq!(
@@ -369,15 +363,14 @@ fn run_merges_repetitions_and_stamps_the_runner() {
         "history.json",
     ]));
     assert_eq!(rec.status.code(), Some(0), "{}", stderr(&rec));
-    let history: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("history.json")).unwrap_or_default(),
-    )
-    .unwrap_or(Value::Null);
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("history.json")).unwrap())
+            .unwrap_or(Value::Null);
     let last = history["runs"]
         .as_array()
         .and_then(|r| r.last())
         .cloned()
-        .unwrap_or_default();
+        .unwrap();
     assert_eq!(last["derived"], *derived, "{last}");
     // This machine is another testbed than the history's: times are not judged against
     // another machine's; the ratios are.

@@ -11,7 +11,7 @@ fn ack_starts_a_new_window_and_prune_is_explicit() {
     let file = dir.path().join("b.json");
     write(
         &file,
-        &std::fs::read_to_string(bench("history.json")).unwrap_or_default(),
+        &std::fs::read_to_string(bench("history.json")).unwrap(),
     );
     let base = || {
         let mut c = bin();
@@ -53,7 +53,7 @@ fn ack_starts_a_new_window_and_prune_is_explicit() {
 
     let out = run(base().args(["benchmark", "prune", "--baseline", "b.json"]));
     assert_eq!(out.status.code(), Some(2), "prune needs a rule");
-    let before = std::fs::read(&file).unwrap_or_default();
+    let before = std::fs::read(&file).unwrap();
     let out = run(base().args([
         "benchmark",
         "prune",
@@ -68,7 +68,7 @@ fn ack_starts_a_new_window_and_prune_is_explicit() {
         "{}",
         stdout(&out)
     );
-    assert_eq!(std::fs::read(&file).unwrap_or_default(), before);
+    assert_eq!(std::fs::read(&file).unwrap(), before);
     let out = run(base().args([
         "benchmark",
         "prune",
@@ -82,8 +82,8 @@ fn ack_starts_a_new_window_and_prune_is_explicit() {
         "{}",
         stdout(&out)
     );
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default())
-        .unwrap_or(Value::Null);
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap_or(Value::Null);
     assert_eq!(v["runs"].as_array().map(Vec::len), Some(4));
     assert_eq!(v["acknowledgements"].as_array().map(Vec::len), Some(1));
 }

@@ -29,7 +29,7 @@ fn repo(baseline: &str) -> Repo {
             "remote.git",
         ],
     );
-    std::fs::create_dir_all(&seed).unwrap_or_default();
+    std::fs::create_dir_all(&seed).unwrap();
     git(&seed, &["init", "--quiet", "--initial-branch=main"]);
     write(&seed.join("benchmarks/baseline.json"), baseline);
     write(&seed.join("README.md"), "project\n");
@@ -37,21 +37,11 @@ fn repo(baseline: &str) -> Repo {
     git(&seed, &["commit", "--quiet", "-m", "init"]);
     git(
         &seed,
-        &[
-            "push",
-            "--quiet",
-            remote.to_str().unwrap_or_default(),
-            "main",
-        ],
+        &["push", "--quiet", remote.to_str().unwrap(), "main"],
     );
     git(
         dir.path(),
-        &[
-            "clone",
-            "--quiet",
-            remote.to_str().unwrap_or_default(),
-            "workspace",
-        ],
+        &["clone", "--quiet", remote.to_str().unwrap(), "workspace"],
     );
     Repo {
         _dir: dir,
@@ -112,7 +102,7 @@ fn record(repo: &Repo, current: &Path) -> Command {
 }
 
 fn seed_baseline() -> String {
-    std::fs::read_to_string(fixtures().join("bench/seed-baseline.json")).unwrap_or_default()
+    std::fs::read_to_string(fixtures().join("bench/seed-baseline.json")).unwrap()
 }
 
 #[test]
@@ -133,7 +123,7 @@ fn a_record_lands_on_main_with_author_and_message() {
         stdout(&out)
     );
     let v: Value = serde_json::from_str(&remote_file(&repo.remote)).unwrap_or(Value::Null);
-    let runs = v["runs"].as_array().cloned().unwrap_or_default();
+    let runs = v["runs"].as_array().cloned().unwrap();
     assert_eq!(runs.len(), 2, "{v}");
     assert_eq!(runs[0]["migrated_from"], "2026-02-03");
     assert_eq!(runs[1]["commit"], "abcdef1234567890");
@@ -147,8 +137,7 @@ fn a_record_lands_on_main_with_author_and_message() {
         "Bench Bot <bench@example.com>|chore(bench): record abcdef1"
     );
     // The workspace's copy has the run too, for later steps of the job (publish).
-    let local = std::fs::read_to_string(repo.workspace.join("benchmarks/baseline.json"))
-        .unwrap_or_default();
+    let local = std::fs::read_to_string(repo.workspace.join("benchmarks/baseline.json")).unwrap();
     assert!(local.contains("abcdef1234567890"), "{local}");
     // Recording the same run again changes nothing.
     let out = run(&mut record(&repo, &current));
@@ -235,8 +224,7 @@ fn a_corrupt_remote_baseline_is_left_untouched() {
     assert_eq!(remote_git(&repo.remote, &["rev-parse", "main"]), head);
     assert_eq!(remote_file(&repo.remote), corrupt);
     assert_eq!(
-        std::fs::read_to_string(repo.workspace.join("benchmarks/baseline.json"))
-            .unwrap_or_default(),
+        std::fs::read_to_string(repo.workspace.join("benchmarks/baseline.json")).unwrap(),
         corrupt
     );
 }

@@ -71,7 +71,7 @@ fn history_on_a(dir: &Path) -> PathBuf {
     let path = dir.join("benchmarks/baseline.json");
     write(
         &path,
-        &serde_json::to_string_pretty(&json!({"version": 2, "runs": runs})).unwrap_or_default(),
+        &serde_json::to_string_pretty(&json!({"version": 2, "runs": runs})).unwrap(),
     );
     path
 }
@@ -119,8 +119,7 @@ fn another_runner_1_6x_slower_is_a_new_testbed_not_a_wall_of_red() {
         "{cmds:?}"
     );
     let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json"))
-            .unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json")).unwrap(),
     )
     .unwrap_or(Value::Null);
     assert_eq!(report["status"], "passed");
@@ -156,7 +155,7 @@ fn another_runner_1_6x_slower_is_a_new_testbed_not_a_wall_of_red() {
         output_value(dir.path(), "status").as_deref(),
         Some("passed")
     );
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains(headline), "{summary}");
     assert!(summary.contains("new testbed"), "{summary}");
     for red in ["❌", "⚠️", "| Regression |", "regressions and"] {
@@ -178,7 +177,7 @@ fn another_runner_1_6x_slower_is_a_new_testbed_not_a_wall_of_red() {
         .arg(&cur));
     assert_eq!(rec.status.code(), Some(0), "{}", stderr(&rec));
     let base: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("benchmarks/baseline.json")).unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join("benchmarks/baseline.json")).unwrap(),
     )
     .unwrap_or(Value::Null);
     let last = &base["runs"][5];
@@ -189,8 +188,8 @@ fn another_runner_1_6x_slower_is_a_new_testbed_not_a_wall_of_red() {
         "{last}"
     );
     // The next run on B (another commit) has one run of history there.
-    let mut next: Value = serde_json::from_str(&std::fs::read_to_string(&cur).unwrap_or_default())
-        .unwrap_or(Value::Null);
+    let mut next: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cur).unwrap()).unwrap_or(Value::Null);
     next["$meta"]["commit"] = json!("aaaaaaa123");
     next["$meta"]["timestamp"] = json!("2026-03-10T10:00:00Z");
     let next_file = dir.path().join("next.json");
@@ -230,8 +229,7 @@ fn a_worse_coreml_pytorch_ratio_is_a_regression_on_any_testbed() {
         "{warnings:?}"
     );
     let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json"))
-            .unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark.json")).unwrap(),
     )
     .unwrap_or(Value::Null);
     let v = &report["data"];
@@ -253,14 +251,14 @@ fn a_worse_coreml_pytorch_ratio_is_a_regression_on_any_testbed() {
         row(v, "coreml", "freq_branch_sec")["verdict"],
         "new-testbed"
     );
-    let headline = output_value(dir.path(), "verdict").unwrap_or_default();
+    let headline = output_value(dir.path(), "verdict").unwrap();
     assert!(
         headline.starts_with("first run on macOS 15.1 / Apple M2: no history here yet; 3 more runs before verdicts. CoreML's Freq branch went from 0.66× to 0.86× of PyTorch (1 regression in 5 ratios"),
         "{headline}"
     );
     assert_eq!(report["status"], "warned");
     // The section's symbol follows the phase's status: warned, not failed.
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
         summary.contains("⚠️ **Benchmark:** first run on"),
         "{summary}"
@@ -276,7 +274,7 @@ fn a_worse_coreml_pytorch_ratio_is_a_regression_on_any_testbed() {
     // Gated, the same regression fails the phase and the section says ❌.
     let out = compare_in_actions(dir.path(), &cur, &["--fail-on-regression"]);
     assert_eq!(out.status.code(), Some(1));
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
         summary.contains("❌ **Benchmark:** first run on"),
         "{summary}"

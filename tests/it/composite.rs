@@ -41,9 +41,9 @@ pub fn check_action_uses(name: &str, workflow: &str) -> (usize, Vec<String>) {
     let inputs = declared_inputs();
     let mut problems = Vec::new();
     let mut count = 0;
-    let jobs = wf["jobs"].as_mapping().cloned().unwrap_or_default();
+    let jobs = wf["jobs"].as_mapping().cloned().unwrap();
     for (job_name, job) in jobs {
-        let job_name = job_name.as_str().unwrap_or_default().to_string();
+        let job_name = job_name.as_str().unwrap().to_string();
         let steps = job["steps"].as_sequence().cloned().unwrap_or_default();
         for (i, step) in steps.iter().enumerate() {
             let uses = step["uses"].as_str().unwrap_or_default();
@@ -55,7 +55,7 @@ pub fn check_action_uses(name: &str, workflow: &str) -> (usize, Vec<String>) {
             let with = step["with"].as_mapping().cloned().unwrap_or_default();
             let keys: BTreeSet<String> = with
                 .keys()
-                .map(|k| k.as_str().unwrap_or_default().to_string())
+                .map(|k| k.as_str().unwrap().to_string())
                 .collect();
             for k in &keys {
                 if !inputs.contains_key(k) {
@@ -167,8 +167,8 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     let a = action();
     assert_eq!(a["runs"]["using"].as_str(), Some("composite"));
     let mut ctx: HashMap<String, String> = HashMap::new();
-    for (name, spec) in a["inputs"].as_mapping().cloned().unwrap_or_default() {
-        let name = name.as_str().unwrap_or_default().to_string();
+    for (name, spec) in a["inputs"].as_mapping().cloned().unwrap() {
+        let name = name.as_str().unwrap().to_string();
         let default = spec["default"].as_str().unwrap_or_default().to_string();
         ctx.insert(format!("inputs.{name}"), default);
     }
@@ -198,15 +198,12 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
     let mut code = Some(0);
     let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut caches = Vec::new();
-    let steps = a["runs"]["steps"]
-        .as_sequence()
-        .cloned()
-        .unwrap_or_default();
+    let steps = a["runs"]["steps"].as_sequence().cloned().unwrap();
     for (i, step) in steps.iter().enumerate() {
         // Keys this interpreter does not act on (if:, working-directory:, uses:) would be
         // silently ignored; refuse them so the test keeps meaning what a runner does.
-        for key in step.as_mapping().cloned().unwrap_or_default().keys() {
-            let key = key.as_str().unwrap_or_default();
+        for key in step.as_mapping().cloned().unwrap().keys() {
+            let key = key.as_str().unwrap();
             assert!(
                 ["id", "name", "shell", "env", "run", "if", "uses", "with"].contains(&key),
                 "action.yml step {i} uses `{key}`, which tests/it/composite.rs does not interpret"
@@ -227,8 +224,8 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
             caches.push(
                 with.iter()
                     .map(|(k, v)| {
-                        let k = k.as_str().unwrap_or_default().to_string();
-                        (k, eval(v.as_str().unwrap_or_default(), &ctx))
+                        let k = k.as_str().unwrap().to_string();
+                        (k, eval(v.as_str().unwrap(), &ctx))
                     })
                     .collect(),
             );
@@ -269,8 +266,8 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
             cmd.env(k, v);
         }
         for (k, v) in step["env"].as_mapping().cloned().unwrap_or_default() {
-            let k = k.as_str().unwrap_or_default().to_string();
-            cmd.env(k, eval(v.as_str().unwrap_or_default(), &ctx));
+            let k = k.as_str().unwrap().to_string();
+            cmd.env(k, eval(v.as_str().unwrap(), &ctx));
         }
         let out = run(&mut cmd);
         all_out.push_str(&stdout(&out));
@@ -288,9 +285,9 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
         }
     }
     let mut outputs = BTreeMap::new();
-    for (name, spec) in a["outputs"].as_mapping().cloned().unwrap_or_default() {
-        let name = name.as_str().unwrap_or_default().to_string();
-        let expr = spec["value"].as_str().unwrap_or_default();
+    for (name, spec) in a["outputs"].as_mapping().cloned().unwrap() {
+        let name = name.as_str().unwrap().to_string();
+        let expr = spec["value"].as_str().unwrap();
         outputs.insert(name, eval(expr, &ctx));
     }
     ActionRun {

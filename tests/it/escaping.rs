@@ -326,7 +326,7 @@ fn json_output_is_inert_and_exact() {
         .unwrap_or_else(|| panic!("no JSON document first: {}", clip(&text)));
     let all = doc.to_string();
     for (i, n) in names.iter().enumerate() {
-        let quoted = serde_json::to_string(&format!("s{i}.{n}")).unwrap_or_default();
+        let quoted = serde_json::to_string(&format!("s{i}.{n}")).unwrap();
         assert!(
             all.contains(&quoted),
             "{quoted} is not in the JSON as it was"

@@ -184,7 +184,7 @@ fn a_failing_test_case_nested_in_another_fails_the_phase() {
         30,
     );
     assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
-    let text = std::fs::read_to_string(dir.path().join("out/test.json")).unwrap_or_default();
+    let text = std::fs::read_to_string(dir.path().join("out/test.json")).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     assert_eq!(v["data"]["totals"]["tests"], 2, "{text}");
     assert_eq!(v["data"]["totals"]["failed"], 1, "{text}");
@@ -282,7 +282,7 @@ fn a_lint_report_of_many_findings_keeps_exact_counts_and_a_bounded_list() {
         120,
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let text = std::fs::read_to_string(dir.path().join("out/lint.json")).unwrap_or_default();
+    let text = std::fs::read_to_string(dir.path().join("out/lint.json")).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     assert_eq!(
         v["data"]["totals"]["errors"],
@@ -330,7 +330,7 @@ fn a_megabyte_lint_message_is_capped_in_every_output() {
         "{}",
         &all[..all.len().min(2000)]
     );
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
         summary.len() < 64 * 1024,
         "{} bytes of summary",

@@ -73,7 +73,7 @@ fn report(dir: &Path) -> Value {
 }
 
 fn diags(r: &Value) -> Vec<Value> {
-    r["diagnostics"].as_array().cloned().unwrap_or_default()
+    r["diagnostics"].as_array().cloned().unwrap()
 }
 
 fn find<'a>(ds: &'a [Value], rule: &str) -> &'a Value {
@@ -288,13 +288,13 @@ fn real_ruff_through_the_phase_with_default_tools() {
             a.iter()
                 .map(|t| {
                     (
-                        t["name"].as_str().unwrap_or_default().to_string(),
-                        t["source"]["kind"].as_str().unwrap_or_default().to_string(),
+                        t["name"].as_str().unwrap().to_string(),
+                        t["source"]["kind"].as_str().unwrap().to_string(),
                     )
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap();
     assert_eq!(
         tools,
         [
@@ -315,7 +315,7 @@ fn real_ruff_through_the_phase_with_default_tools() {
             .any(|c| c.starts_with("::group::ruff-check: ruff check --output-format json .")),
         "{cmds:?}"
     );
-    let outputs = std::fs::read_to_string(root.join("output.txt")).unwrap_or_default();
+    let outputs = std::fs::read_to_string(root.join("output.txt")).unwrap();
     assert!(outputs.contains("lint-errors<<"), "{outputs}");
 }
 
@@ -356,7 +356,7 @@ fn three_hundred_errors_give_ten_annotations_and_a_full_summary() {
         .collect();
     assert_eq!(more.len(), 1, "{so}");
     assert!(more[0].starts_with("291 more errors"), "{}", more[0]);
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
         summary.contains("300 errors, 0 warnings in 30 files"),
         "{summary}"
@@ -462,20 +462,19 @@ fn hostile_messages_cannot_forge_workflow_commands_or_markdown() {
         .filter(|l| l.trim_start().starts_with("::"))
         .count();
     assert_eq!(ours, 2, "{so}");
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(!summary.contains("<script>"), "{summary}");
     assert!(
         summary.contains("&lt;script&gt;alert\\(1\\)&lt;/script&gt;"),
         "{summary}"
     );
     assert!(summary.contains("@\u{200B}team"), "{summary}");
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out/lint.json")).unwrap_or_default(),
-    )
-    .unwrap_or_default();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/lint.json")).unwrap())
+            .unwrap();
     assert!(json["data"]["diagnostics"][0]["message"]
         .as_str()
-        .unwrap_or_default()
+        .unwrap()
         .contains("<script>"));
 }
 
@@ -568,7 +567,7 @@ fn fix_runs_the_fixers_then_lints_what_is_left() {
     );
     let out = lint(bin().env("PATH", hermetic_path()), root, &["--fix"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let fixed = std::fs::read_to_string(root.join("app.py")).unwrap_or_default();
+    let fixed = std::fs::read_to_string(root.join("app.py")).unwrap();
     assert!(!fixed.contains("import os"), "{fixed}");
     assert!(fixed.contains("def main():"), "{fixed}");
     assert!(fixed.contains("sys.argv + [undefined_name]"), "{fixed}");

@@ -64,7 +64,7 @@ fn every_archive_carries_the_licences_and_third_party_notices() {
             notices[at + 1..]
                 .lines()
                 .nth(1)
-                .unwrap_or_default()
+                .unwrap()
                 .starts_with("Licence: "),
             "{header}"
         );
@@ -80,7 +80,7 @@ fn every_archive_carries_the_licences_and_third_party_notices() {
         assert!(!notices.contains(absent), "{absent:?} is listed");
     }
     // The crate's own licence says what the archive's binaries are under.
-    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap_or_default();
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
     assert!(manifest.contains("license = \"MIT OR Apache-2.0\""));
 }
 

@@ -214,8 +214,8 @@ fn assert_matches_numpy(p: &Pair, ours: &Value, arrays: usize) {
                 if array != "output.stems" {
                     continue;
                 }
-                let g = got["stems_sdr"].as_array().cloned().unwrap_or_default();
-                let w = w.as_array().cloned().unwrap_or_default();
+                let g = got["stems_sdr"].as_array().cloned().unwrap();
+                let w = w.as_array().cloned().unwrap();
                 assert_eq!(g.len(), w.len());
                 for (g, w) in g.iter().zip(&w) {
                     let (g, w) = (num(&g["sdr_db"]), num(w));
@@ -295,7 +295,7 @@ fn nan_in_one_candidate_element_fails_and_says_where() {
     assert_eq!(c["passed"], false);
     assert_eq!(c["nan_cand"], 1);
     assert_eq!(c["nan_ref"], 0);
-    let msg = c["problems"][0].as_str().unwrap_or_default();
+    let msg = c["problems"][0].as_str().unwrap();
     assert!(msg.contains("1 NaN in the candidate"), "{msg}");
     assert!(msg.contains("[0, 0, 0, 1234]"), "{msg}");
     // Other arrays are unaffected and still pass.
@@ -314,7 +314,7 @@ fn stage_one_sample_shorter_names_both_shapes() {
     assert_eq!(code, Some(1));
     let msg = check(&v, "output.stems")["problems"][0]
         .as_str()
-        .unwrap_or_default()
+        .unwrap()
         .to_string();
     assert!(
         msg.contains("[1, 4, 2, 3000]") && msg.contains("[1, 4, 2, 2999]"),
@@ -337,7 +337,7 @@ fn missing_stage_fails() {
     assert_eq!(code, Some(1));
     let c = check(&v, "output.stems");
     assert_eq!(c["stage"], "output");
-    let msg = c["problems"][0].as_str().unwrap_or_default();
+    let msg = c["problems"][0].as_str().unwrap();
     assert!(msg.contains("missing in the candidate"), "{msg}");
 }
 
@@ -359,7 +359,7 @@ fn int16_where_float32_expected_fails() {
     assert_eq!(code, Some(1));
     let c = check(&v, "stft.spec");
     assert_eq!(c["candidate_dtype"], "int16");
-    let msg = c["problems"][0].as_str().unwrap_or_default();
+    let msg = c["problems"][0].as_str().unwrap();
     assert!(
         msg.contains("dtype mismatch: reference float32 vs candidate int16"),
         "{msg}"
@@ -370,7 +370,7 @@ fn int16_where_float32_expected_fails() {
 fn truncated_npz_exits_2_naming_the_file() {
     let p = pair(|_, _, _| {});
     let path = p.dir.path().join("cand.npz");
-    let bytes = std::fs::read(&path).unwrap_or_default();
+    let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
     let out = parity(&p, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -31,7 +31,7 @@ fn run_bounded(cmd: &mut Command, secs: u64) -> Output {
                 let _ = child.wait();
                 panic!(
                     "{cmd:?} still running after {secs} s; stderr: {}",
-                    std::fs::read_to_string(&err).unwrap_or_default()
+                    std::fs::read_to_string(&err).unwrap()
                 );
             }
             Err(e) => panic!("wait: {e}"),
@@ -39,8 +39,8 @@ fn run_bounded(cmd: &mut Command, secs: u64) -> Output {
     };
     Output {
         status,
-        stdout: std::fs::read(&out).unwrap_or_default(),
-        stderr: std::fs::read(&err).unwrap_or_default(),
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
     }
 }
 

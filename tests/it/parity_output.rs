@@ -71,7 +71,7 @@ fn junit_has_one_case_per_array_and_a_failure() {
                         .ok()
                         .flatten()
                         .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
-                        .unwrap_or_default();
+                        .unwrap();
                     cases.push(name);
                 }
                 if e.name().as_ref() == b"failure" {
@@ -86,8 +86,8 @@ fn junit_has_one_case_per_array_and_a_failure() {
     assert_eq!(cases.len(), 5, "{xml}");
     assert!(cases.iter().any(|c| c == EVIL), "{cases:?}");
     assert_eq!(failures, 1);
-    let on_disk = std::fs::read_to_string(dir.path().join(".htdemucs-devops/parity.junit.xml"))
-        .unwrap_or_default();
+    let on_disk =
+        std::fs::read_to_string(dir.path().join(".htdemucs-devops/parity.junit.xml")).unwrap();
     assert_eq!(on_disk, xml);
 }
 
@@ -134,7 +134,7 @@ fn actions_outputs_say_whether_parity_passed() {
             "cand.npz",
         ]));
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let outputs = std::fs::read_to_string(p.dir.path().join("output.txt")).unwrap_or_default();
+    let outputs = std::fs::read_to_string(p.dir.path().join("output.txt")).unwrap();
     assert!(
         outputs.contains("parity-passed<<") || outputs.contains("parity-passed="),
         "{outputs}"
@@ -143,9 +143,9 @@ fn actions_outputs_say_whether_parity_passed() {
         .lines()
         .skip_while(|l| !l.starts_with("parity-passed"))
         .nth(1)
-        .unwrap_or_default();
+        .unwrap();
     assert_eq!(value_line, "true", "{outputs}");
-    let summary = std::fs::read_to_string(p.dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(p.dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("### ✅ Parity"), "{summary}");
     let failing = parity(&crate::parity::pair(|_, _, d| d[0] = f32::INFINITY), &[]);
     assert_eq!(failing.status.code(), Some(1));
@@ -165,7 +165,7 @@ fn html_report_opens_in_chromium_and_shows_the_hostile_name_as_text() {
     ]));
     assert_eq!(out.status.code(), Some(1));
     let page = dir.path().join("page.html");
-    let html = std::fs::read_to_string(&page).unwrap_or_default();
+    let html = std::fs::read_to_string(&page).unwrap();
     assert!(
         !html.contains("<img"),
         "the name must be escaped in the file"

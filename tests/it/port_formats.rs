@@ -133,9 +133,9 @@ fn date_keyed_baseline_with_nulls_compares_and_migrates_without_loss() {
         .arg("--current")
         .arg(port("latest.json")));
     assert_eq!(rec.status.code(), Some(0), "{}", stderr(&rec));
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap_or_default())
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap())
         .unwrap_or_else(|e| panic!("{e}"));
-    let runs = saved["runs"].as_array().cloned().unwrap_or_default();
+    let runs = saved["runs"].as_array().cloned().unwrap();
     assert_eq!(runs.len(), 4, "{saved}");
     for day in ["2025-01-03", "2025-01-04", "2025-01-05"] {
         let r = runs
@@ -176,7 +176,7 @@ fn nulls_everywhere_are_not_measured_and_a_string_is_an_error() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_out(&out);
     assert_eq!(v["regressions"], 0);
-    let rows = v["rows"].as_array().cloned().unwrap_or_default();
+    let rows = v["rows"].as_array().cloned().unwrap();
     assert!(!rows.is_empty());
     for r in &rows {
         assert_eq!(r["verdict"], "not-measured", "{r}");
@@ -224,8 +224,7 @@ fn benchmark_run_reads_latest_json_as_a_producer_results_file() {
     assert_eq!(row(&v, "coreml", "freq_branch_sec")["samples"], 2);
     // The stored run keeps the nulls as not measured; the Bencher export has no 0 for them.
     let saved: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.json"))
-            .unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.json")).unwrap(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(saved["$meta"]["not_measured"]["pytorch"]
@@ -234,7 +233,7 @@ fn benchmark_run_reads_latest_json_as_a_producer_results_file() {
     assert_eq!(saved["$meta"]["num_runs"], 3);
     let bmf: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join(".htdemucs-devops/benchmark-run.bmf.json"))
-            .unwrap_or_default(),
+            .unwrap(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(bmf["pytorch"].get("stft-sec").is_none(), "{bmf}");

@@ -113,21 +113,21 @@ fn renders_the_site_locally() {
     for p in PAGES.iter().chain(["data/history.json"].iter()) {
         assert!(site.join(p).is_file(), "missing {p}");
     }
-    let history = std::fs::read_to_string(site.join("benchmarks/history.html")).unwrap_or_default();
+    let history = std::fs::read_to_string(site.join("benchmarks/history.html")).unwrap();
     assert_eq!(history.matches("<svg").count(), 3, "one chart per metric");
     assert!(history.contains("<title>"), "points carry tooltips");
-    let index = std::fs::read_to_string(site.join("index.html")).unwrap_or_default();
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(!index.contains(EVIL), "markup must be escaped");
     // The template's autoescape also writes `/` as `&#x2f;`.
     assert!(
         index.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
         "the name is shown, escaped"
     );
-    let latest = std::fs::read_to_string(site.join("benchmarks/latest.html")).unwrap_or_default();
+    let latest = std::fs::read_to_string(site.join("benchmarks/latest.html")).unwrap();
     assert!(!latest.contains(EVIL));
     // Self-contained: nothing fetched from elsewhere.
     for p in PAGES {
-        let html = std::fs::read_to_string(site.join(p)).unwrap_or_default();
+        let html = std::fs::read_to_string(site.join(p)).unwrap();
         assert!(
             !html.contains("src=\"http") && !html.contains("href=\"http"),
             "{p} references an external asset"
@@ -207,7 +207,7 @@ fn every_page_opens_in_chromium_and_markup_stays_text() {
         );
         let png: PathBuf = shots.join(format!("{i}.png"));
         chromium_screenshot(&url, &png, 1000, 1400);
-        let bytes = std::fs::read(&png).unwrap_or_default();
+        let bytes = std::fs::read(&png).unwrap();
         assert!(
             bytes.len() > 5_000 && bytes.starts_with(b"\x89PNG"),
             "{page}: no screenshot"

@@ -55,7 +55,7 @@ fn site_days(remote: &Path) -> BTreeSet<String> {
     v["runs"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .unwrap()
         .iter()
         .filter_map(|r| r["timestamp"].as_i64())
         .filter_map(|t| jiff::Timestamp::from_second(t).ok())
@@ -120,7 +120,7 @@ fn a_site_history_that_cannot_be_read_stops_the_publish() {
         stderr(&out)
     );
     assert_eq!(
-        std::fs::read_to_string(site.join("data/history.json")).unwrap_or_default(),
+        std::fs::read_to_string(site.join("data/history.json")).unwrap(),
         "{\"runs\": [ broken"
     );
 }

@@ -67,7 +67,7 @@ fn a_push_refused_by_a_hook_is_reported_with_its_message_and_not_retried() {
         "{err}"
     );
     assert!(!err.contains("others kept pushing"), "{err}");
-    let calls = std::fs::read_to_string(&count).unwrap_or_default();
+    let calls = std::fs::read_to_string(&count).unwrap();
     assert_eq!(calls.lines().count(), 1, "pushed more than once");
 }
 
@@ -99,9 +99,9 @@ fn the_clone_lives_under_the_out_dir_and_a_dead_runs_clone_is_removed() {
         .args(["publish", "--push", "--remote"])
         .arg(&remote));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let in_tmp = std::fs::read_to_string(seen.with_extension("tmp")).unwrap_or_default();
+    let in_tmp = std::fs::read_to_string(seen.with_extension("tmp")).unwrap();
     assert_eq!(in_tmp.trim(), "", "the clone went to $TMPDIR");
-    let in_out = std::fs::read_to_string(seen.with_extension("out")).unwrap_or_default();
+    let in_out = std::fs::read_to_string(seen.with_extension("out")).unwrap();
     assert!(
         in_out
             .lines()
@@ -167,6 +167,6 @@ fn temp_files_a_killed_record_left_beside_the_baseline_are_removed() {
             .all(|n| !n.ends_with(".tmp") || n.starts_with(".other")),
         "{names:?}"
     );
-    let text = std::fs::read_to_string(bench.join("baseline.json")).unwrap_or_default();
+    let text = std::fs::read_to_string(bench.join("baseline.json")).unwrap();
     assert!(text.contains("0.41"), "the run was recorded: {text}");
 }

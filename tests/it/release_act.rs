@@ -206,7 +206,7 @@ fn a_release_installs_from_loopback_and_runs_four_phases_under_act() {
     let outputs = |phase: &str| r.steps[phase]["outputs"].clone();
     for phase in PHASES {
         let o = outputs(phase);
-        let set = o.as_object().cloned().unwrap_or_default();
+        let set = o.as_object().cloned().unwrap();
         for name in set.keys() {
             assert!(declared.contains_key(name), "{phase} set undeclared {name}");
         }

@@ -58,9 +58,9 @@ fn marker_on_page_three_is_found_and_edited() {
         output_value(dir.path(), "parity-passed").as_deref(),
         Some("true")
     );
-    let url = output_value(dir.path(), "comment-url").unwrap_or_default();
+    let url = output_value(dir.path(), "comment-url").unwrap();
     assert!(url.ends_with(&format!("#issuecomment-{id}")), "{url}");
-    let report = output_value(dir.path(), "report-path").unwrap_or_default();
+    let report = output_value(dir.path(), "report-path").unwrap();
     assert!(
         report.ends_with("out/report.md") && Path::new(&report).is_file(),
         "{report}"
@@ -92,7 +92,7 @@ fn comment_has_verdict_sections_in_order_and_links() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let body = assert_one_latest(&gh, dir.path());
     assert!(body.starts_with(MARKER));
-    let verdict = body.lines().nth(1).unwrap_or_default();
+    let verdict = body.lines().nth(1).unwrap();
     assert!(
         verdict.starts_with(
             "## htdemucs\\-devops: ⚠️ 4 phases passed, with warnings in lint, benchmark"
@@ -114,7 +114,7 @@ fn comment_has_verdict_sections_in_order_and_links() {
     assert!(body.contains("[Workflow run](https://github.com/o/r/actions/runs/42)"));
     assert!(body.contains("[Report site](https://o.github.io/r/)"));
     // The step summary got the same report, without the marker.
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("### ✅ parity") && !summary.contains(MARKER));
     // One check run per phase on the PR head, annotations 50 per request.
     let runs = gh.with(|s| s.check_runs.clone());
@@ -230,7 +230,7 @@ fn a_create_racing_another_job_keeps_only_the_oldest_comment() {
     assert_eq!(gh.count("POST /repos/o/r/issues/1/comments"), 1);
     assert_eq!(gh.count("PATCH /repos/o/r/issues/comments/1001"), 1);
     assert_eq!(gh.count("DELETE /repos/o/r/issues/comments/1002"), 1);
-    let url = output_value(dir.path(), "comment-url").unwrap_or_default();
+    let url = output_value(dir.path(), "comment-url").unwrap();
     assert!(url.ends_with("#issuecomment-1001"), "{url}");
 }
 
@@ -247,7 +247,7 @@ fn duplicates_from_an_old_race_are_removed_and_a_typed_marker_is_left_alone() {
     let ids: Vec<u64> = comments.iter().map(|c| c.id).collect();
     assert_eq!(ids, vec![typed, keep], "{:#?}", gh.log());
     assert!(comments[0].body.ends_with("by hand"));
-    let expected = std::fs::read_to_string(dir.path().join("out/comment.md")).unwrap_or_default();
+    let expected = std::fs::read_to_string(dir.path().join("out/comment.md")).unwrap();
     assert!(comments[1].body == expected);
     assert_eq!(
         gh.count(&format!("DELETE /repos/o/r/issues/comments/{dup}")),
@@ -331,7 +331,7 @@ fn big_reports(dir: &Path) -> PathBuf {
         std::fs::copy(ok_reports().join(f), reports.join(f)).unwrap_or_else(|e| panic!("{e}"));
     }
     let path = reports.join("test.json");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{e}"));
     let mut md = String::from("### Tests\n\n| Test | Message |\n| --- | --- |\n");
     for i in 0..1500 {
@@ -372,16 +372,14 @@ fn body_too_long_for_github_is_cut_and_retried() {
         "small sections stay whole"
     );
     assert!(body.trim_end().ends_with("</sub>"));
-    assert!(
-        std::fs::read_to_string(dir.path().join("out/comment.md")).unwrap_or_default() == *body
-    );
+    assert!(std::fs::read_to_string(dir.path().join("out/comment.md")).unwrap() == *body);
     assert!(
         stdout(&out).contains("too long; cutting it to"),
         "{}",
         stdout(&out)
     );
     // The full report keeps everything.
-    let full = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap_or_default();
+    let full = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
     assert!(full.contains("tést\\_ü1499"));
     assert_eq!(
         output_value(dir.path(), "verdict").as_deref(),

@@ -102,10 +102,10 @@ fn a_create_that_keeps_failing_backs_off_and_reports_the_real_status() {
 fn many_errors_and_a_broken_report(dir: &Path, errors: usize) -> PathBuf {
     let reports = dir.join("reports");
     for f in ["parity.json", "benchmark.json"] {
-        let text = std::fs::read_to_string(ok_reports().join(f)).unwrap_or_default();
+        let text = std::fs::read_to_string(ok_reports().join(f)).unwrap();
         write(&reports.join(f), &text);
     }
-    let text = std::fs::read_to_string(ok_reports().join("lint.json")).unwrap_or_default();
+    let text = std::fs::read_to_string(ok_reports().join("lint.json")).unwrap();
     let mut lint: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     lint["status"] = json!("failed");
     lint["annotations"] = (0..errors)
@@ -135,14 +135,14 @@ fn the_reason_of_an_exit_2_survives_the_per_step_error_cap() {
     assert_eq!(out.status.code(), Some(2), "{so}");
     let errors = error_lines(&so);
     assert!(errors.len() <= 10, "GitHub shows 10 per step: {errors:#?}");
-    let last = errors.last().cloned().unwrap_or_default();
+    let last = errors.last().cloned().unwrap();
     assert!(
         last.contains("test.json") && last.contains("could not be used"),
         "{errors:#?}"
     );
     assert!(errors.iter().filter(|e| e.contains("finding")).count() == 9);
     assert!(so.contains("5 more errors"), "{so}");
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
         summary.contains("could not do its job") && summary.contains("test.json"),
         "{summary}"

@@ -70,7 +70,7 @@ pub fn assert_one_latest(gh: &FakeGitHub, dir: &Path) -> String {
         "comments of ours: {ours:#?}\nlog: {:#?}",
         gh.log()
     );
-    let expected = std::fs::read_to_string(dir.join("out/comment.md")).unwrap_or_default();
+    let expected = std::fs::read_to_string(dir.join("out/comment.md")).unwrap();
     assert!(
         ours[0].body == expected,
         "the PR comment differs from comment.md"
@@ -86,7 +86,7 @@ pub fn assert_one_latest(gh: &FakeGitHub, dir: &Path) -> String {
 }
 
 pub fn outputs(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("output.txt")).unwrap_or_default()
+    std::fs::read_to_string(dir.join("output.txt")).unwrap()
 }
 
 pub fn output_value(dir: &Path, name: &str) -> Option<String> {

@@ -19,7 +19,7 @@ fn reports_with(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
         "benchmark.json",
         "unrelated.json",
     ] {
-        let src = std::fs::read(ok_reports().join(f)).unwrap_or_default();
+        let src = std::fs::read(ok_reports().join(f)).unwrap();
         write(&reports.join(f), &String::from_utf8_lossy(&src));
     }
     std::fs::write(reports.join(name), text).unwrap_or_else(|e| panic!("{e}"));
@@ -28,10 +28,10 @@ fn reports_with(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
 
 /// A failing lint report cut after 4,000 bytes, as an interrupted upload leaves it.
 fn truncated_failing_lint() -> Vec<u8> {
-    let text = std::fs::read_to_string(ok_reports().join("lint.json")).unwrap_or_default();
+    let text = std::fs::read_to_string(ok_reports().join("lint.json")).unwrap();
     let mut v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     v["status"] = "failed".into();
-    let mut bytes = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    let mut bytes = serde_json::to_vec_pretty(&v).unwrap();
     assert!(bytes.len() > 4000);
     bytes.truncate(4000);
     bytes
@@ -63,7 +63,7 @@ fn a_truncated_failing_lint_report_is_red_and_exits_2_naming_it() {
     assert!(
         body.contains("❌ 1 of 4 phases failed: lint"),
         "{}",
-        body.lines().nth(1).unwrap_or_default()
+        body.lines().nth(1).unwrap()
     );
     assert!(body.contains("❌ failed"), "{body}");
     assert_eq!(
@@ -113,7 +113,7 @@ fn every_unusable_report_is_a_failed_phase_locally_too() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(name) && err.contains(why), "{name}: {err}");
-        let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap_or_default();
+        let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
         let stem = name.trim_end_matches(".json");
         assert!(
             md.contains(&format!("❌ {stem}: the report {name} is unusable")),
@@ -145,6 +145,6 @@ fn an_unreadable_report_is_a_failed_phase() {
         err.contains("lint.json") && err.contains("cannot be read"),
         "{err}"
     );
-    let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap_or_default();
+    let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
     assert!(md.contains("❌ 1 of 4 phases failed: lint"), "{md}");
 }

@@ -70,12 +70,12 @@ fn fork_pull_request_posts_nothing_and_leaves_the_pr_number() {
         "{cmds:#?}"
     );
     assert!(cmds.iter().any(|c| c.starts_with("::warning file=Sources")));
-    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap_or_default();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("### ⚠️ benchmark"));
     let pr: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out/pull-request.json")).unwrap_or_default(),
+        &std::fs::read_to_string(dir.path().join("out/pull-request.json")).unwrap(),
     )
-    .unwrap_or_default();
+    .unwrap();
     assert_eq!(pr, json!({"number": 1, "head_sha": "feedface"}));
 }
 
@@ -87,8 +87,7 @@ fn fork_pr_then_workflow_run_posts_the_comment_after_checking_the_pr() {
     // folder, one folder per artifact, as actions/download-artifact does.
     let out_dir = dir.path().join("out");
     for f in ["lint", "test", "parity", "benchmark"] {
-        let text =
-            std::fs::read_to_string(ok_reports().join(format!("{f}.json"))).unwrap_or_default();
+        let text = std::fs::read_to_string(ok_reports().join(format!("{f}.json"))).unwrap();
         write(&out_dir.join(format!("phase-{f}/{f}.json")), &text);
     }
     let mut first = report_cmd(dir.path(), &gh, &out_dir);
@@ -170,10 +169,7 @@ fn example_workflows_use_the_safe_two_workflow_pattern() {
     let download = &steps[0]["with"];
     assert_eq!(download["run-id"], "${{ github.event.workflow_run.id }}");
     // The artifact CI uploads is the one the comment workflow downloads.
-    let ci_steps = ci["jobs"]["report"]["steps"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let ci_steps = ci["jobs"]["report"]["steps"].as_array().cloned().unwrap();
     assert!(ci_steps
         .iter()
         .any(|s| s["with"]["name"] == download["name"]));
@@ -189,14 +185,12 @@ fn under_act_everything_goes_to_files() {
     assert!(gh.log().is_empty());
     let comment = dir.path().join("out/comment.md");
     assert!(std::fs::read_to_string(&comment)
-        .unwrap_or_default()
+        .unwrap()
         .starts_with(MARKER));
     let run_file = dir
         .path()
         .join("out/check-runs/htdemucs-devops___lint.json");
-    let check: Value =
-        serde_json::from_str(&std::fs::read_to_string(&run_file).unwrap_or_default())
-            .unwrap_or_default();
+    let check: Value = serde_json::from_str(&std::fs::read_to_string(&run_file).unwrap()).unwrap();
     assert_eq!(check["annotations"].as_array().map(Vec::len), Some(120));
     assert_eq!(check["conclusion"], "neutral");
     let so = stdout(&out);
@@ -320,10 +314,8 @@ fn a_real_lint_report_becomes_a_section_and_a_check_run() {
         .arg("--out-dir")
         .arg(&reports));
     assert_eq!(lint.status.code(), Some(1), "{}", stderr(&lint));
-    let envelope: Value = serde_json::from_str(
-        &std::fs::read_to_string(reports.join("lint.json")).unwrap_or_default(),
-    )
-    .unwrap_or_default();
+    let envelope: Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("lint.json")).unwrap()).unwrap();
     let placed = envelope["annotations"]
         .as_array()
         .map_or(0, |a| a.iter().filter(|x| x.get("file").is_some()).count());
@@ -335,7 +327,7 @@ fn a_real_lint_report_becomes_a_section_and_a_check_run() {
     assert_eq!(ours.len(), 1);
     assert!(ours[0].body.contains("❌ 1 of 1 phase failed: lint"));
     // The phase's own Markdown (below its top heading, which ours replaces) is there.
-    let md = envelope["markdown"].as_str().unwrap_or_default();
+    let md = envelope["markdown"].as_str().unwrap();
     let first = md
         .lines()
         .filter(|l| !l.trim().is_empty())

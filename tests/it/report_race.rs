@@ -31,7 +31,7 @@ fn a_pr_authors_comment_starting_with_the_marker_is_never_edited() {
         .filter(|c| c.user == BOT)
         .collect();
     assert_eq!(ours.len(), 1, "{:#?}", gh.log());
-    let url = output_value(dir.path(), "comment-url").unwrap_or_default();
+    let url = output_value(dir.path(), "comment-url").unwrap();
     assert!(
         url.ends_with(&format!("#issuecomment-{}", ours[0].id)),
         "{url}"
@@ -109,7 +109,7 @@ fn concurrent(gh: &FakeGitHub, n: usize, base_ms: u64) -> Vec<String> {
             let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
             assert_no_token(&out);
             assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-            output_value(&dir, "comment-url").unwrap_or_default()
+            output_value(&dir, "comment-url").unwrap()
         })
         .collect()
 }

@@ -129,7 +129,7 @@ fn publish(ws: &Path) -> String {
         .arg(ws)
         .args(["--site-dir", "site"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    std::fs::read_to_string(ws.join("site/benchmarks/history.html")).unwrap_or_default()
+    std::fs::read_to_string(ws.join("site/benchmarks/history.html")).unwrap()
 }
 
 /// Short commits the step may be attributed to (± one run).
@@ -261,8 +261,7 @@ fn history_groups_stages_and_tells_runs_apart() {
 fn latest_is_the_design_table_with_units_and_verdicts() {
     let ws = workspace();
     publish(ws.path());
-    let html =
-        std::fs::read_to_string(ws.path().join("site/benchmarks/latest.html")).unwrap_or_default();
+    let html = std::fs::read_to_string(ws.path().join("site/benchmarks/latest.html")).unwrap();
     let design = &html[html.find("<table class=\"design\">").unwrap_or(0)..];
     let design = &design[..design.find("</table>").unwrap_or(0)];
     let rows: Vec<&str> = design.split("<tr").skip(3).collect();
@@ -361,7 +360,7 @@ fn pages_render_in_chromium() {
         assert!(chromium_page_errors(&log).is_empty(), "{page}: {log}");
         let png = shots.join(format!("{shot}.png"));
         chromium_screenshot(&file, &png, 1100, height);
-        let bytes = std::fs::read(&png).unwrap_or_default();
+        let bytes = std::fs::read(&png).unwrap();
         assert!(
             bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
             "{page}: no screenshot"

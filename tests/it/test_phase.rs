@@ -56,7 +56,7 @@ fn failures(data: &Value) -> Vec<(String, String, String)> {
     data["failures"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .unwrap()
         .iter()
         .map(|f| {
             let place = match (f["file"].as_str(), f["line"].as_u64()) {
@@ -77,7 +77,7 @@ fn slowest_names(data: &Value) -> Vec<String> {
     data["slowest"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .unwrap()
         .iter()
         .map(|s| s["name"].as_str().unwrap_or("").to_string())
         .collect()
@@ -465,10 +465,7 @@ fn pytest_dir() -> PathBuf {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .filter(|s| !s.is_empty());
     match found {
-        Some(p) => PathBuf::from(p)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
+        Some(p) => PathBuf::from(p).parent().map(Path::to_path_buf).unwrap(),
         None => panic!("pytest is needed for this test: run `make setup` (creates .venv)"),
     }
 }

@@ -130,10 +130,7 @@ fn the_wheel_carries_the_cli_alone_and_installs_offline_into_a_fresh_venv() {
         .collect();
     assert_eq!(wheels.len(), 1, "{wheels:?}");
     let wheel = &wheels[0];
-    let name = wheel
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = wheel.file_name().and_then(|n| n.to_str()).unwrap();
     // A binary wheel: any Python 3, no ABI, this platform.
     assert!(
         name.starts_with(&format!("htdemucs_devops-{VERSION}-py3-none-")),

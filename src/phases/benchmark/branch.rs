@@ -65,8 +65,7 @@ mod tests {
         assert!(off_branch(&env(&[("GITHUB_REF", "refs/pull/3/merge")]), "main").is_some());
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let event = dir.path().join("event.json");
-        std::fs::write(&event, r#"{"repository": {"default_branch": "trunk"}}"#)
-            .unwrap();
+        std::fs::write(&event, r#"{"repository": {"default_branch": "trunk"}}"#).unwrap();
         let e = env(&[("GITHUB_EVENT_PATH", event.to_str().unwrap())]);
         assert_eq!(default_branch(&e, "main"), "trunk");
         assert_eq!(default_branch(&env(&[]), "main"), "main");

@@ -37,11 +37,11 @@ pub(super) fn lint_reports(ws: &Path) -> Vec<String> {
     let dir = ws.join("reports");
     write(
         &dir.join("ruff.json"),
-        &serde_json::to_string(&ruff).unwrap_or_default(),
+        &serde_json::to_string(&ruff).unwrap(),
     );
     write(
         &dir.join("swiftlint.json"),
-        &serde_json::to_string(&swiftlint).unwrap_or_default(),
+        &serde_json::to_string(&swiftlint).unwrap(),
     );
     write(&dir.join("swiftformat.txt"), &swiftformat);
     write(&dir.join("generic.txt"), &generic);
