@@ -9,6 +9,7 @@ use super::compare::{Comparison, Row, StageRow};
 use super::decide::Verdict;
 use super::metric::{self, Kind, MetricInfo};
 use super::portable;
+use crate::report::plural;
 use crate::report::terminal::{sanitize, table, Style};
 
 pub use super::render_md::markdown;
@@ -41,10 +42,6 @@ pub(super) fn pct(v: f64) -> String {
 
 pub(super) fn pct1(v: f64) -> String {
     format!("{v:+.1}%")
-}
-
-fn plural(n: usize, w: &str) -> String {
-    format!("{n} {w}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Backends in the order of the table: candidate, reference, then the rest by name

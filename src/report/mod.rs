@@ -95,6 +95,16 @@ impl Status {
     }
 }
 
+/// A count and its noun, for every headline and summary: "1 error", "3 errors".
+/// The one plural helper of the crate; every noun it meets takes an `s`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// What a phase's report must offer to the output layer.
 pub trait PhaseOutput: Serialize {
     /// `lint`, `test`, `parity`, `benchmark`: the JSON file's stem and the section key.

@@ -8,7 +8,8 @@ use crate::report::markdown::{code, details, escape, Align, Table};
 use crate::report::terminal::{sanitize, table, Style};
 use crate::report::PhaseOutput;
 
-use super::report::{plural, LintReport, Source};
+use super::report::{LintReport, Source};
+use crate::report::plural;
 
 /// Findings listed in the terminal summary; the rest are in the JSON report.
 pub const TERMINAL_LIMIT: usize = 200;

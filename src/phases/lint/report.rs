@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ingest::diagnostic::{Diagnostic, Severity};
-use crate::report::{Annotation, Level, PhaseOutput, Status};
+use crate::report::{plural, Annotation, Level, PhaseOutput, Status};
 
 /// How a tool's findings were obtained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,14 +172,6 @@ impl LintReport {
 
     pub fn skipped(&self) -> usize {
         self.tools.len() - self.ran()
-    }
-}
-
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
-use crate::report::{PhaseReport, Status, REPORT_SCHEMA};
+use crate::report::{plural, PhaseReport, Status, REPORT_SCHEMA};
 
 /// Phases in the order the comment shows them; others follow alphabetically.
 pub const ORDER: &[&str] = &["lint", "test", "parity", "benchmark"];
@@ -266,20 +266,19 @@ pub fn verdict_line(found: &[Found]) -> String {
     };
     let failed = with(Status::Failed);
     let warned = with(Status::Warned);
-    let plural = |k: usize| if k == 1 { "phase" } else { "phases" };
     if !failed.is_empty() {
         format!(
-            "{} {} of {n} {} failed: {}",
+            "{} {} of {} failed: {}",
             Status::Failed.symbol(),
             failed.len(),
-            plural(n),
+            plural(n, "phase"),
             failed.join(", ")
         )
     } else if !warned.is_empty() {
         format!(
-            "{} {n} {} passed, with warnings in {}",
+            "{} {} passed, with warnings in {}",
             Status::Warned.symbol(),
-            plural(n),
+            plural(n, "phase"),
             warned.join(", ")
         )
     } else if n == 1 {

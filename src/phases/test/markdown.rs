@@ -3,9 +3,10 @@
 //! message and traceback is escaped.
 
 use super::model::{CommandState, FailedTest, TestRun};
-use super::render::{clip, first_line, plural, seconds, status_word};
+use super::render::{clip, first_line, seconds, status_word};
 use crate::ingest::junit::TestStatus;
 use crate::report::markdown::{self, Align, Table};
+use crate::report::plural;
 use crate::report::PhaseOutput;
 
 /// Failures shown with details; the rest are counted.
@@ -125,7 +126,7 @@ pub fn section(run: &TestRun) -> String {
             md.push_str(&format!(
                 "- {} passed after {}: {}\n",
                 markdown::code(&f.name),
-                plural(f.failed_attempts, "failed attempt", "failed attempts"),
+                plural(f.failed_attempts, "failed attempt"),
                 markdown::escape(&clip(first_line(&f.message), 200))
             ));
         }

@@ -5,14 +5,10 @@
 use super::model::{CommandState, TestRun};
 use crate::ingest::junit::TestStatus;
 use crate::report::terminal::{sanitize, table, Style};
-use crate::report::{Annotation, Level, PhaseOutput, Status};
+use crate::report::{plural, Annotation, Level, PhaseOutput, Status};
 
 /// Characters of a message put into an annotation.
 const ANNOTATION_MESSAGE: usize = 4000;
-
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 pub(super) fn seconds(s: f64) -> String {
     if s < 10.0 {
@@ -108,10 +104,7 @@ impl PhaseOutput for TestRun {
         }
         let broken = self.broken_commands();
         if broken > 0 {
-            line.push_str(&format!(
-                "; {} broken",
-                plural(broken, "test command", "test commands")
-            ));
+            line.push_str(&format!("; {} broken", plural(broken, "test command")));
         }
         line
     }
@@ -178,7 +171,7 @@ impl PhaseOutput for TestRun {
                     "  {} {} ({})\n",
                     st.yellow("~"),
                     sanitize(&f.name),
-                    plural(f.failed_attempts, "failed attempt", "failed attempts")
+                    plural(f.failed_attempts, "failed attempt")
                 ));
             }
         }
@@ -245,7 +238,7 @@ impl PhaseOutput for TestRun {
                 Level::Warning,
                 format!(
                     "passed after {}: {}",
-                    plural(f.failed_attempts, "failed attempt", "failed attempts"),
+                    plural(f.failed_attempts, "failed attempt"),
                     clip(&f.message, ANNOTATION_MESSAGE)
                 ),
             );
