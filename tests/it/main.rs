@@ -21,6 +21,7 @@ mod composite;
 mod core;
 mod escaping;
 mod fuzz_replay;
+mod gallery;
 mod init;
 mod init_adopt;
 mod init_make;
