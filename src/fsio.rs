@@ -18,12 +18,13 @@ const MIB: u64 = 1024 * 1024;
 /// Why an input file could not be read. Every message names the file and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cannot read {what} {}: {source}", path.display())]
+    // The I/O error is part of the message and deliberately not a `#[source]`: a cause
+    // chain printed after it would repeat it.
+    #[error("cannot read {what} {}: {error}", path.display())]
     Io {
         what: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{what} {} is {kind}, not a regular file; give the path of a file (a FIFO, a device or a folder cannot be read as one)", path.display())]
     NotRegular {
@@ -51,7 +52,7 @@ pub enum ReadError {
 impl ReadError {
     /// The file does not exist (callers that treat a missing file as "use defaults").
     pub fn is_not_found(&self) -> bool {
-        matches!(self, ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        matches!(self, ReadError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound)
     }
 }
 
@@ -101,10 +102,10 @@ fn kind_of(t: std::fs::FileType) -> &'static str {
 /// On Unix the file is opened non-blocking, so that opening a FIFO with no writer
 /// returns at once and is then refused, instead of hanging the run.
 pub fn open(path: &Path, what: &'static str) -> Result<(File, u64), ReadError> {
-    let io = |source| ReadError::Io {
+    let io = |error| ReadError::Io {
         what,
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -142,10 +143,10 @@ pub fn read_bytes(path: &Path, what: &'static str) -> Result<Vec<u8>, ReadError>
     // A file that grows while it is read stops at the limit (one byte over tells).
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|source| ReadError::Io {
+        .map_err(|error| ReadError::Io {
             what,
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge {

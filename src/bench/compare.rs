@@ -210,14 +210,20 @@ pub fn compare(baseline: &Baseline, current: &Run, opts: &Options) -> Comparison
     // Ratios, judged across testbeds. The current ratio is made of the two rows' own
     // values, so that it agrees with the table's Δ column.
     let cur_derived = derive(&current.results, &current.meta.metrics);
+    // The plain rows' values by (backend, metric), looked up once per ratio.
+    let shown: BTreeMap<(String, String), Option<f64>> = rows
+        .iter()
+        .map(|x| ((x.backend.clone(), x.metric.clone()), x.current))
+        .collect();
     let mut shares = Vec::new();
     for (b, ms) in &cur_derived {
         for m in ms.keys() {
             if let Some((c, r)) = portable::split_ratio_backend(b) {
                 let value_of = |backend: &str| {
-                    rows.iter()
-                        .find(|x| x.backend == backend && &x.metric == m)
-                        .and_then(|x| x.current)
+                    shown
+                        .get(&(backend.to_string(), m.clone()))
+                        .copied()
+                        .flatten()
                 };
                 let Some(ratio) = value_of(c)
                     .zip(value_of(r))

@@ -3,7 +3,7 @@
 //! `data` of `<out-dir>/benchmark.json`). Filled in by [`super::compare`].
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::compare::Options;
 use super::decide::{Rule, Verdict};
@@ -127,12 +127,11 @@ pub(super) fn stage_rows(
     opts: &Options,
 ) -> Vec<StageRow> {
     // The value each row shows, so that the table and the verdicts agree.
-    let get = |b: Option<&str>, m: &str| -> Option<f64> {
-        let b = b?;
-        rows.iter()
-            .find(|r| r.backend == b && r.metric == m)
-            .and_then(|r| r.current)
-    };
+    let shown: BTreeMap<(&str, &str), Option<f64>> = rows
+        .iter()
+        .map(|r| ((r.backend.as_str(), r.metric.as_str()), r.current))
+        .collect();
+    let get = |b: Option<&str>, m: &str| -> Option<f64> { shown.get(&(b?, m)).copied().flatten() };
     // Metrics given as `null` get a line too: their cells read "—", never 0.
     let mut metrics: Vec<&String> = run
         .results

@@ -227,6 +227,15 @@ pub fn markdown(c: &Comparison, gated: bool) -> String {
         out.push('\n');
     }
     out.push_str(&stage_table(c));
+    if super::render::new_testbed(c) && c.rows.iter().any(|r| r.kind == Kind::Ratio) {
+        // On a testbed without history the ratio column is the only one compared, and
+        // against other machines: say so, so that a move there is read for what it is.
+        out.push_str(&format!(
+            "\n_Δ vs baseline compares the {} ÷ {} ratio with runs on other testbeds; part of a move there can come from the machine rather than the change, so only a move beyond the ratio's threshold counts._\n",
+            escape(&backend_name(c.candidate.as_deref().unwrap_or("candidate"))),
+            escape(&backend_name(c.reference.as_deref().unwrap_or("reference"))),
+        ));
+    }
     // Change points on main (bench::changes): "since `abc1234` (+12 %)".
     out.push_str(&super::changes::markdown(&c.change_points));
     let imps: Vec<&Row> = c

@@ -158,6 +158,12 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
         (v0 - pad).max(if v0 >= 0.0 { 0.0 } else { f64::MIN }),
         v1 + pad * top,
     );
+    // A band above everything drawn for the legend box (upper left), so that it never
+    // covers a point: the plot is ~252 px tall (300 less margins and the x labels) and
+    // each legend row takes ~22 px.
+    let legend_px = 12.0 + 22.0 * series.len() as f64;
+    let data_top = v1;
+    let v1 = v1 + (v1 - v0) * legend_px / (252.0 - legend_px).max(1.0);
     let (fx0, fx1) = (x0 as f64 - 0.5, x1 as f64 + 0.5);
     let labels = &spec.labels;
     let x_label = move |x: &f64| -> String {
@@ -261,7 +267,7 @@ pub fn render(spec: &ChartSpec, max_points: usize) -> Result<String> {
                 .map_err(|e| anyhow!("points: {e}"))?;
             tooltip.set(None);
         }
-        draw_marks(&mut chart, spec, &tooltip, (v0, v1))?;
+        draw_marks(&mut chart, spec, &tooltip, (v0, data_top))?;
         chart
             .configure_series_labels()
             .border_style(RGBColor(0x88, 0x88, 0x88))
@@ -281,7 +287,8 @@ type Chart<'a, 'b> = ChartContext<
 >;
 
 /// Change points: a dashed vertical line just before the run where the level changed
-/// and the run's short commit above the lines, each with its tooltip.
+/// and the run's short commit above the lines, each with its tooltip; both stay below
+/// `v1`, the top of the data (the legend's band is above it).
 fn draw_marks(
     chart: &mut Chart<'_, '_>,
     spec: &ChartSpec,
@@ -376,6 +383,74 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("commit 000000000000"), "{svg}");
         assert!(svg.contains("2026-02-03"), "{svg}");
+    }
+
+    /// The number after `attr="` in an SVG element's text.
+    fn attr(element: &str, name: &str) -> f64 {
+        let key = format!(" {name}=\"");
+        let at = element
+            .find(&key)
+            .unwrap_or_else(|| panic!("no {name} in {element}"));
+        let rest = &element[at + key.len()..];
+        let end = rest.find('"').unwrap_or(rest.len());
+        rest[..end]
+            .parse()
+            .unwrap_or_else(|e| panic!("{name} in {element}: {e}"))
+    }
+
+    #[test]
+    fn legend_box_covers_no_point_and_no_change_label() {
+        // Three series whose first points are the highest values: where an upper-left
+        // legend would sit if the plot gave it no room of its own.
+        let series = (0..3)
+            .map(|k| ChartSeries {
+                name: format!("backend-{k}"),
+                points: (0..6)
+                    .map(|i| ChartPoint {
+                        x: i,
+                        t: 1_770_076_800 + i * 3600,
+                        value: if i == 0 { 9.0 } else { 1.0 + k as f64 },
+                        commit: format!("{i:07x}"),
+                        regression: false,
+                    })
+                    .collect(),
+                band: None,
+            })
+            .collect();
+        let spec = ChartSpec {
+            title: "t".into(),
+            unit: "s".into(),
+            series,
+            labels: (0..6).map(|i| format!("#{i}")).collect(),
+            marks: vec![Mark {
+                x: 1,
+                series: 0,
+                label: "abc1234".into(),
+                tip: "step".into(),
+            }],
+        };
+        let svg = render(&spec, 400).unwrap_or_else(|e| panic!("{e:#}"));
+        let legend = svg
+            .split('<')
+            .find(|e| e.starts_with("rect") && e.contains("fill=\"none\""))
+            .unwrap_or_else(|| panic!("no legend box: {svg}"));
+        let bottom = attr(legend, "y") + attr(legend, "height");
+        let circles: Vec<&str> = svg.split('<').filter(|e| e.starts_with("circle")).collect();
+        assert_eq!(circles.len(), 18, "{svg}");
+        for c in circles {
+            assert!(
+                attr(c, "cy") - 5.0 > bottom,
+                "point under the legend (bottom {bottom}): {c}"
+            );
+        }
+        let label = svg
+            .split('<')
+            .find(|e| e.starts_with("text") && e.ends_with(">abc1234"))
+            .unwrap_or_else(|| panic!("no change label: {svg}"));
+        assert!(
+            attr(label, "y") - 12.0 > bottom,
+            "label under the legend: {label}"
+        );
     }
 }
 

@@ -158,6 +158,12 @@ fn another_runner_1_6x_slower_is_a_new_testbed_not_a_wall_of_red() {
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains(headline), "{summary}");
     assert!(summary.contains("new testbed"), "{summary}");
+    assert!(
+        summary.contains(
+            "_Δ vs baseline compares the CoreML ÷ PyTorch ratio with runs on other testbeds;"
+        ),
+        "the ratio column says what it compares against: {summary}"
+    );
     for red in ["❌", "⚠️", "| Regression |", "regressions and"] {
         assert!(!summary.contains(red), "{red} in\n{summary}");
     }
