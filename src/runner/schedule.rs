@@ -6,7 +6,8 @@
 //! same way for every backend, so a difference between backends is the backends'. The timed
 //! region is exactly one `Backend::run` call: converting inputs (`prepare`) and reading
 //! outputs back (`download`) happen outside it, as they would in a Python `timeit` loop that
-//! reuses its input tensors.
+//! reuses its input tensors. Which stages run and how (model, external command, shared,
+//! not at all) is decided in `route.rs`; external commands run in `external.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,11 @@ use std::time::Instant;
 
 use super::array::ArrayF32;
 use super::error::RunnerError;
+use super::external::{run_command, Repetitions};
 use super::memory::MemoryProbe;
+use super::route::{route, Route, StageRouting};
 use super::spec::{PipelineSpec, StageSpec, AUDIO};
+use super::stage_impl::CommandSpec;
 
 /// One engine (libtorch, CoreML, or a test double) seen through the runner.
 pub trait Backend {
@@ -63,6 +67,8 @@ pub struct RunPlan {
     pub inputs_from: Option<(PathBuf, BTreeMap<String, ArrayF32>)>,
     /// Where the audio came from, for error messages.
     pub audio_source: PathBuf,
+    /// Stage selection, and where values of stages this backend does not run come from.
+    pub routing: StageRouting,
 }
 
 /// Measurements of one stage on one backend.
@@ -80,6 +86,8 @@ pub struct StageTiming {
     pub peak_bytes: Option<u64>,
     /// Where each input came from (`audio` or `<stage>.<output>`), in model order.
     pub inputs: Vec<String>,
+    /// How it was computed: `model`, `command` or `shared:<backend>`.
+    pub implementation: String,
 }
 
 /// Everything one backend's run produced.
@@ -87,8 +95,12 @@ pub struct StageTiming {
 pub struct RunOutcome {
     /// Stages that ran, in order.
     pub stages: Vec<StageTiming>,
-    /// Stages skipped because the backend has no artifact for them.
+    /// Stages this backend did not run (skipped, shared by another backend, deselected).
     pub skipped: Vec<String>,
+    /// Each stage not run and why, in spec order.
+    pub not_run: Vec<(String, String)>,
+    /// Arrays taken from the `--shared-from` capture to feed this backend's stages.
+    pub from_reference: Vec<String>,
     /// Captured arrays, `audio` first, then `<stage>.<output>` in run order.
     pub captured: Vec<(String, ArrayF32)>,
     /// Process peak resident memory, bytes.
@@ -105,6 +117,7 @@ pub fn run_pipeline<B: Backend>(
     if plan.repeat == 0 {
         return Err(RunnerError::Usage("--repeat must be at least 1".into()));
     }
+    plan.routing.check(spec)?;
     let mut probe = MemoryProbe::new();
     let mut outcome = RunOutcome::default();
     // Values this backend produced, by `<stage>.<output>`; also where each came from.
@@ -119,10 +132,44 @@ pub fn run_pipeline<B: Backend>(
     if plan.capture {
         outcome.captured.push((AUDIO.to_string(), audio.clone()));
     }
+    let mut not_run: HashMap<String, String> = HashMap::new();
     for stage in &spec.stages {
-        let Some(artifact) = spec.artifact(stage, &plan.backend) else {
+        let how = route(
+            spec,
+            stage,
+            &plan.backend,
+            &plan.routing,
+            plan.inputs_from.is_some(),
+        )?;
+        let implementation = how.label();
+        if let Route::NotRun(why) = &how {
             outcome.skipped.push(stage.name.clone());
+            outcome.not_run.push((stage.name.clone(), why.clone()));
+            not_run.insert(stage.name.clone(), why.clone());
             continue;
+        }
+        if plan.inputs_from.is_none() {
+            fill_from_reference(backend, stage, plan, &not_run, &mut values, &mut outcome)?;
+        }
+        let artifact = match how {
+            Route::NotRun(_) => continue,
+            Route::Command { command, .. } => {
+                let timing = command_stage(
+                    backend,
+                    spec,
+                    stage,
+                    command,
+                    plan,
+                    &mut values,
+                    &mut outcome,
+                )?;
+                outcome.stages.push(StageTiming {
+                    implementation,
+                    ..timing
+                });
+                continue;
+            }
+            Route::Model { artifact, .. } => artifact,
         };
         if !artifact.is_file() {
             return Err(RunnerError::stage(
@@ -200,10 +247,157 @@ pub fn run_pipeline<B: Backend>(
             samples,
             peak_bytes,
             inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
+            implementation,
         });
     }
     outcome.process_peak_bytes = probe.process_peak();
     Ok(outcome)
+}
+
+/// Chained mode: an input whose producing stage this backend did not run is taken from the
+/// `--shared-from` capture (uploaded once, kept for later consumers).
+fn fill_from_reference<B: Backend>(
+    backend: &mut B,
+    stage: &StageSpec,
+    plan: &RunPlan,
+    not_run: &HashMap<String, String>,
+    values: &mut HashMap<String, (B::Value, PathBuf)>,
+    outcome: &mut RunOutcome,
+) -> Result<(), RunnerError> {
+    for input in &stage.inputs {
+        if values.contains_key(&input.from) {
+            continue;
+        }
+        let producer = input.from.split('.').next().unwrap_or_default();
+        let Some(why) = not_run.get(producer) else {
+            continue;
+        };
+        let found = plan
+            .routing
+            .shared_from
+            .as_ref()
+            .map(|(path, arrays)| (path, arrays.get(&input.from)));
+        let (path, array) = match found {
+            Some((path, Some(array))) => (path, array),
+            Some((path, None)) => {
+                return Err(RunnerError::stage(
+                    &stage.name,
+                    path,
+                    format!(
+                        "input `{}` comes from `{}`, which backend `{}` did not compute ({why}), and this \
+                         --shared-from capture has no such array; capture the reference with that stage included",
+                        input.name, input.from, plan.backend
+                    ),
+                ))
+            }
+            None => {
+                return Err(RunnerError::stage(
+                    &stage.name,
+                    &plan.audio_source,
+                    format!(
+                        "input `{}` comes from `{}`, which backend `{}` did not compute ({why}); pass \
+                         `--shared-from REF.npz` (a capture of the reference backend) so this stage gets \
+                         the reference's values, or run isolated with `--inputs-from REF.npz`",
+                        input.name, input.from, plan.backend
+                    ),
+                ))
+            }
+        };
+        let value = backend.upload(array).map_err(|m| {
+            RunnerError::stage(
+                &stage.name,
+                path,
+                format!("cannot load `{}`: {m}", input.from),
+            )
+        })?;
+        values.insert(input.from.clone(), (value, path.clone()));
+        outcome.from_reference.push(input.from.clone());
+    }
+    Ok(())
+}
+
+/// Runs a command stage: inputs handed over as arrays, outputs read back into the backend.
+fn command_stage<B: Backend>(
+    backend: &mut B,
+    spec: &PipelineSpec,
+    stage: &StageSpec,
+    command: &CommandSpec,
+    plan: &RunPlan,
+    values: &mut HashMap<String, (B::Value, PathBuf)>,
+    outcome: &mut RunOutcome,
+) -> Result<StageTiming, RunnerError> {
+    let mut owned: BTreeMap<String, ArrayF32> = BTreeMap::new();
+    match &plan.inputs_from {
+        Some((ref_path, reference)) => {
+            for input in &stage.inputs {
+                let array = reference.get(&input.from).ok_or_else(|| {
+                    RunnerError::stage(
+                        &stage.name,
+                        ref_path,
+                        format!(
+                            "the reference has no array `{}` for input `{}`",
+                            input.from, input.name
+                        ),
+                    )
+                })?;
+                check_shape(
+                    stage,
+                    &input.name,
+                    &input.from,
+                    array.shape(),
+                    input.shape.as_ref(),
+                    ref_path,
+                )?;
+                owned.insert(input.name.clone(), array.clone());
+            }
+        }
+        None => {
+            let inputs = chained_inputs(backend, stage, values, spec)?;
+            for (input, value) in stage.inputs.iter().zip(inputs) {
+                let array = backend.download(value).map_err(|m| {
+                    RunnerError::stage(
+                        &stage.name,
+                        &spec.path,
+                        format!("cannot read input `{}`: {m}", input.name),
+                    )
+                })?;
+                owned.insert(input.name.clone(), array);
+            }
+        }
+    }
+    let borrowed: BTreeMap<String, &ArrayF32> = owned.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let reps = Repetitions {
+        warmup: plan.warmup,
+        repeat: plan.repeat,
+        threads: plan.routing.threads,
+    };
+    let ran = run_command(spec, stage, command, &borrowed, reps)?;
+    drop(borrowed);
+    drop(owned);
+    for (name, array) in stage.outputs.iter().zip(ran.outputs) {
+        let key = format!("{}.{name}", stage.name);
+        let value = backend.upload(&array).map_err(|m| {
+            RunnerError::stage(
+                &stage.name,
+                &ran.program,
+                format!("cannot load output `{name}`: {m}"),
+            )
+        })?;
+        if plan.capture {
+            outcome.captured.push((key.clone(), array));
+        }
+        values.insert(key, (value, ran.program.clone()));
+    }
+    Ok(StageTiming {
+        name: stage.name.clone(),
+        artifact: ran.program,
+        load_sec: 0.0,
+        samples: ran.samples,
+        // The program's memory is its own process's, not this one's.
+        peak_bytes: None,
+        inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
+        implementation: String::new(),
+    })
 }
 
 /// Chained mode: inputs are this backend's own upstream outputs (or the audio).
