@@ -8,6 +8,7 @@
 pub mod array;
 pub mod error;
 pub mod external;
+mod feed;
 pub mod libtorch;
 pub mod memory;
 #[cfg(test)]

@@ -102,13 +102,17 @@ impl Route<'_> {
 }
 
 /// Decides what `backend` does with `stage`; `isolated` when every input comes from a
-/// reference capture.
+/// reference capture, `reference_fed` when this stage's inputs equal the reference's (the
+/// audio, or outputs of stages this backend took from the reference). A shared stage is
+/// taken from `--shared-from` only then: downstream of this backend's own model it runs
+/// the shared implementation on this backend's values.
 pub fn route<'s>(
     spec: &'s PipelineSpec,
     stage: &'s StageSpec,
     backend: &str,
     routing: &StageRouting,
     isolated: bool,
+    reference_fed: bool,
 ) -> Result<Route<'s>, RunnerError> {
     if let Err(why) = routing.selected(&stage.name) {
         return Ok(Route::NotRun(why));
@@ -123,7 +127,7 @@ pub fn route<'s>(
     if isolated {
         return Ok(Route::NotRun(shared));
     }
-    if let Some((path, arrays)) = &routing.shared_from {
+    if let Some((path, arrays)) = routing.shared_from.as_ref().filter(|_| reference_fed) {
         if stage
             .outputs
             .iter()
@@ -150,9 +154,14 @@ pub fn route<'s>(
             &stage.name,
             &spec.path,
             format!(
-                "the stage is `shared: {owner}`, whose model this backend's engine cannot load; \
-                 pass `--shared-from` a capture of backend `{owner}` (`parity run` does) so its \
-                 outputs are taken from there"
+                "the stage is `shared: {owner}`, whose model this backend's engine cannot load; {}",
+                if reference_fed {
+                    format!("pass `--shared-from` a capture of backend `{owner}` (`parity run` does) so its outputs are taken from there")
+                } else {
+                    "its inputs are this backend's own outputs, so it must run here: give the shared \
+                     implementation as a `command:` (it runs in any backend's process), or run isolated"
+                        .to_string()
+                }
             ),
         )),
     }

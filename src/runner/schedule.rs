@@ -15,11 +15,10 @@ use std::time::Instant;
 
 use super::array::ArrayF32;
 use super::error::RunnerError;
-use super::external::{run_command, Repetitions};
+use super::feed::{command_stage, fill_from_reference};
 use super::memory::MemoryProbe;
 use super::route::{route, Route, StageRouting};
 use super::spec::{PipelineSpec, StageSpec, AUDIO};
-use super::stage_impl::CommandSpec;
 
 /// One engine (libtorch, CoreML, or a test double) seen through the runner.
 pub trait Backend {
@@ -134,12 +133,16 @@ pub fn run_pipeline<B: Backend>(
     }
     let mut not_run: HashMap<String, String> = HashMap::new();
     for stage in &spec.stages {
+        let reference_fed = stage.inputs.iter().all(|i| {
+            i.from == AUDIO || not_run.contains_key(i.from.split('.').next().unwrap_or_default())
+        });
         let how = route(
             spec,
             stage,
             &plan.backend,
             &plan.routing,
             plan.inputs_from.is_some(),
+            reference_fed,
         )?;
         let implementation = how.label();
         if let Route::NotRun(why) = &how {
@@ -254,154 +257,8 @@ pub fn run_pipeline<B: Backend>(
     Ok(outcome)
 }
 
-/// Chained mode: an input whose producing stage this backend did not run is taken from the
-/// `--shared-from` capture (uploaded once, kept for later consumers).
-fn fill_from_reference<B: Backend>(
-    backend: &mut B,
-    stage: &StageSpec,
-    plan: &RunPlan,
-    not_run: &HashMap<String, String>,
-    values: &mut HashMap<String, (B::Value, PathBuf)>,
-    outcome: &mut RunOutcome,
-) -> Result<(), RunnerError> {
-    for input in &stage.inputs {
-        if values.contains_key(&input.from) {
-            continue;
-        }
-        let producer = input.from.split('.').next().unwrap_or_default();
-        let Some(why) = not_run.get(producer) else {
-            continue;
-        };
-        let found = plan
-            .routing
-            .shared_from
-            .as_ref()
-            .map(|(path, arrays)| (path, arrays.get(&input.from)));
-        let (path, array) = match found {
-            Some((path, Some(array))) => (path, array),
-            Some((path, None)) => {
-                return Err(RunnerError::stage(
-                    &stage.name,
-                    path,
-                    format!(
-                        "input `{}` comes from `{}`, which backend `{}` did not compute ({why}), and this \
-                         --shared-from capture has no such array; capture the reference with that stage included",
-                        input.name, input.from, plan.backend
-                    ),
-                ))
-            }
-            None => {
-                return Err(RunnerError::stage(
-                    &stage.name,
-                    &plan.audio_source,
-                    format!(
-                        "input `{}` comes from `{}`, which backend `{}` did not compute ({why}); pass \
-                         `--shared-from REF.npz` (a capture of the reference backend) so this stage gets \
-                         the reference's values, or run isolated with `--inputs-from REF.npz`",
-                        input.name, input.from, plan.backend
-                    ),
-                ))
-            }
-        };
-        let value = backend.upload(array).map_err(|m| {
-            RunnerError::stage(
-                &stage.name,
-                path,
-                format!("cannot load `{}`: {m}", input.from),
-            )
-        })?;
-        values.insert(input.from.clone(), (value, path.clone()));
-        outcome.from_reference.push(input.from.clone());
-    }
-    Ok(())
-}
-
-/// Runs a command stage: inputs handed over as arrays, outputs read back into the backend.
-fn command_stage<B: Backend>(
-    backend: &mut B,
-    spec: &PipelineSpec,
-    stage: &StageSpec,
-    command: &CommandSpec,
-    plan: &RunPlan,
-    values: &mut HashMap<String, (B::Value, PathBuf)>,
-    outcome: &mut RunOutcome,
-) -> Result<StageTiming, RunnerError> {
-    let mut owned: BTreeMap<String, ArrayF32> = BTreeMap::new();
-    match &plan.inputs_from {
-        Some((ref_path, reference)) => {
-            for input in &stage.inputs {
-                let array = reference.get(&input.from).ok_or_else(|| {
-                    RunnerError::stage(
-                        &stage.name,
-                        ref_path,
-                        format!(
-                            "the reference has no array `{}` for input `{}`",
-                            input.from, input.name
-                        ),
-                    )
-                })?;
-                check_shape(
-                    stage,
-                    &input.name,
-                    &input.from,
-                    array.shape(),
-                    input.shape.as_ref(),
-                    ref_path,
-                )?;
-                owned.insert(input.name.clone(), array.clone());
-            }
-        }
-        None => {
-            let inputs = chained_inputs(backend, stage, values, spec)?;
-            for (input, value) in stage.inputs.iter().zip(inputs) {
-                let array = backend.download(value).map_err(|m| {
-                    RunnerError::stage(
-                        &stage.name,
-                        &spec.path,
-                        format!("cannot read input `{}`: {m}", input.name),
-                    )
-                })?;
-                owned.insert(input.name.clone(), array);
-            }
-        }
-    }
-    let borrowed: BTreeMap<String, &ArrayF32> = owned.iter().map(|(k, v)| (k.clone(), v)).collect();
-    let reps = Repetitions {
-        warmup: plan.warmup,
-        repeat: plan.repeat,
-        threads: plan.routing.threads,
-    };
-    let ran = run_command(spec, stage, command, &borrowed, reps)?;
-    drop(borrowed);
-    drop(owned);
-    for (name, array) in stage.outputs.iter().zip(ran.outputs) {
-        let key = format!("{}.{name}", stage.name);
-        let value = backend.upload(&array).map_err(|m| {
-            RunnerError::stage(
-                &stage.name,
-                &ran.program,
-                format!("cannot load output `{name}`: {m}"),
-            )
-        })?;
-        if plan.capture {
-            outcome.captured.push((key.clone(), array));
-        }
-        values.insert(key, (value, ran.program.clone()));
-    }
-    Ok(StageTiming {
-        name: stage.name.clone(),
-        artifact: ran.program,
-        load_sec: 0.0,
-        samples: ran.samples,
-        // The program's memory is its own process's, not this one's.
-        peak_bytes: None,
-        inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
-        implementation: String::new(),
-    })
-}
-
 /// Chained mode: inputs are this backend's own upstream outputs (or the audio).
-fn chained_inputs<'v, B: Backend>(
+pub(super) fn chained_inputs<'v, B: Backend>(
     backend: &B,
     stage: &StageSpec,
     values: &'v HashMap<String, (B::Value, PathBuf)>,
@@ -478,7 +335,7 @@ fn isolated_inputs<B: Backend>(
     Ok(Some(inputs))
 }
 
-fn check_shape(
+pub(super) fn check_shape(
     stage: &StageSpec,
     name: &str,
     from: &str,
