@@ -78,8 +78,10 @@ impl ParityReport {
         self.checks.iter().filter(|c| !c.passed).count()
     }
 
+    /// Chained and isolated checks side by side (an isolated-only run is one plain column).
     fn has_modes(&self) -> bool {
-        self.checks.iter().any(|c| c.mode.is_some())
+        let has = |m: Mode| self.checks.iter().any(|c| c.mode == Some(m));
+        has(Mode::Chained) && has(Mode::Isolated)
     }
 
     /// Rows pairing the chained and isolated check of one (clip, array), worst first.
@@ -253,10 +255,18 @@ impl PhaseOutput for ParityReport {
         }
         let plain = |x: &str| sanitize(x);
         for i in &self.introduced {
-            out.push_str(&format!("{} {}\n", style.bold("introduced:"), i.sentence(&plain)));
+            out.push_str(&format!(
+                "{} {}\n",
+                style.bold("introduced:"),
+                i.sentence(&plain)
+            ));
         }
         for n in &self.notes {
-            out.push_str(&format!("note: stage {}: {}\n", sanitize(&n.stage), sanitize(&n.note)));
+            out.push_str(&format!(
+                "note: stage {}: {}\n",
+                sanitize(&n.stage),
+                sanitize(&n.note)
+            ));
         }
         if let Some(run) = &self.run {
             out.push_str(&format!("{}\n", run.sentence(&plain)));

@@ -220,7 +220,11 @@ pub fn plan_stages(
         reference: if all {
             Vec::new()
         } else {
-            names.iter().filter(|n| needed.contains(**n)).map(|n| n.to_string()).collect()
+            names
+                .iter()
+                .filter(|n| needed.contains(**n))
+                .map(|n| n.to_string())
+                .collect()
         },
         candidate: if all { Vec::new() } else { selected.clone() },
         ..Default::default()
@@ -255,7 +259,9 @@ pub fn plan_stages(
         }
         if !computes(stage, reference) {
             plan.notes.push(note(
-                format!("the reference `{reference}` does not compute it: nothing to compare against"),
+                format!(
+                    "the reference `{reference}` does not compute it: nothing to compare against"
+                ),
                 false,
             ));
             continue;
@@ -271,7 +277,9 @@ pub fn plan_stages(
             )),
             other => {
                 let why = match other {
-                    Some(Implementation::Skip { skip }) => format!("skipped on the candidate ({skip})"),
+                    Some(Implementation::Skip { skip }) => {
+                        format!("skipped on the candidate ({skip})")
+                    }
                     _ => format!("the candidate `{candidate}` has no implementation"),
                 };
                 plan.notes.push(note(

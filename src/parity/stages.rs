@@ -107,7 +107,9 @@ impl Introduced {
             .map(|c| format!("{}: ", code(c)))
             .unwrap_or_default();
         let Some(stage) = &self.stage else {
-            return format!("{clip}every stage reproduces the reference exactly when fed its inputs.");
+            return format!(
+                "{clip}every stage reproduces the reference exactly when fed its inputs."
+            );
         };
         let snr = self.snr_db.map(db).unwrap_or_else(|| "—".into());
         let mut s = format!(
@@ -202,7 +204,10 @@ mod tests {
         assert_eq!(v[0].stage.as_deref(), Some("model"));
         assert!(v[0].failing.is_empty());
         let s = v[0].sentence(&|x| format!("`{x}`"));
-        assert!(s.contains("introduced at stage `model`") && s.contains("62.0 dB"), "{s}");
+        assert!(
+            s.contains("introduced at stage `model`") && s.contains("62.0 dB"),
+            "{s}"
+        );
         let exact = introduced(&[check("stft", Mode::Isolated, f64::INFINITY, true)]);
         assert_eq!(exact[0].stage, None);
         let bad = introduced(&[check("model", Mode::Isolated, 12.0, false)]);

@@ -137,7 +137,11 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
         let reference = dir.join("reference.npz");
         let chained = dir.join("candidate-chained.npz");
         let isolated = dir.join("candidate-isolated.npz");
-        let call = |backend: &str, capture: &Path, from: Option<&Path>, shared: Option<&Path>, stages: &[String]| {
+        let call = |backend: &str,
+                    capture: &Path,
+                    from: Option<&Path>,
+                    shared: Option<&Path>,
+                    stages: &[String]| {
             runner::invoke(
                 ctx.console,
                 &Invocation {
@@ -159,11 +163,23 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
         let mut pairs = Vec::new();
         if mode != RunMode::Isolated {
             // Stages the candidate does not run take the reference's values.
-            call(candidate_backend, &chained, None, Some(&reference), &plan.candidate)?;
+            call(
+                candidate_backend,
+                &chained,
+                None,
+                Some(&reference),
+                &plan.candidate,
+            )?;
             pairs.push((Mode::Chained, chained.clone()));
         }
         if mode != RunMode::Chained {
-            call(candidate_backend, &isolated, Some(&reference), None, &plan.candidate)?;
+            call(
+                candidate_backend,
+                &isolated,
+                Some(&reference),
+                None,
+                &plan.candidate,
+            )?;
             pairs.push((Mode::Isolated, isolated.clone()));
         }
         for (backend, capture) in [(reference_backend, &reference)]

@@ -157,4 +157,3 @@ pub(super) fn command_stage<B: Backend>(
         implementation: String::new(),
     })
 }
-

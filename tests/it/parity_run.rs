@@ -297,21 +297,46 @@ fn run_modes_and_run_counts_reach_the_runner() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let lines = calls(dir.path());
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines.iter().all(|l| l.contains("--warmup 0 --repeat 1") && l.contains("OMP=unset")), "{lines:?}");
-    assert!(lines[1].contains("--shared-from") && lines[1].contains("reference.npz"), "chained runs get the reference for stages they do not run: {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("--warmup 0 --repeat 1") && l.contains("OMP=unset")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("--shared-from") && lines[1].contains("reference.npz"),
+        "chained runs get the reference for stages they do not run: {lines:?}"
+    );
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["run"]["mode"], "chained and isolated");
 
     // Isolated only, with counts and threads: no chained run at all.
     let out = run_parity(
         dir.path(),
-        &["--mode", "isolated", "--warmup", "2", "--repeat", "3", "--threads", "4", "--format", "json"],
+        &[
+            "--mode",
+            "isolated",
+            "--warmup",
+            "2",
+            "--repeat",
+            "3",
+            "--threads",
+            "4",
+            "--format",
+            "json",
+        ],
     );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let v: Value =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
     let lines = calls(dir.path());
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[1].contains("--inputs-from"), "{lines:?}");
-    assert!(lines.iter().all(|l| l.contains("--warmup 2 --repeat 3 --threads 4") && l.contains("OMP=4")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("--warmup 2 --repeat 3 --threads 4") && l.contains("OMP=4")),
+        "{lines:?}"
+    );
     let checks = v["checks"].as_array().cloned().unwrap_or_default();
     assert!(!checks.is_empty() && checks.iter().all(|c| c["mode"] == "isolated"));
     assert_eq!(v["run"]["threads"], 4);
@@ -319,18 +344,33 @@ fn run_modes_and_run_counts_reach_the_runner() {
     // The isolated checks name the stage that introduces the error.
     assert_eq!(v["introduced"][0]["stage"], "time_branch", "{v:#}");
     let text = run_parity(dir.path(), &["--mode", "isolated"]);
-    assert!(stdout(&text).contains("introduced at stage time_branch"), "{}", stdout(&text));
+    assert!(
+        stdout(&text).contains("introduced at stage time_branch"),
+        "{}",
+        stdout(&text)
+    );
+    calls(dir.path());
 
     // Chained only.
     let _ = run_parity(dir.path(), &["--mode", "chained"]);
     let lines = calls(dir.path());
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(!lines.iter().any(|l| l.contains("--inputs-from")), "{lines:?}");
-    for bad in [["--repeat", "0"], ["--threads", "0"], ["--mode", "sideways"]] {
+    assert!(
+        !lines.iter().any(|l| l.contains("--inputs-from")),
+        "{lines:?}"
+    );
+    for bad in [
+        ["--repeat", "0"],
+        ["--threads", "0"],
+        ["--mode", "sideways"],
+    ] {
         let out = run_parity(dir.path(), &bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
     let help = run(bin().args(["parity", "run", "--help"]));
     let help = stdout(&help);
-    assert!(help.contains("none by default") && help.contains("One by default"), "{help}");
+    assert!(
+        help.contains("none by default") && help.contains("One by default"),
+        "{help}"
+    );
 }

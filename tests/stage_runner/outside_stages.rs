@@ -102,8 +102,16 @@ fn project(gain_port: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(&build).unwrap();
     let script = dir.path().join("export.py");
     std::fs::write(&script, EXPORT).unwrap();
-    let out = Command::new(python()).arg(&script).arg(&build).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python())
+        .arg(&script)
+        .arg(&build)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(dir.path().join("cli.py"), CLI).unwrap();
     std::fs::write(
         dir.path().join("pipeline.yml"),
@@ -163,34 +171,67 @@ fn shared_stft_istft_chained_and_isolated_name_the_model_stage() {
     // Isolated: the model is the only stage with an error of its own.
     let model = snr(find(&v, "isolated", "model.masked").unwrap());
     assert!(model.is_finite() && model > 40.0, "{model}");
-    assert_eq!(snr(find(&v, "isolated", "gain.scaled").unwrap()), f64::INFINITY);
+    assert_eq!(
+        snr(find(&v, "isolated", "gain.scaled").unwrap()),
+        f64::INFINITY
+    );
     assert!(find(&v, "isolated", "istft.stems").is_none());
     let introduced = &v["introduced"][0];
     assert_eq!(introduced["stage"], "model", "{v:#}");
     assert_eq!(v["run"]["threads"], 1);
     assert_eq!(v["run"]["threads_used"]["port"], 1);
-    assert_eq!((v["run"]["warmup"].as_u64(), v["run"]["repeat"].as_u64()), (Some(0), Some(1)));
-    assert!(v["notes"].as_array().unwrap().iter().any(|n| n["stage"] == "stft"));
+    assert_eq!(
+        (v["run"]["warmup"].as_u64(), v["run"]["repeat"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["stage"] == "stft"));
 
     // The Markdown says it in words.
     let md = Command::new(MAIN)
         .current_dir(dir.path())
-        .args(["parity", "run", "--runner", RUNNER, "--format", "markdown", "--mode", "isolated"])
+        .args([
+            "parity", "run", "--runner", RUNNER, "--format", "markdown", "--mode", "isolated",
+        ])
         .output()
         .unwrap();
     let md = String::from_utf8_lossy(&md.stdout);
-    assert!(md.contains("introduced at stage <code>model</code>"), "{md}");
-    assert!(md.contains("Runs: isolated mode, 0 warm-up + 1 run(s)"), "{md}");
+    assert!(
+        md.contains("introduced at stage <code>model</code>"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Runs: isolated mode, 0 warm-up + 1 run(s)"),
+        "{md}"
+    );
 
     // Isolated only, one stage: the candidate runs just that stage.
     let (code, v, err) = parity_run(dir.path(), &["--mode", "isolated", "--stage", "gain"]);
     assert_eq!(code, Some(0), "{err}");
-    let arrays: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["array"].as_str().unwrap()).collect();
-    assert!(arrays.iter().all(|a| *a == "gain.scaled" || *a == "audio"), "{arrays:?}");
-    assert!(v["checks"].as_array().unwrap().iter().all(|c| c["mode"] == "isolated"));
+    let arrays: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["array"].as_str().unwrap())
+        .collect();
+    assert!(
+        arrays.iter().all(|a| *a == "gain.scaled" || *a == "audio"),
+        "{arrays:?}"
+    );
+    assert!(v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["mode"] == "isolated"));
     let (code, _, err) = parity_run_raw(dir.path(), &["--stage", "nope"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("--stage nope") && err.contains("stft, model, gain, istft"), "{err}");
+    assert!(
+        err.contains("--stage nope") && err.contains("stft, model, gain, istft"),
+        "{err}"
+    );
 }
 
 fn parity_run_raw(dir: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
@@ -216,23 +257,52 @@ fn external_command_stage_stands_in_for_the_swift_cli() {
     let (code, v, err) = parity_run(dir.path(), &[]);
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     // The command computed the same gain: exact in isolation, so the model still introduces the error.
-    assert_eq!(snr(find(&v, "isolated", "gain.scaled").unwrap()), f64::INFINITY);
+    assert_eq!(
+        snr(find(&v, "isolated", "gain.scaled").unwrap()),
+        f64::INFINITY
+    );
     assert_eq!(v["introduced"][0]["stage"], "model");
-    assert!(v["notes"].as_array().unwrap().iter().any(|n| n["stage"] == "gain"
-        && n["note"].as_str().unwrap().contains("external command")));
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["stage"] == "gain" && n["note"].as_str().unwrap().contains("external command")));
     let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".htdemucs-devops/parity-run/0-signal-0.5s/candidate-chained.json")).unwrap(),
+        &std::fs::read_to_string(
+            dir.path()
+                .join(".htdemucs-devops/parity-run/0-signal-0.5s/candidate-chained.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
-    let stages = results["$meta"]["backends"]["port"]["stages"].as_array().unwrap();
-    assert!(stages.iter().any(|s| s["name"] == "gain" && s["implementation"] == "command"), "{stages:?}");
-    assert!(results["port"]["gain_sec"].as_array().unwrap()[0].as_f64().unwrap() > 0.0);
+    let stages = results["$meta"]["backends"]["port"]["stages"]
+        .as_array()
+        .unwrap();
+    assert!(
+        stages
+            .iter()
+            .any(|s| s["name"] == "gain" && s["implementation"] == "command"),
+        "{stages:?}"
+    );
+    assert!(
+        results["port"]["gain_sec"].as_array().unwrap()[0]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 
     // A failing command: exit 2, the stage and its stderr named.
-    std::fs::write(dir.path().join("cli.py"), "import sys\nsys.exit('vDSP setup failed')\n").unwrap();
+    std::fs::write(
+        dir.path().join("cli.py"),
+        "import sys\nsys.exit('vDSP setup failed')\n",
+    )
+    .unwrap();
     let (code, _, err) = parity_run_raw(dir.path(), &[]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("stage `gain`") && err.contains("vDSP setup failed"), "{err}");
+    assert!(
+        err.contains("stage `gain`") && err.contains("vDSP setup failed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -242,9 +312,26 @@ fn skipped_stage_consumers_get_the_reference_values() {
     assert_eq!(code, Some(0), "{err}\n{v:#}");
     assert!(find(&v, "chained", "gain.scaled").is_none());
     assert!(find(&v, "isolated", "gain.scaled").is_none());
-    let note = v["notes"].as_array().unwrap().iter().find(|n| n["stage"] == "gain").unwrap();
-    assert!(note["note"].as_str().unwrap().contains("the port has no gain stage"), "{note}");
-    assert!(note["note"].as_str().unwrap().contains("reference's values"), "{note}");
+    let note = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["stage"] == "gain")
+        .unwrap();
+    assert!(
+        note["note"]
+            .as_str()
+            .unwrap()
+            .contains("the port has no gain stage"),
+        "{note}"
+    );
+    assert!(
+        note["note"]
+            .as_str()
+            .unwrap()
+            .contains("reference's values"),
+        "{note}"
+    );
     // Chained: the iSTFT after the skipped stage is fed the reference's gain output, so the
     // shared iSTFT is taken from the reference too: nothing of the candidate's to compare.
     assert!(find(&v, "chained", "istft.stems").is_none());

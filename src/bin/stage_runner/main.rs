@@ -44,7 +44,8 @@ struct Args {
     /// Timed runs per stage (each one a sample in the results).
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Intra-op threads (default: the backend's own default).
+    /// Intra-op threads (default: the backend's own default); external command stages get
+    /// it as OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS and VECLIB_MAXIMUM_THREADS.
     #[arg(long)]
     threads: Option<usize>,
     /// Write the results JSON here (default: stdout).
