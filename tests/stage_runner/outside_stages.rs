@@ -166,7 +166,7 @@ fn shared_stft_istft_chained_and_isolated_name_the_model_stage() {
     assert!(find(&v, "isolated", "stft.spectrogram").is_none());
     // Chained: the float16 model's error reaches the end, through the shared iSTFT that the
     // candidate ran on its own values.
-    let chained_end = find(&v, "chained", "istft.stems").expect("chained istft compared");
+    let chained_end = find(&v, "chained", "istft.stems").unwrap();
     assert!(snr(chained_end).is_finite(), "{chained_end}");
     // Isolated: the model is the only stage with an error of its own.
     let model = snr(find(&v, "isolated", "model.masked").unwrap());
