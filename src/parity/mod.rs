@@ -21,6 +21,7 @@ pub mod runner;
 pub mod shard;
 pub mod simd;
 pub mod source;
+pub mod stages;
 
 pub use html::{render_html, render_html_value};
 pub use report::ParityReport;

@@ -34,6 +34,15 @@ pub struct ParityReport {
     pub tolerance: Tolerance,
     /// Worst first.
     pub checks: Vec<Check>,
+    /// `parity run`: how the backends were run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<super::stages::RunSettings>,
+    /// `parity run`: stages the candidate did not compute itself, and what fed their consumers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<super::stages::StageNote>,
+    /// Isolated mode: where the error is introduced, per clip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introduced: Vec<super::stages::Introduced>,
     #[serde(skip)]
     pub format: Format,
 }
@@ -50,6 +59,7 @@ impl ParityReport {
         // An empty comparison passes nothing, except a shard that got no work (more
         // shards than clips/arrays); `parity merge` then judges the whole set.
         let passed = (!checks.is_empty() || shard.is_some()) && checks.iter().all(|c| c.passed);
+        let introduced = super::stages::introduced(&checks);
         ParityReport {
             passed,
             reference,
@@ -57,6 +67,9 @@ impl ParityReport {
             shard,
             tolerance,
             checks,
+            run: None,
+            notes: Vec::new(),
+            introduced,
             format: Format::Text,
         }
     }
@@ -65,8 +78,10 @@ impl ParityReport {
         self.checks.iter().filter(|c| !c.passed).count()
     }
 
+    /// Chained and isolated checks side by side (an isolated-only run is one plain column).
     fn has_modes(&self) -> bool {
-        self.checks.iter().any(|c| c.mode.is_some())
+        let has = |m: Mode| self.checks.iter().any(|c| c.mode == Some(m));
+        has(Mode::Chained) && has(Mode::Isolated)
     }
 
     /// Rows pairing the chained and isolated check of one (clip, array), worst first.
@@ -238,6 +253,24 @@ impl PhaseOutput for ParityReport {
                 ));
             }
         }
+        let plain = |x: &str| sanitize(x);
+        for i in &self.introduced {
+            out.push_str(&format!(
+                "{} {}\n",
+                style.bold("introduced:"),
+                i.sentence(&plain)
+            ));
+        }
+        for n in &self.notes {
+            out.push_str(&format!(
+                "note: stage {}: {}\n",
+                sanitize(&n.stage),
+                sanitize(&n.note)
+            ));
+        }
+        if let Some(run) = &self.run {
+            out.push_str(&format!("{}\n", run.sentence(&plain)));
+        }
         let head = if self.passed {
             style.green(&self.headline())
         } else {
@@ -303,6 +336,22 @@ impl PhaseOutput for ParityReport {
             t.row(cells);
         }
         out.push_str(&t.render());
+        let code = |x: &str| crate::report::markdown::code(x);
+        if !self.introduced.is_empty() {
+            out.push_str("\n**Where the error is introduced** (isolated mode: each candidate stage fed the reference's inputs):\n\n");
+            for i in &self.introduced {
+                out.push_str(&format!("- {}\n", i.sentence(&code)));
+            }
+        }
+        if !self.notes.is_empty() {
+            out.push_str("\n**Stages the candidate did not compute itself:**\n\n");
+            for n in &self.notes {
+                out.push_str(&format!("- {}: {}\n", code(&n.stage), escape(&n.note)));
+            }
+        }
+        if let Some(run) = &self.run {
+            out.push_str(&format!("\n{}\n", run.sentence(&code)));
+        }
         out
     }
 

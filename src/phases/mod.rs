@@ -5,6 +5,7 @@ pub mod benchmark;
 pub mod init;
 pub mod lint;
 pub mod parity;
+mod parity_run;
 pub mod publish;
 pub mod report;
 pub mod test;

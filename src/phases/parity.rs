@@ -6,13 +6,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
+pub use super::parity_run::RunArgs;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::parity::compare::{self, Labels};
 use crate::parity::config::{Overrides, Rule};
-use crate::parity::model::{Check, Mode};
+use crate::parity::model::Check;
 use crate::parity::report::{Format, ParityReport};
-use crate::parity::runner::{self, Input, Invocation};
 use crate::parity::shard::{parse_shard, shard_of};
 use crate::parity::source::Source;
 use crate::report::PhaseReport;
@@ -48,18 +48,6 @@ pub enum ParityCommand {
     Run(RunArgs),
     /// Combine shard reports (parity.json files) into one report
     Merge(MergeArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// The stage runner program [default: parity.run.runner, else next to this binary, else PATH]
-    #[arg(long, value_name = "PROGRAM")]
-    pub runner: Option<PathBuf>,
-    /// WAV clips to run (overrides parity.run.clips)
-    #[arg(long = "clip", value_name = "FILE")]
-    pub clips: Vec<PathBuf>,
-    #[command(flatten)]
-    pub opts: ParityOptions,
 }
 
 #[derive(Debug, Args)]
@@ -111,7 +99,7 @@ fn parse_min_db(s: &str) -> std::result::Result<f64, String> {
 
 pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     match &args.command {
-        Some(ParityCommand::Run(r)) => run_runner(ctx, r),
+        Some(ParityCommand::Run(r)) => super::parity_run::run_runner(ctx, r),
         Some(ParityCommand::Merge(m)) => merge(ctx, m),
         None => {
             if let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) {
@@ -134,7 +122,7 @@ pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     }
 }
 
-fn overrides(o: &ParityOptions) -> Overrides {
+pub(crate) fn overrides(o: &ParityOptions) -> Overrides {
     Overrides {
         atol: o.atol,
         rtol: o.rtol,
@@ -142,7 +130,7 @@ fn overrides(o: &ParityOptions) -> Overrides {
     }
 }
 
-fn shard_label(o: &ParityOptions) -> Option<String> {
+pub(crate) fn shard_label(o: &ParityOptions) -> Option<String> {
     o.shard.map(|(i, n)| format!("{i}/{n}"))
 }
 
@@ -191,99 +179,6 @@ fn compare_port(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
 
 pub(crate) fn display(ctx: &Ctx, p: &Path) -> String {
     crate::paths::relativize(&p.to_string_lossy(), &ctx.root, &ctx.root)
-}
-
-fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
-    let cfg = &ctx.config.parity.run;
-    let runner = runner::locate(
-        args.runner
-            .clone()
-            .or_else(|| cfg.runner.as_ref().map(|p| ctx.resolve(p))),
-    );
-    let spec = ctx.resolve(&cfg.spec);
-    let env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
-    let clips: Vec<PathBuf> = if args.clips.is_empty() {
-        cfg.clips.clone()
-    } else {
-        args.clips.clone()
-    };
-    let inputs: Vec<Input> = if clips.is_empty() {
-        vec![Input::Signal(cfg.signal_seconds)]
-    } else {
-        clips.iter().map(|c| Input::Audio(ctx.resolve(c))).collect()
-    };
-    let inputs = shard_of(&inputs, args.opts.shard);
-    let work = ctx.out_dir.join("parity-run");
-    let ov = overrides(&args.opts);
-    let mut checks: Vec<Check> = Vec::new();
-    for (k, input) in inputs.iter().enumerate() {
-        let dir = work.join(format!("{k}-{}", sanitize_file(&input.label())));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let reference = dir.join("reference.npz");
-        let chained = dir.join("candidate-chained.npz");
-        let isolated = dir.join("candidate-isolated.npz");
-        let call = |backend: &str, capture: &Path, from: Option<&Path>| {
-            runner::invoke(
-                ctx.console,
-                &Invocation {
-                    runner: &runner,
-                    spec: &spec,
-                    backend,
-                    input,
-                    capture,
-                    inputs_from: from,
-                    cwd: &ctx.root,
-                    env: &env,
-                },
-            )
-        };
-        call(&cfg.reference_backend, &reference, None)?;
-        call(&cfg.candidate_backend, &chained, None)?;
-        let mut pairs = vec![(Mode::Chained, chained.clone())];
-        if cfg.isolated {
-            call(&cfg.candidate_backend, &isolated, Some(&reference))?;
-            pairs.push((Mode::Isolated, isolated.clone()));
-        }
-        for (mode, cand) in pairs {
-            let mut r = Source::open(&reference)?;
-            let mut c = Source::open(&cand)?;
-            let names = compare::all_names(&r, &c);
-            let labels = Labels {
-                clip: Some(input.label()),
-                mode: Some(mode),
-            };
-            checks.extend(compare::compare(
-                ctx.console,
-                &mut r,
-                &mut c,
-                &names,
-                &ctx.config.parity,
-                &ov,
-                &labels,
-            )?);
-        }
-    }
-    let report = ParityReport::new(
-        cfg.reference_backend.clone(),
-        cfg.candidate_backend.clone(),
-        shard_label(&args.opts),
-        ctx.config.parity.defaults(&ov),
-        checks,
-    );
-    finish(ctx, report, &args.opts)
-}
-
-fn sanitize_file(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
@@ -360,6 +255,7 @@ fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
         first.candidate.clone(),
         first.tolerance,
     );
+    let (first_run, first_notes) = (first.run.clone(), first.notes.clone());
     // A shard's verdicts are not taken on trust: each check is judged again from its own
     // figures and tolerance, so an edited or inconsistent report cannot turn green.
     let checks: Vec<Check> = reports
@@ -367,7 +263,9 @@ fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
         .flat_map(|(_, r)| r.checks)
         .map(rejudge)
         .collect();
-    let report = ParityReport::new(reference, candidate, None, tolerance, checks);
+    let mut report = ParityReport::new(reference, candidate, None, tolerance, checks);
+    report.run = first_run;
+    report.notes = first_notes;
     finish(ctx, report, &args.opts)
 }
 
@@ -391,7 +289,7 @@ fn rejudge(mut check: Check) -> Check {
 }
 
 /// Writes JUnit and HTML next to the JSON report (and where asked), then emits.
-fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) -> Result<Outcome> {
+pub(crate) fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) -> Result<Outcome> {
     let junit = crate::parity::junit::render(&report);
     let html = crate::parity::render_html(&report)?;
     crate::report::write_atomic(&ctx.out_dir.join("parity.junit.xml"), junit.as_bytes())?;

@@ -14,7 +14,7 @@ use super::error::RunnerError;
 use super::schedule::{run_pipeline, Backend, RunPlan};
 use super::spec::{PipelineSpec, StageSpec};
 
-struct Mock;
+pub(super) struct Mock;
 
 fn map(a: &ArrayF32, f: impl Fn(f32) -> f32) -> ArrayF32 {
     ArrayF32::new(a.shape().to_vec(), a.data().iter().map(|v| f(*v)).collect()).unwrap()
@@ -85,6 +85,7 @@ fn plan(backend: &str, inputs_from: Option<BTreeMap<String, ArrayF32>>) -> RunPl
         capture: true,
         inputs_from: inputs_from.map(|r| (PathBuf::from("ref.npz"), r)),
         audio_source: PathBuf::from("signal"),
+        routing: Default::default(),
     }
 }
 

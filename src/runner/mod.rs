@@ -7,6 +7,8 @@
 
 pub mod array;
 pub mod error;
+pub mod external;
+mod feed;
 pub mod libtorch;
 pub mod memory;
 #[cfg(test)]
@@ -14,15 +16,20 @@ mod mock;
 pub mod npz;
 pub mod provision;
 pub mod results;
+pub mod route;
+#[cfg(test)]
+mod route_tests;
 pub mod schedule;
 pub mod signal;
 pub mod spawn;
 pub mod spec;
+pub mod stage_impl;
 pub mod wav;
 
 pub use array::{ArrayF32, ShapePattern};
 pub use error::{RunnerError, EXIT_BAD_INPUT};
 pub use results::{merge_results, results_json, RunMeta, META};
+pub use route::StageRouting;
 pub use schedule::{run_pipeline, Backend, RunOutcome, RunPlan, StageTiming};
 pub use spawn::{locate_runner, run_stage_runner, AudioSource, RunnerInvocation, SpawnError};
 pub use spec::{BackendSpec, ComputeUnits, Engine, PipelineSpec, StageSpec};

@@ -70,6 +70,7 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
                 "artifact": s.artifact.display().to_string(),
                 "inputs": s.inputs,
                 "samples": s.samples.len(),
+                "implementation": s.implementation,
             })
         })
         .collect();
@@ -77,6 +78,13 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
     if let Value::Object(info) = &mut backend_info {
         info.insert("stages".into(), json!(stages));
         info.insert("skipped_stages".into(), json!(outcome.skipped));
+        let not_run: Map<String, Value> = outcome
+            .not_run
+            .iter()
+            .map(|(s, why)| (s.clone(), json!(why)))
+            .collect();
+        info.insert("not_run".into(), Value::Object(not_run));
+        info.insert("from_reference".into(), json!(outcome.from_reference));
         if let Some(reference) = &meta.inputs_from {
             info.insert("inputs_from".into(), json!(reference));
         }

@@ -6,7 +6,8 @@
 //! same way for every backend, so a difference between backends is the backends'. The timed
 //! region is exactly one `Backend::run` call: converting inputs (`prepare`) and reading
 //! outputs back (`download`) happen outside it, as they would in a Python `timeit` loop that
-//! reuses its input tensors.
+//! reuses its input tensors. Which stages run and how (model, external command, shared,
+//! not at all) is decided in `route.rs`; external commands run in `external.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ use std::time::Instant;
 
 use super::array::ArrayF32;
 use super::error::RunnerError;
+use super::feed::{command_stage, fill_from_reference};
 use super::memory::MemoryProbe;
+use super::route::{route, Route, StageRouting};
 use super::spec::{PipelineSpec, StageSpec, AUDIO};
 
 /// One engine (libtorch, CoreML, or a test double) seen through the runner.
@@ -63,6 +66,8 @@ pub struct RunPlan {
     pub inputs_from: Option<(PathBuf, BTreeMap<String, ArrayF32>)>,
     /// Where the audio came from, for error messages.
     pub audio_source: PathBuf,
+    /// Stage selection, and where values of stages this backend does not run come from.
+    pub routing: StageRouting,
 }
 
 /// Measurements of one stage on one backend.
@@ -80,6 +85,8 @@ pub struct StageTiming {
     pub peak_bytes: Option<u64>,
     /// Where each input came from (`audio` or `<stage>.<output>`), in model order.
     pub inputs: Vec<String>,
+    /// How it was computed: `model`, `command` or `shared:<backend>`.
+    pub implementation: String,
 }
 
 /// Everything one backend's run produced.
@@ -87,8 +94,12 @@ pub struct StageTiming {
 pub struct RunOutcome {
     /// Stages that ran, in order.
     pub stages: Vec<StageTiming>,
-    /// Stages skipped because the backend has no artifact for them.
+    /// Stages this backend did not run (skipped, shared by another backend, deselected).
     pub skipped: Vec<String>,
+    /// Each stage not run and why, in spec order.
+    pub not_run: Vec<(String, String)>,
+    /// Arrays taken from the `--shared-from` capture to feed this backend's stages.
+    pub from_reference: Vec<String>,
     /// Captured arrays, `audio` first, then `<stage>.<output>` in run order.
     pub captured: Vec<(String, ArrayF32)>,
     /// Process peak resident memory, bytes.
@@ -105,6 +116,7 @@ pub fn run_pipeline<B: Backend>(
     if plan.repeat == 0 {
         return Err(RunnerError::Usage("--repeat must be at least 1".into()));
     }
+    plan.routing.check(spec)?;
     let mut probe = MemoryProbe::new();
     let mut outcome = RunOutcome::default();
     // Values this backend produced, by `<stage>.<output>`; also where each came from.
@@ -119,10 +131,48 @@ pub fn run_pipeline<B: Backend>(
     if plan.capture {
         outcome.captured.push((AUDIO.to_string(), audio.clone()));
     }
+    let mut not_run: HashMap<String, String> = HashMap::new();
     for stage in &spec.stages {
-        let Some(artifact) = spec.artifact(stage, &plan.backend) else {
+        let reference_fed = stage.inputs.iter().all(|i| {
+            i.from == AUDIO || not_run.contains_key(i.from.split('.').next().unwrap_or_default())
+        });
+        let how = route(
+            spec,
+            stage,
+            &plan.backend,
+            &plan.routing,
+            plan.inputs_from.is_some(),
+            reference_fed,
+        )?;
+        let implementation = how.label();
+        if let Route::NotRun(why) = &how {
             outcome.skipped.push(stage.name.clone());
+            outcome.not_run.push((stage.name.clone(), why.clone()));
+            not_run.insert(stage.name.clone(), why.clone());
             continue;
+        }
+        if plan.inputs_from.is_none() {
+            fill_from_reference(backend, stage, plan, &not_run, &mut values, &mut outcome)?;
+        }
+        let artifact = match how {
+            Route::NotRun(_) => continue,
+            Route::Command { command, .. } => {
+                let timing = command_stage(
+                    backend,
+                    spec,
+                    stage,
+                    command,
+                    plan,
+                    &mut values,
+                    &mut outcome,
+                )?;
+                outcome.stages.push(StageTiming {
+                    implementation,
+                    ..timing
+                });
+                continue;
+            }
+            Route::Model { artifact, .. } => artifact,
         };
         if !artifact.is_file() {
             return Err(RunnerError::stage(
@@ -200,6 +250,7 @@ pub fn run_pipeline<B: Backend>(
             samples,
             peak_bytes,
             inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
+            implementation,
         });
     }
     outcome.process_peak_bytes = probe.process_peak();
@@ -207,7 +258,7 @@ pub fn run_pipeline<B: Backend>(
 }
 
 /// Chained mode: inputs are this backend's own upstream outputs (or the audio).
-fn chained_inputs<'v, B: Backend>(
+pub(super) fn chained_inputs<'v, B: Backend>(
     backend: &B,
     stage: &StageSpec,
     values: &'v HashMap<String, (B::Value, PathBuf)>,
@@ -284,7 +335,7 @@ fn isolated_inputs<B: Backend>(
     Ok(Some(inputs))
 }
 
-fn check_shape(
+pub(super) fn check_shape(
     stage: &StageSpec,
     name: &str,
     from: &str,

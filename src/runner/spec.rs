@@ -21,9 +21,32 @@
 //! earlier stage; `name` is the model's input name (CoreML feeds by name, TorchScript by
 //! position) and `shape` is checked before the model runs (`-1` = any size). Outputs are
 //! named in the order a TorchScript tuple returns them, or by CoreML output name. Artifact
-//! paths are relative to the spec file. A stage with no artifact for a backend is skipped
-//! for that backend (HTDemucsCoreML computes the STFT outside CoreML); a listed artifact
-//! that does not exist is an error.
+//! paths are relative to the spec file; a listed artifact that does not exist is an error.
+//!
+//! Stages outside any model (HTDemucsCoreML computes its STFT/iSTFT in Swift, not CoreML;
+//! see `docs/pipeline-spec.md`):
+//!
+//! ```yaml
+//!   - name: stft
+//!     shared: pytorch            # ONE implementation (pytorch's) feeds every backend
+//!     inputs: [audio]
+//!     outputs: [spectrogram]
+//!     artifacts: {pytorch: build/pytorch/stft.pt}
+//!   - name: istft
+//!     inputs: [model.freq, model.time]
+//!     outputs: [stems]
+//!     artifacts:
+//!       pytorch: build/pytorch/istft.pt
+//!       coreml: {command: [bin/cli, istft, "{inputs}", "{outputs}"], timeout_sec: 60}
+//!       other: {skip: "no iSTFT on this backend"}
+//! ```
+//!
+//! An artifact entry is a model path, an external `command:` (argv list, no shell; the
+//! runner writes the inputs as `.npy`/`.npz`, runs it and reads the outputs back; see
+//! `stage_impl.rs` for the placeholders) or `skip:`. A backend the stage does not mention
+//! skips it, as `skip:` does. A stage no backend runs itself (skipped, `shared:` by another
+//! backend, or deselected with `--stage`/`--skip-stage`) feeds its consumers in chained mode
+//! from `--shared-from REF.npz`, a capture of the reference backend (`parity run` passes it).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -31,6 +54,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::array::ShapePattern;
+use super::stage_impl::Implementation;
 
 /// The name under which the run's input audio is available to stages.
 pub const AUDIO: &str = "audio";
@@ -119,9 +143,13 @@ pub struct StageSpec {
     pub inputs: Vec<InputSpec>,
     /// Output names in the order the model returns them.
     pub outputs: Vec<String>,
-    /// Backend name -> artifact path (relative to the spec file).
+    /// Backend name -> how it computes the stage: a model path (relative to the spec
+    /// file), a `command:` or `skip:`.
     #[serde(default)]
-    pub artifacts: BTreeMap<String, PathBuf>,
+    pub artifacts: BTreeMap<String, Implementation>,
+    /// The one backend whose implementation feeds every backend (a stage outside the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
 }
 
 /// One stage input.
@@ -261,6 +289,8 @@ impl PipelineSpec {
                     ));
                 }
             }
+            super::stage_impl::check_stage(stage, &self.backends)
+                .map_err(|m| format!("stage `{s}`: {m}"))?;
             available.extend(stage.outputs.iter().map(|o| format!("{s}.{o}")));
         }
         if let Some(bad) = self
@@ -295,9 +325,13 @@ impl PipelineSpec {
             .collect()
     }
 
-    /// The stage's artifact for `backend`, resolved against the spec's directory.
+    /// The stage's model artifact for `backend` (not a command or skip), resolved against
+    /// the spec's directory.
     pub fn artifact(&self, stage: &StageSpec, backend: &str) -> Option<PathBuf> {
-        stage.artifacts.get(backend).map(|p| self.base_dir.join(p))
+        match stage.artifacts.get(backend)? {
+            Implementation::Artifact(p) => Some(self.base_dir.join(p)),
+            _ => None,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 /// A stand-in for htdemucs-stage-runner: logs its argv, copies the prepared capture for
 /// its backend/mode to --capture and writes --out, like the real one.
 const FAKE_RUNNER: &str = r#"#!/bin/sh
-echo "$@" >> "$FAKE_DIR/calls.log"
+echo "$@ OMP=${OMP_NUM_THREADS:-unset}" >> "$FAKE_DIR/calls.log"
 backend=""; capture=""; from=""; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -282,4 +282,95 @@ fn per_stage_tolerances_come_from_the_config() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(check(&v, "output.stems")["tolerance"]["rtol"], 0.01);
     assert_eq!(check(&v, "stft.spec")["tolerance"]["rtol"], 1e-3);
+}
+
+#[test]
+fn run_modes_and_run_counts_reach_the_runner() {
+    let dir = fake_runner_dir();
+    let calls = |dir: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
+        std::fs::remove_file(dir.join("calls.log")).unwrap_or_default();
+        text.lines().map(String::from).collect()
+    };
+    // Defaults: parity needs outputs, not timings.
+    let out = run_parity(dir.path(), &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = calls(dir.path());
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("--warmup 0 --repeat 1") && l.contains("OMP=unset")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("--shared-from") && lines[1].contains("reference.npz"),
+        "chained runs get the reference for stages they do not run: {lines:?}"
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["run"]["mode"], "chained and isolated");
+
+    // Isolated only, with counts and threads: no chained run at all.
+    let out = run_parity(
+        dir.path(),
+        &[
+            "--mode",
+            "isolated",
+            "--warmup",
+            "2",
+            "--repeat",
+            "3",
+            "--threads",
+            "4",
+            "--format",
+            "json",
+        ],
+    );
+    let v: Value =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let lines = calls(dir.path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].contains("--inputs-from"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("--warmup 2 --repeat 3 --threads 4") && l.contains("OMP=4")),
+        "{lines:?}"
+    );
+    let checks = v["checks"].as_array().cloned().unwrap_or_default();
+    assert!(!checks.is_empty() && checks.iter().all(|c| c["mode"] == "isolated"));
+    assert_eq!(v["run"]["threads"], 4);
+    assert_eq!(v["run"]["repeat"], 3);
+    // The isolated checks name the stage that introduces the error.
+    assert_eq!(v["introduced"][0]["stage"], "time_branch", "{v:#}");
+    let text = run_parity(dir.path(), &["--mode", "isolated"]);
+    assert!(
+        stdout(&text).contains("introduced at stage time_branch"),
+        "{}",
+        stdout(&text)
+    );
+    calls(dir.path());
+
+    // Chained only.
+    let _ = run_parity(dir.path(), &["--mode", "chained"]);
+    let lines = calls(dir.path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("--inputs-from")),
+        "{lines:?}"
+    );
+    for bad in [
+        ["--repeat", "0"],
+        ["--threads", "0"],
+        ["--mode", "sideways"],
+    ] {
+        let out = run_parity(dir.path(), &bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    let help = run(bin().args(["parity", "run", "--help"]));
+    let help = stdout(&help);
+    assert!(
+        help.contains("none by default") && help.contains("One by default"),
+        "{help}"
+    );
 }

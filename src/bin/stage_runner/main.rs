@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use htdemucs_devops::runner::{
     npz, results_json, signal, spec::AUDIO, wav, ArrayF32, Engine, PipelineSpec, RunMeta,
-    RunOutcome, RunPlan, RunnerError,
+    RunOutcome, RunPlan, RunnerError, StageRouting, META,
 };
 
 /// Run a model pipeline's stages on one backend: time every repetition, record load time and
@@ -44,7 +44,8 @@ struct Args {
     /// Timed runs per stage (each one a sample in the results).
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Intra-op threads (default: the backend's own default).
+    /// Intra-op threads (default: the backend's own default); external command stages get
+    /// it as OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS and VECLIB_MAXIMUM_THREADS.
     #[arg(long)]
     threads: Option<usize>,
     /// Write the results JSON here (default: stdout).
@@ -56,8 +57,19 @@ struct Args {
     /// Isolated mode: feed every stage its inputs from this reference .npz (a --capture of
     /// another backend) instead of this backend's own upstream outputs. The reference's
     /// `audio` array, when present, is the input audio.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shared_from")]
     inputs_from: Option<PathBuf>,
+    /// Chained mode: a capture of the reference backend. Stages this backend does not run
+    /// (another backend's `shared:` stage, `skip:`, or deselected) feed their consumers
+    /// from it, so they get the reference's values.
+    #[arg(long, value_name = "REF.npz")]
+    shared_from: Option<PathBuf>,
+    /// Run only this stage (repeatable); the others are not run, as with --skip-stage.
+    #[arg(long = "stage", value_name = "NAME")]
+    stages: Vec<String>,
+    /// Do not run this stage (repeatable).
+    #[arg(long = "skip-stage", value_name = "NAME")]
+    skip_stages: Vec<String>,
 }
 
 const DEFAULT_SIGNAL_SECONDS: f64 = 10.0;
@@ -109,6 +121,16 @@ fn run(args: &Args) -> Result<(), RunnerError> {
         Some(path) => Some((path.clone(), npz::read_npz(path)?)),
         None => None,
     };
+    let routing = StageRouting {
+        shared_from: match &args.shared_from {
+            Some(path) => Some((path.clone(), npz::read_npz(path)?)),
+            None => None,
+        },
+        only: args.stages.clone(),
+        skip: args.skip_stages.clone(),
+        threads: args.threads,
+    };
+    routing.check(&spec)?;
     // In isolated mode the reference's own audio (a --capture always has it) is the input,
     // so captures and `audio_seconds` describe what the stages were really fed.
     let reference_audio = inputs_from
@@ -146,6 +168,7 @@ fn run(args: &Args) -> Result<(), RunnerError> {
         capture: args.capture.is_some(),
         inputs_from,
         audio_source: source.clone(),
+        routing,
     };
     let (outcome, info, threads, version) = match backend.engine {
         Engine::Torch => run_torch(&spec, &plan, &audio, args.threads)?,
@@ -167,7 +190,13 @@ fn run(args: &Args) -> Result<(), RunnerError> {
     if let Some(path) = &args.capture {
         npz::write_npz(path, outcome.captured.iter().map(|(k, v)| (k.as_str(), v)))?;
     }
-    write_results(args.out.as_ref(), &results_json(&outcome, &meta))
+    let mut doc = results_json(&outcome, &meta);
+    if let Some(path) = &args.shared_from {
+        if let Some(info) = doc[META]["backends"].get_mut(&args.backend) {
+            info["shared_from"] = serde_json::json!(path.display().to_string());
+        }
+    }
+    write_results(args.out.as_ref(), &doc)
 }
 
 type Ran = (RunOutcome, serde_json::Value, usize, Option<String>);
