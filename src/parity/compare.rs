@@ -1,13 +1,24 @@
 //! Matching arrays by name between a reference and a candidate source, streaming each
 //! pair through the metrics accumulator, and judging the result against its tolerance.
+//!
+//! Dtypes: values are compared in float64 whatever they were stored as. Arrays of the
+//! same kind but different widths (float16 vs float32, int32 vs int64) are compared
+//! without complaint, since a float16 CoreML output against a float32 PyTorch one is what
+//! a faithful conversion gives, and the tolerances judge the difference; both dtypes are
+//! recorded in the check. Different kinds (integer vs float, bool vs float) are a failed
+//! check that still shows the figures. A complex array is compared only with a complex
+//! one, on complex values (errors are |cand − ref|, see `complex`); complex against real
+//! fails without figures.
 
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use super::complex;
 use super::config::{Overrides, ParityConfig};
 use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
+use super::npy::Kind;
 use super::simd::Level;
 use super::source::{stage_of, ArrayStream, Decoder, Source};
 use crate::console::Console;
@@ -149,10 +160,21 @@ pub fn compare_pair(
     // WAV sample formats may legitimately differ (16-bit reference, float candidate):
     // samples are scaled to [-1, 1). Arrays must match exactly.
     let audio = r.meta.audio && c.meta.audio;
-    if r.meta.dtype != c.meta.dtype && !audio {
-        check.problems.push(format!(
+    let kinds = (kind(r.decoder()), kind(c.decoder()));
+    let complex = kinds == (Kind::Complex, Kind::Complex);
+    if r.meta.dtype != c.meta.dtype && !audio && kinds.0 != kinds.1 {
+        let mismatch = format!(
             "dtype mismatch: reference {} vs candidate {}",
             r.meta.dtype, c.meta.dtype
+        );
+        if kinds.0 == Kind::Complex || kinds.1 == Kind::Complex {
+            check.problems.push(format!(
+                "{mismatch}: a complex array is compared only with a complex one"
+            ));
+            return Ok(check);
+        }
+        check.problems.push(format!(
+            "{mismatch} (values compared after widening both to float64)"
         ));
     }
     if audio && r.meta.sample_rate != c.meta.sample_rate {
@@ -196,7 +218,7 @@ pub fn compare_pair(
     )
     .with_level(level);
     let time_axis = r.meta.time_axis;
-    let acc = stream_pairs(&mut r, &mut c, acc, (time_axis, stem_axis), level)?;
+    let acc = stream_pairs(&mut r, &mut c, acc, (time_axis, stem_axis), level, complex)?;
     let (num, den) = acc.energies();
     let (mut m, hist, curve) = acc.finish(r.meta.sample_rate, &stem_names);
     if audio {
@@ -224,6 +246,7 @@ fn stream_pairs(
     acc: Accumulator,
     (time_axis, stem_axis): (usize, Option<usize>),
     level: Level,
+    complex: bool,
 ) -> Result<Accumulator> {
     let (dr, dc) = (r.decoder(), c.decoder());
     let workers = std::thread::available_parallelism()
@@ -246,12 +269,15 @@ fn stream_pairs(
             .map(|mut acc| {
                 let shared = &shared;
                 scope.spawn(move || -> Result<Accumulator> {
-                    let mut blocks = Blocks::new(dr, dc, level);
+                    let mut blocks = Blocks::new(dr, dc, level, complex);
                     let (mut rb, mut cb) = (Vec::new(), Vec::new());
                     while let Some(pos) = next_chunk(shared, &mut rb, &mut cb)? {
                         let mut at = pos;
-                        blocks.each(&rb, &cb, |x, y| {
+                        blocks.each(&rb, &cb, |x, y, products| {
                             acc.add_at(at, x, y);
+                            if let Some((c2, dot)) = products {
+                                acc.add_complex_products(c2, dot);
+                            }
                             at += x.len() as u64;
                         });
                     }
@@ -320,34 +346,60 @@ fn next_chunk(
     }
 }
 
-/// Decodes a chunk pair block by block into two reused L1-sized buffers.
+/// Decodes a chunk pair block by block into reused L1-sized buffers; complex pairs are
+/// folded into real ones (see `complex`).
 struct Blocks {
     dr: Decoder,
     dc: Decoder,
     level: Level,
+    complex: bool,
     r: Vec<f64>,
     c: Vec<f64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
 }
 
 impl Blocks {
-    fn new(dr: Decoder, dc: Decoder, level: Level) -> Self {
+    fn new(dr: Decoder, dc: Decoder, level: Level, complex: bool) -> Self {
         Blocks {
             dr,
             dc,
             level,
+            complex,
             r: Vec::with_capacity(BLOCK),
             c: Vec::with_capacity(BLOCK),
+            x: Vec::new(),
+            y: Vec::new(),
         }
     }
 
-    /// Calls `f` on each decoded block of the equally long (in elements) `rb` and `cb`.
-    fn each(&mut self, rb: &[u8], cb: &[u8], mut f: impl FnMut(&[f64], &[f64])) {
+    /// Calls `f` on each decoded block of the equally long (in elements) `rb` and `cb`,
+    /// with the cosine terms of complex blocks.
+    fn each(
+        &mut self,
+        rb: &[u8],
+        cb: &[u8],
+        mut f: impl FnMut(&[f64], &[f64], Option<(f64, f64)>),
+    ) {
         let (sr, sc) = (self.dr.size(), self.dc.size());
         for (x, y) in rb.chunks(BLOCK * sr).zip(cb.chunks(BLOCK * sc)) {
             self.dr.decode_with(self.level, x, &mut self.r);
             self.dc.decode_with(self.level, y, &mut self.c);
-            f(&self.r, &self.c);
+            if self.complex {
+                let products = complex::fold(&self.r, &self.c, &mut self.x, &mut self.y);
+                f(&self.x, &self.y, Some(products));
+            } else {
+                f(&self.r, &self.c, None);
+            }
         }
+    }
+}
+
+/// The kind of number a source decodes (WAV samples are floats).
+fn kind(d: Decoder) -> Kind {
+    match d {
+        Decoder::Npy(dtype, _) => dtype.kind(),
+        Decoder::Wav(_) => Kind::Float,
     }
 }
 

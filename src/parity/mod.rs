@@ -4,6 +4,7 @@
 
 pub mod charts;
 pub mod compare;
+pub mod complex;
 pub mod config;
 pub mod histogram;
 pub mod html;

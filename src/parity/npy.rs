@@ -1,7 +1,8 @@
-//! The `.npy` format: header parsing (versions 1–3) and streaming decoding of the data
-//! that follows into float64 chunks, without ever holding a whole array. The one `.npy`
-//! reader and float16 decoder of the crate: the stage runner's `.npz` reading
-//! (`runner::npz`) parses its members with it too.
+//! The `.npy` format: header parsing (versions 1–3), the crate's one dtype list, and
+//! streaming decoding of the data that follows into float64 chunks, without ever holding
+//! a whole array. The one `.npy` reader and float16 decoder of the crate: the stage
+//! runner's arrays (`runner::array`, `runner::npz`) and the CoreML backend's float16
+//! outputs go through it too.
 //!
 //! A header is checked before anything is sized from it: its element count and byte
 //! count must fit in 64 bits (a shape of (2³², 2³²) would wrap to 0 elements), and
@@ -14,13 +15,17 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 
-/// Element types we can decode. Names follow numpy (`float32`, `int16`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Element types we can decode. Names follow numpy (`float32`, `int16`, `complex64`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DType {
     Float16,
     Float32,
     Float64,
+    /// Two float32 (real, imaginary), numpy `<c8`.
+    Complex64,
+    /// Two float64 (real, imaginary), numpy `<c16`.
+    Complex128,
     Int8,
     Int16,
     Int32,
@@ -31,14 +36,84 @@ pub enum DType {
     Bool,
 }
 
+/// What sort of number a dtype holds: values of the same kind but different widths
+/// (float16 and float32, int32 and int64) are comparable after widening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Float,
+    Complex,
+    Int,
+    Bool,
+}
+
 impl DType {
+    /// Every dtype, for messages listing what is accepted.
+    pub const ALL: [DType; 13] = [
+        DType::Float16,
+        DType::Float32,
+        DType::Float64,
+        DType::Complex64,
+        DType::Complex128,
+        DType::Int8,
+        DType::Int16,
+        DType::Int32,
+        DType::Int64,
+        DType::Uint8,
+        DType::Uint16,
+        DType::Uint32,
+        DType::Bool,
+    ];
+
+    /// Bytes per element (both parts of a complex number).
     pub fn size(self) -> usize {
         match self {
             DType::Int8 | DType::Uint8 | DType::Bool => 1,
             DType::Float16 | DType::Int16 | DType::Uint16 => 2,
             DType::Float32 | DType::Int32 | DType::Uint32 => 4,
-            DType::Float64 | DType::Int64 => 8,
+            DType::Float64 | DType::Int64 | DType::Complex64 => 8,
+            DType::Complex128 => 16,
         }
+    }
+
+    /// float64 values [`decode`] gives per element: 2 for complex (real, imaginary).
+    pub fn lanes(self) -> usize {
+        match self.kind() {
+            Kind::Complex => 2,
+            _ => 1,
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            DType::Float16 | DType::Float32 | DType::Float64 => Kind::Float,
+            DType::Complex64 | DType::Complex128 => Kind::Complex,
+            DType::Bool => Kind::Bool,
+            _ => Kind::Int,
+        }
+    }
+
+    /// The little-endian numpy descriptor (`<f4`, `|b1`, ...) written in `.npy` headers.
+    pub fn descr(self) -> &'static str {
+        match self {
+            DType::Float16 => "<f2",
+            DType::Float32 => "<f4",
+            DType::Float64 => "<f8",
+            DType::Complex64 => "<c8",
+            DType::Complex128 => "<c16",
+            DType::Int8 => "|i1",
+            DType::Int16 => "<i2",
+            DType::Int32 => "<i4",
+            DType::Int64 => "<i8",
+            DType::Uint8 => "|u1",
+            DType::Uint16 => "<u2",
+            DType::Uint32 => "<u4",
+            DType::Bool => "|b1",
+        }
+    }
+
+    /// The dtype called `name` (numpy's name, as [`name`](Self::name) gives it).
+    pub fn from_name(name: &str) -> Option<DType> {
+        DType::ALL.into_iter().find(|d| d.name() == name)
     }
 
     pub fn name(self) -> &'static str {
@@ -46,6 +121,8 @@ impl DType {
             DType::Float16 => "float16",
             DType::Float32 => "float32",
             DType::Float64 => "float64",
+            DType::Complex64 => "complex64",
+            DType::Complex128 => "complex128",
             DType::Int8 => "int8",
             DType::Int16 => "int16",
             DType::Int32 => "int32",
@@ -222,6 +299,8 @@ fn parse_descr(d: &str) -> Result<(DType, bool)> {
         "f2" | "e" => DType::Float16,
         "f4" | "f" => DType::Float32,
         "f8" | "d" => DType::Float64,
+        "c8" | "F" => DType::Complex64,
+        "c16" | "D" => DType::Complex128,
         "i1" | "b" => DType::Int8,
         "i2" | "h" => DType::Int16,
         "i4" | "i" => DType::Int32,
@@ -231,8 +310,8 @@ fn parse_descr(d: &str) -> Result<(DType, bool)> {
         "u4" | "I" => DType::Uint32,
         "b1" | "?" => DType::Bool,
         _ => bail!(
-            "unsupported .npy dtype {d:?} (real numbers, integers and bools are understood; \
-             save complex data as separate real and imaginary arrays)"
+            "unsupported .npy dtype {d:?} (floats, complex64/128, integers and bools are \
+             understood; convert it with numpy's astype)"
         ),
     };
     Ok((dtype, order == '>'))
@@ -262,7 +341,8 @@ fn decode_f32_le_body(bytes: &[u8], out: &mut Vec<f64>) {
     decode(DType::Float32, false, bytes, out);
 }
 
-/// Decodes whole elements from `bytes` (a multiple of the element size) into `out`.
+/// Decodes whole elements from `bytes` (a multiple of the element size) into `out`:
+/// one float64 per element, two (real, imaginary) for complex dtypes.
 #[inline(always)]
 pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) {
     out.clear();
@@ -283,7 +363,8 @@ pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) 
     }
     match dtype {
         DType::Float32 => conv!(f32, 4),
-        DType::Float64 => conv!(f64, 8),
+        DType::Float64 | DType::Complex128 => conv!(f64, 8),
+        DType::Complex64 => conv!(f32, 4),
         DType::Int8 => conv!(i8, 1),
         DType::Int16 => conv!(i16, 2),
         DType::Int32 => conv!(i32, 4),
@@ -343,7 +424,10 @@ mod tests {
         let scalar = parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (), }")
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(scalar.len(), 1);
-        assert!(parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }").is_err());
+        let c = parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!((c.dtype, c.data_bytes()), (DType::Complex64, 16));
+        assert!(parse_dict("{'descr': '<V8', 'fortran_order': False, 'shape': (2,), }").is_err());
         let wraps = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
         let err = parse_dict(wraps)
             .err()
@@ -392,5 +476,21 @@ mod tests {
         assert_eq!(out, vec![1.5]);
         decode(DType::Int16, true, &(-3i16).to_be_bytes(), &mut out);
         assert_eq!(out, vec![-3.0]);
+        let c: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        decode(DType::Complex64, false, &c, &mut out);
+        assert_eq!(out, vec![1.5, -2.0], "real, imaginary");
+    }
+
+    #[test]
+    fn names_and_descriptors_round_trip() {
+        for d in DType::ALL {
+            assert_eq!(DType::from_name(d.name()), Some(d));
+            let (parsed, big) = parse_descr(d.descr()).unwrap_or_else(|e| panic!("{e:#}"));
+            assert_eq!((parsed, big), (d, false), "{}", d.descr());
+            assert_eq!(d.lanes() == 2, d.kind() == Kind::Complex);
+        }
     }
 }

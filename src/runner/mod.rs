@@ -6,6 +6,7 @@
 //! [`run_stage_runner`] without linking libtorch.
 
 pub mod array;
+pub mod declare;
 pub mod error;
 pub mod libtorch;
 pub mod memory;
@@ -20,7 +21,7 @@ pub mod spawn;
 pub mod spec;
 pub mod wav;
 
-pub use array::{ArrayF32, ShapePattern};
+pub use array::{Array, ArrayF32, DType, ShapePattern};
 pub use error::{RunnerError, EXIT_BAD_INPUT};
 pub use results::{merge_results, results_json, RunMeta, META};
 pub use schedule::{run_pipeline, Backend, RunOutcome, RunPlan, StageTiming};

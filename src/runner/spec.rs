@@ -19,18 +19,23 @@
 //!
 //! An input is `audio` (the run's audio, `[1, channels, samples]`) or `<stage>.<output>` of an
 //! earlier stage; `name` is the model's input name (CoreML feeds by name, TorchScript by
-//! position) and `shape` is checked before the model runs (`-1` = any size). Outputs are
-//! named in the order a TorchScript tuple returns them, or by CoreML output name. Artifact
+//! position); `shape` (`-1` = any size) and `dtype` are checked before the model runs.
+//! Outputs are named in the order a TorchScript tuple returns them, or by CoreML output
+//! name, and may declare `shape` and `dtype` too, checked after the run (see `declare`).
+//! Where an input and the output it comes from both declare a shape or dtype, the two
+//! must agree: that is checked when the spec is loaded, before anything runs. Artifact
 //! paths are relative to the spec file. A stage with no artifact for a backend is skipped
 //! for that backend (HTDemucsCoreML computes the STFT outside CoreML); a listed artifact
 //! that does not exist is an error.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::array::ShapePattern;
+use super::declare;
+
+pub use super::declare::{DTypeSpec, InputSpec, OutputSpec};
 
 /// The name under which the run's input audio is available to stages.
 pub const AUDIO: &str = "audio";
@@ -117,76 +122,12 @@ pub struct StageSpec {
     pub name: String,
     /// Inputs in the order the model takes them.
     pub inputs: Vec<InputSpec>,
-    /// Output names in the order the model returns them.
-    pub outputs: Vec<String>,
+    /// Outputs in the order the model returns them (names, optionally shape and dtype).
+    #[serde(deserialize_with = "super::declare::outputs")]
+    pub outputs: Vec<OutputSpec>,
     /// Backend name -> artifact path (relative to the spec file).
     #[serde(default)]
     pub artifacts: BTreeMap<String, PathBuf>,
-}
-
-/// One stage input.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(from = "RawInput", into = "RawInputFull")]
-pub struct InputSpec {
-    /// The model's name for this input.
-    pub name: String,
-    /// `audio` or `<stage>.<output>`.
-    pub from: String,
-    /// Expected shape, checked before running.
-    pub shape: Option<ShapePattern>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawInput {
-    Short(String),
-    Full(RawInputFull),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInputFull {
-    #[serde(default)]
-    name: Option<String>,
-    from: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    shape: Option<ShapePattern>,
-}
-
-impl From<RawInput> for InputSpec {
-    fn from(raw: RawInput) -> Self {
-        let full = match raw {
-            RawInput::Short(from) => RawInputFull {
-                name: None,
-                from,
-                shape: None,
-            },
-            RawInput::Full(full) => full,
-        };
-        // The default model input name is the output it comes from: `stft.spectrogram` -> `spectrogram`.
-        let name = full.name.unwrap_or_else(|| {
-            full.from
-                .rsplit('.')
-                .next()
-                .unwrap_or(&full.from)
-                .to_string()
-        });
-        Self {
-            name,
-            from: full.from,
-            shape: full.shape,
-        }
-    }
-}
-
-impl From<InputSpec> for RawInputFull {
-    fn from(i: InputSpec) -> Self {
-        Self {
-            name: Some(i.name),
-            from: i.from,
-            shape: i.shape,
-        }
-    }
 }
 
 impl PipelineSpec {
@@ -206,8 +147,8 @@ impl PipelineSpec {
             path: path.to_path_buf(),
             message,
         };
-        let mut spec: Self =
-            serde_yaml_ng::from_str(text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+        let mut spec: Self = serde_yaml_ng::from_str(text)
+            .map_err(|e| err(format!("invalid YAML: {}", locate(text, &e.to_string()))))?;
         spec.path = path.to_path_buf();
         spec.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         spec.validate().map_err(err)?;
@@ -231,7 +172,7 @@ impl PipelineSpec {
         if self.stages.is_empty() {
             return Err("no stages listed".into());
         }
-        let mut available: HashSet<String> = HashSet::from([AUDIO.to_string()]);
+        let mut available: HashMap<String, &OutputSpec> = HashMap::new();
         let mut names = HashSet::new();
         for stage in &self.stages {
             let s = &stage.name;
@@ -247,12 +188,20 @@ impl PipelineSpec {
                 return Err(format!("stage `{s}` lists no outputs"));
             }
             for input in &stage.inputs {
-                if !available.contains(&input.from) {
+                let producer = available.get(&input.from);
+                if producer.is_none() && input.from != AUDIO {
                     return Err(format!(
                         "stage `{s}` input `{}` comes from `{}`, which is neither `audio` nor an output of an earlier stage",
                         input.name, input.from
                     ));
                 }
+                if let Some(out) = producer {
+                    self.agree(stage, input, out)?;
+                }
+                self.known_backends(s, &input.name, input.dtype.as_ref())?;
+            }
+            for out in &stage.outputs {
+                self.known_backends(s, out, out.dtype.as_ref())?;
             }
             for backend in stage.artifacts.keys() {
                 if !self.backends.contains_key(backend) {
@@ -261,7 +210,7 @@ impl PipelineSpec {
                     ));
                 }
             }
-            available.extend(stage.outputs.iter().map(|o| format!("{s}.{o}")));
+            available.extend(stage.outputs.iter().map(|o| (format!("{s}.{o}"), o)));
         }
         if let Some(bad) = self
             .backends
@@ -271,6 +220,52 @@ impl PipelineSpec {
             return Err(format!(
                 "backend name `{bad}` must be non-empty and not start with '$'"
             ));
+        }
+        Ok(())
+    }
+
+    /// An input's declared shape and dtype against those of the output it comes from.
+    fn agree(&self, stage: &StageSpec, input: &InputSpec, out: &OutputSpec) -> Result<(), String> {
+        let s = &stage.name;
+        if let (Some(want), Some(have)) = (&input.shape, &out.shape) {
+            if !declare::shapes_compatible(want, have) {
+                return Err(format!(
+                    "stage `{s}` input `{}` declares shape {want}, but `{}` is declared with shape \
+                     {have}; make the two declarations agree",
+                    input.name, input.from
+                ));
+            }
+        }
+        if let (Some(want), Some(have)) = (&input.dtype, &out.dtype) {
+            for backend in self.backends.keys() {
+                if let (Some(w), Some(h)) = (want.for_backend(backend), have.for_backend(backend)) {
+                    if w != h {
+                        return Err(format!(
+                            "stage `{s}` input `{}` declares dtype {w}, but `{}` is declared as {h} \
+                             (backend `{backend}`); make the two declarations agree",
+                            input.name, input.from
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A per-backend dtype map may only name backends the spec defines.
+    fn known_backends(
+        &self,
+        stage: &str,
+        what: &str,
+        dtype: Option<&DTypeSpec>,
+    ) -> Result<(), String> {
+        for b in dtype.map(DTypeSpec::backends).unwrap_or_default() {
+            if !self.backends.contains_key(b) {
+                return Err(format!(
+                    "stage `{stage}` `{what}`: `dtype` names backend `{b}`, which is not under `backends:` ({})",
+                    self.backends.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
         }
         Ok(())
     }
@@ -298,6 +293,27 @@ impl PipelineSpec {
     /// The stage's artifact for `backend`, resolved against the spec's directory.
     pub fn artifact(&self, stage: &StageSpec, backend: &str) -> Option<PathBuf> {
         stage.artifacts.get(backend).map(|p| self.base_dir.join(p))
+    }
+}
+
+/// Adds the stage's name to a YAML error located under `stages[N]`, so the message names
+/// the stage as the user wrote it, not only its position.
+fn locate(text: &str, message: &str) -> String {
+    let index = message
+        .strip_prefix("stages[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(n, _)| n.parse::<usize>().ok());
+    let name = index.and_then(|n| {
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).ok()?;
+        doc.get("stages")?
+            .get(n)?
+            .get("name")?
+            .as_str()
+            .map(str::to_string)
+    });
+    match name {
+        Some(name) => format!("stage `{name}`: {message}"),
+        None => message.to_string(),
     }
 }
 
@@ -374,5 +390,61 @@ mod tests {
             "{HEAD}stages:\n - {{name: a, input: [audio], outputs: [x]}}\n"
         ));
         assert!(typo.is_err());
+    }
+
+    #[test]
+    fn a_typo_in_an_input_names_file_stage_key_and_allowed_keys() {
+        let text = format!(
+            "{HEAD}stages:\n - {{name: stft, inputs: [audio], outputs: [spec]}}\n - name: istft\n   inputs:\n     - {{from: stft.spec, shpae: [1, 2]}}\n   outputs: [y]\n"
+        );
+        let err = PipelineSpec::parse(&text, Path::new("dir/p.yml"))
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "dir/p.yml",
+            "stage `istft`",
+            "`shpae`",
+            "`from`",
+            "`shape`",
+            "`dtype`",
+            "line",
+        ] {
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        assert!(!err.contains("untagged"), "{err}");
+    }
+
+    #[test]
+    fn declarations_of_producer_and_consumer_must_agree() {
+        let stages = |out: &str, inp: &str| {
+            format!(
+                "{HEAD}stages:\n - {{name: a, inputs: [audio], outputs: [{out}]}}\n - {{name: b, inputs: [{inp}], outputs: [z]}}\n"
+            )
+        };
+        let err = parse(&stages(
+            "{name: y, shape: [1, 4, 2048, -1]}",
+            "{from: a.y, shape: [1, 4, 2049, 336]}",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("stage `b`") && err.contains("[1, 4, 2048, *]") && err.contains("2049"),
+            "{err}"
+        );
+        let err = parse(&stages(
+            "{name: y, dtype: complex64}",
+            "{from: a.y, dtype: float32}",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("complex64") && err.contains("float32"),
+            "{err}"
+        );
+        assert!(parse(&stages(
+            "{name: y, shape: [1, -1]}",
+            "{from: a.y, shape: [1, 7]}"
+        ))
+        .is_ok());
+        let err = parse(&stages("{name: y, dtype: {coreml: float16}}", "a.y")).unwrap_err();
+        assert!(err.contains("`coreml`"), "{err}");
     }
 }
