@@ -14,13 +14,13 @@ use anyhow::Result;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use super::complex;
+use super::blocks::{kind, Blocks};
 use super::config::{Overrides, ParityConfig};
 use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
 use super::npy::Kind;
 use super::simd::Level;
-use super::source::{stage_of, ArrayStream, Decoder, Source};
+use super::source::{stage_of, ArrayStream, Source};
 use crate::console::Console;
 
 /// Elements read per chunk: 32 Ki (128 KiB of float32 per side, like `cat`'s reads),
@@ -237,7 +237,7 @@ pub fn compare_pair(
 
 /// Streams both arrays through `acc` on up to [`WORKERS`] threads. Each
 /// worker takes the next chunk pair from the shared readers (reading is the only
-/// serial part), then decodes it in [`BLOCK`]-element pieces that stay in L1 cache and
+/// serial part), then decodes it in [`BLOCK`](super::blocks::BLOCK)-element pieces that stay in L1 cache and
 /// runs every metric on them, into its own accumulator; the accumulators merge at the
 /// end. Memory stays bounded: one chunk pair per worker, whatever the array size.
 fn stream_pairs(
@@ -345,66 +345,6 @@ fn next_chunk(
         }
     }
 }
-
-/// Decodes a chunk pair block by block into reused L1-sized buffers; complex pairs are
-/// folded into real ones (see `complex`).
-struct Blocks {
-    dr: Decoder,
-    dc: Decoder,
-    level: Level,
-    complex: bool,
-    r: Vec<f64>,
-    c: Vec<f64>,
-    x: Vec<f64>,
-    y: Vec<f64>,
-}
-
-impl Blocks {
-    fn new(dr: Decoder, dc: Decoder, level: Level, complex: bool) -> Self {
-        Blocks {
-            dr,
-            dc,
-            level,
-            complex,
-            r: Vec::with_capacity(BLOCK),
-            c: Vec::with_capacity(BLOCK),
-            x: Vec::new(),
-            y: Vec::new(),
-        }
-    }
-
-    /// Calls `f` on each decoded block of the equally long (in elements) `rb` and `cb`,
-    /// with the cosine terms of complex blocks.
-    fn each(
-        &mut self,
-        rb: &[u8],
-        cb: &[u8],
-        mut f: impl FnMut(&[f64], &[f64], Option<(f64, f64)>),
-    ) {
-        let (sr, sc) = (self.dr.size(), self.dc.size());
-        for (x, y) in rb.chunks(BLOCK * sr).zip(cb.chunks(BLOCK * sc)) {
-            self.dr.decode_with(self.level, x, &mut self.r);
-            self.dc.decode_with(self.level, y, &mut self.c);
-            if self.complex {
-                let products = complex::fold(&self.r, &self.c, &mut self.x, &mut self.y);
-                f(&self.x, &self.y, Some(products));
-            } else {
-                f(&self.r, &self.c, None);
-            }
-        }
-    }
-}
-
-/// The kind of number a source decodes (WAV samples are floats).
-fn kind(d: Decoder) -> Kind {
-    match d {
-        Decoder::Npy(dtype, _) => dtype.kind(),
-        Decoder::Wav(_) => Kind::Float,
-    }
-}
-
-/// Elements per decoded block: two float64 blocks (32 KiB) fit in L1 data cache.
-const BLOCK: usize = 2048;
 
 /// Worker threads per array pair: the benchmark machine and GitHub's runners have 2–4
 /// cores, and each worker's p99 buffer can reach 16 MiB on huge arrays (see

@@ -19,6 +19,7 @@ pub mod schedule;
 pub mod signal;
 pub mod spawn;
 pub mod spec;
+mod spec_checks;
 pub mod wav;
 
 pub use array::{Array, ArrayF32, DType, ShapePattern};

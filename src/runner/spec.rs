@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::declare;
+use super::spec_checks::locate;
 
 pub use super::declare::{DTypeSpec, InputSpec, OutputSpec};
 
@@ -224,52 +224,6 @@ impl PipelineSpec {
         Ok(())
     }
 
-    /// An input's declared shape and dtype against those of the output it comes from.
-    fn agree(&self, stage: &StageSpec, input: &InputSpec, out: &OutputSpec) -> Result<(), String> {
-        let s = &stage.name;
-        if let (Some(want), Some(have)) = (&input.shape, &out.shape) {
-            if !declare::shapes_compatible(want, have) {
-                return Err(format!(
-                    "stage `{s}` input `{}` declares shape {want}, but `{}` is declared with shape \
-                     {have}; make the two declarations agree",
-                    input.name, input.from
-                ));
-            }
-        }
-        if let (Some(want), Some(have)) = (&input.dtype, &out.dtype) {
-            for backend in self.backends.keys() {
-                if let (Some(w), Some(h)) = (want.for_backend(backend), have.for_backend(backend)) {
-                    if w != h {
-                        return Err(format!(
-                            "stage `{s}` input `{}` declares dtype {w}, but `{}` is declared as {h} \
-                             (backend `{backend}`); make the two declarations agree",
-                            input.name, input.from
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A per-backend dtype map may only name backends the spec defines.
-    fn known_backends(
-        &self,
-        stage: &str,
-        what: &str,
-        dtype: Option<&DTypeSpec>,
-    ) -> Result<(), String> {
-        for b in dtype.map(DTypeSpec::backends).unwrap_or_default() {
-            if !self.backends.contains_key(b) {
-                return Err(format!(
-                    "stage `{stage}` `{what}`: `dtype` names backend `{b}`, which is not under `backends:` ({})",
-                    self.backends.keys().cloned().collect::<Vec<_>>().join(", ")
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// The backend's spec, or an error listing the known backends.
     pub fn backend(&self, name: &str) -> Result<&BackendSpec, SpecError> {
         self.backends.get(name).ok_or_else(|| SpecError {
@@ -293,27 +247,6 @@ impl PipelineSpec {
     /// The stage's artifact for `backend`, resolved against the spec's directory.
     pub fn artifact(&self, stage: &StageSpec, backend: &str) -> Option<PathBuf> {
         stage.artifacts.get(backend).map(|p| self.base_dir.join(p))
-    }
-}
-
-/// Adds the stage's name to a YAML error located under `stages[N]`, so the message names
-/// the stage as the user wrote it, not only its position.
-fn locate(text: &str, message: &str) -> String {
-    let index = message
-        .strip_prefix("stages[")
-        .and_then(|rest| rest.split_once(']'))
-        .and_then(|(n, _)| n.parse::<usize>().ok());
-    let name = index.and_then(|n| {
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).ok()?;
-        doc.get("stages")?
-            .get(n)?
-            .get("name")?
-            .as_str()
-            .map(str::to_string)
-    });
-    match name {
-        Some(name) => format!("stage `{name}`: {message}"),
-        None => message.to_string(),
     }
 }
 
@@ -390,61 +323,5 @@ mod tests {
             "{HEAD}stages:\n - {{name: a, input: [audio], outputs: [x]}}\n"
         ));
         assert!(typo.is_err());
-    }
-
-    #[test]
-    fn a_typo_in_an_input_names_file_stage_key_and_allowed_keys() {
-        let text = format!(
-            "{HEAD}stages:\n - {{name: stft, inputs: [audio], outputs: [spec]}}\n - name: istft\n   inputs:\n     - {{from: stft.spec, shpae: [1, 2]}}\n   outputs: [y]\n"
-        );
-        let err = PipelineSpec::parse(&text, Path::new("dir/p.yml"))
-            .unwrap_err()
-            .to_string();
-        for want in [
-            "dir/p.yml",
-            "stage `istft`",
-            "`shpae`",
-            "`from`",
-            "`shape`",
-            "`dtype`",
-            "line",
-        ] {
-            assert!(err.contains(want), "{want}: {err}");
-        }
-        assert!(!err.contains("untagged"), "{err}");
-    }
-
-    #[test]
-    fn declarations_of_producer_and_consumer_must_agree() {
-        let stages = |out: &str, inp: &str| {
-            format!(
-                "{HEAD}stages:\n - {{name: a, inputs: [audio], outputs: [{out}]}}\n - {{name: b, inputs: [{inp}], outputs: [z]}}\n"
-            )
-        };
-        let err = parse(&stages(
-            "{name: y, shape: [1, 4, 2048, -1]}",
-            "{from: a.y, shape: [1, 4, 2049, 336]}",
-        ))
-        .unwrap_err();
-        assert!(
-            err.contains("stage `b`") && err.contains("[1, 4, 2048, *]") && err.contains("2049"),
-            "{err}"
-        );
-        let err = parse(&stages(
-            "{name: y, dtype: complex64}",
-            "{from: a.y, dtype: float32}",
-        ))
-        .unwrap_err();
-        assert!(
-            err.contains("complex64") && err.contains("float32"),
-            "{err}"
-        );
-        assert!(parse(&stages(
-            "{name: y, shape: [1, -1]}",
-            "{from: a.y, shape: [1, 7]}"
-        ))
-        .is_ok());
-        let err = parse(&stages("{name: y, dtype: {coreml: float16}}", "a.y")).unwrap_err();
-        assert!(err.contains("`coreml`"), "{err}");
     }
 }
