@@ -23,9 +23,10 @@ const TAIL_LINES: usize = 12;
 /// Condenses an engine error (a TorchScript interpreter traceback: "The following
 /// operation failed ... Traceback ... RuntimeError: shape '[1, 4]' is invalid ...") to
 /// its last `...Error: ...` line, which is what went wrong; the traceback only says
-/// where inside the exported code. With [`DEBUG_ENV`] set (`debug`), the traceback's last
-/// lines follow on their own lines.
-pub fn engine_error(text: &str, debug: bool) -> String {
+/// where inside the exported code. `detail` (the inputs given, say) follows in
+/// parentheses. With [`DEBUG_ENV`] set (`debug`), the traceback's last lines follow on
+/// their own lines; without, a hint says how to see them.
+pub fn engine_error(text: &str, detail: &str, debug: bool) -> String {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
@@ -40,10 +41,17 @@ pub fn engine_error(text: &str, debug: bool) -> String {
         })
         .or(lines.last())
         .map_or("", |l| l)
-        .trim_end_matches("\")")
-        .to_string();
-    if !debug || lines.len() <= 1 {
+        .trim_end_matches("\")");
+    let cause = if detail.is_empty() {
+        cause.to_string()
+    } else {
+        format!("{cause} ({detail})")
+    };
+    if lines.len() <= 1 {
         return cause;
+    }
+    if !debug {
+        return format!("{cause}; set {DEBUG_ENV}=1 for the engine's traceback");
     }
     let tail = &lines[lines.len().saturating_sub(TAIL_LINES)..];
     format!(
@@ -134,16 +142,19 @@ mod tests {
 
     #[test]
     fn a_traceback_becomes_its_error_line() {
-        let short = engine_error(TRACE, false);
+        let cause = "RuntimeError: shape '[1, 4, 2048, -1]' is invalid for input of size 1234";
+        let short = engine_error(TRACE, "inputs: [1] float32", false);
         assert_eq!(
             short,
-            "RuntimeError: shape '[1, 4, 2048, -1]' is invalid for input of size 1234"
+            format!(
+                "{cause} (inputs: [1] float32); set HTDEMUCS_DEBUG=1 for the engine's traceback"
+            )
         );
-        let long = engine_error(TRACE, true);
+        let long = engine_error(TRACE, "", true);
         assert!(
-            long.starts_with(&short) && long.contains("code/__torch__.py"),
+            long.starts_with(&format!("{cause}\n")) && long.contains("code/__torch__.py"),
             "{long}"
         );
-        assert_eq!(engine_error("plain failure", true), "plain failure");
+        assert_eq!(engine_error("plain failure", "", true), "plain failure");
     }
 }

@@ -428,6 +428,23 @@ mod with_torch {
             err.contains("Error: ") && err.contains("[1, 4, 4, 100, 3] float32"),
             "{err}"
         );
-        assert!(!err.contains("Traceback"), "{err}");
+        assert!(
+            !err.contains("Traceback") && err.contains("HTDEMUCS_DEBUG=1"),
+            "{err}"
+        );
+        // At debug level the traceback's tail follows on its own lines.
+        let out = std::process::Command::new(RUNNER)
+            .args(["--spec", &spec, "--backend", "pytorch", "--inputs-from"])
+            .arg(&reference)
+            .envs(runner_env())
+            .env("HTDEMUCS_DEBUG", "1")
+            .output()
+            .unwrap();
+        let debug = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{debug}");
+        assert!(
+            debug.contains("engine traceback") && debug.lines().count() > 3,
+            "{debug}"
+        );
     }
 }

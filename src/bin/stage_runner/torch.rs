@@ -206,11 +206,8 @@ impl Backend for TorchBackend {
 
     fn run(&mut self, module: &mut CModule, prepared: &Vec<IValue>) -> Result<Vec<Tensor>, String> {
         let output = module.forward_is(prepared).map_err(|e| {
-            format!(
-                "{} (inputs: {})",
-                engine_error(&e.to_string(), debug_enabled()),
-                describe(prepared)
-            )
+            let inputs = format!("inputs: {}", describe(prepared));
+            engine_error(&e.to_string(), &inputs, debug_enabled())
         })?;
         let mut out = Vec::new();
         tensors(output, &mut out)?;
