@@ -1,15 +1,26 @@
 //! Matching arrays by name between a reference and a candidate source, streaming each
 //! pair through the metrics accumulator, and judging the result against its tolerance.
+//!
+//! Dtypes: values are compared in float64 whatever they were stored as. Arrays of the
+//! same kind but different widths (float16 vs float32, int32 vs int64) are compared
+//! without complaint, since a float16 CoreML output against a float32 PyTorch one is what
+//! a faithful conversion gives, and the tolerances judge the difference; both dtypes are
+//! recorded in the check. Different kinds (integer vs float, bool vs float) are a failed
+//! check that still shows the figures. A complex array is compared only with a complex
+//! one, on complex values (errors are |cand − ref|, see `complex`); complex against real
+//! fails without figures.
 
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use super::blocks::{kind, Blocks};
 use super::config::{Overrides, ParityConfig};
 use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
+use super::npy::Kind;
 use super::simd::Level;
-use super::source::{stage_of, ArrayStream, Decoder, Source};
+use super::source::{stage_of, ArrayStream, Source};
 use crate::console::Console;
 
 /// Elements read per chunk: 32 Ki (128 KiB of float32 per side, like `cat`'s reads),
@@ -149,10 +160,21 @@ pub fn compare_pair(
     // WAV sample formats may legitimately differ (16-bit reference, float candidate):
     // samples are scaled to [-1, 1). Arrays must match exactly.
     let audio = r.meta.audio && c.meta.audio;
-    if r.meta.dtype != c.meta.dtype && !audio {
-        check.problems.push(format!(
+    let kinds = (kind(r.decoder()), kind(c.decoder()));
+    let complex = kinds == (Kind::Complex, Kind::Complex);
+    if r.meta.dtype != c.meta.dtype && !audio && kinds.0 != kinds.1 {
+        let mismatch = format!(
             "dtype mismatch: reference {} vs candidate {}",
             r.meta.dtype, c.meta.dtype
+        );
+        if kinds.0 == Kind::Complex || kinds.1 == Kind::Complex {
+            check.problems.push(format!(
+                "{mismatch}: a complex array is compared only with a complex one"
+            ));
+            return Ok(check);
+        }
+        check.problems.push(format!(
+            "{mismatch} (values compared after widening both to float64)"
         ));
     }
     if audio && r.meta.sample_rate != c.meta.sample_rate {
@@ -196,7 +218,7 @@ pub fn compare_pair(
     )
     .with_level(level);
     let time_axis = r.meta.time_axis;
-    let acc = stream_pairs(&mut r, &mut c, acc, (time_axis, stem_axis), level)?;
+    let acc = stream_pairs(&mut r, &mut c, acc, (time_axis, stem_axis), level, complex)?;
     let (num, den) = acc.energies();
     let (mut m, hist, curve) = acc.finish(r.meta.sample_rate, &stem_names);
     if audio {
@@ -215,7 +237,7 @@ pub fn compare_pair(
 
 /// Streams both arrays through `acc` on up to [`WORKERS`] threads. Each
 /// worker takes the next chunk pair from the shared readers (reading is the only
-/// serial part), then decodes it in [`BLOCK`]-element pieces that stay in L1 cache and
+/// serial part), then decodes it in [`BLOCK`](super::blocks::BLOCK)-element pieces that stay in L1 cache and
 /// runs every metric on them, into its own accumulator; the accumulators merge at the
 /// end. Memory stays bounded: one chunk pair per worker, whatever the array size.
 fn stream_pairs(
@@ -224,6 +246,7 @@ fn stream_pairs(
     acc: Accumulator,
     (time_axis, stem_axis): (usize, Option<usize>),
     level: Level,
+    complex: bool,
 ) -> Result<Accumulator> {
     let (dr, dc) = (r.decoder(), c.decoder());
     let workers = std::thread::available_parallelism()
@@ -246,12 +269,15 @@ fn stream_pairs(
             .map(|mut acc| {
                 let shared = &shared;
                 scope.spawn(move || -> Result<Accumulator> {
-                    let mut blocks = Blocks::new(dr, dc, level);
+                    let mut blocks = Blocks::new(dr, dc, level, complex);
                     let (mut rb, mut cb) = (Vec::new(), Vec::new());
                     while let Some(pos) = next_chunk(shared, &mut rb, &mut cb)? {
                         let mut at = pos;
-                        blocks.each(&rb, &cb, |x, y| {
+                        blocks.each(&rb, &cb, |x, y, products| {
                             acc.add_at(at, x, y);
+                            if let Some((c2, dot)) = products {
+                                acc.add_complex_products(c2, dot);
+                            }
                             at += x.len() as u64;
                         });
                     }
@@ -319,40 +345,6 @@ fn next_chunk(
         }
     }
 }
-
-/// Decodes a chunk pair block by block into two reused L1-sized buffers.
-struct Blocks {
-    dr: Decoder,
-    dc: Decoder,
-    level: Level,
-    r: Vec<f64>,
-    c: Vec<f64>,
-}
-
-impl Blocks {
-    fn new(dr: Decoder, dc: Decoder, level: Level) -> Self {
-        Blocks {
-            dr,
-            dc,
-            level,
-            r: Vec::with_capacity(BLOCK),
-            c: Vec::with_capacity(BLOCK),
-        }
-    }
-
-    /// Calls `f` on each decoded block of the equally long (in elements) `rb` and `cb`.
-    fn each(&mut self, rb: &[u8], cb: &[u8], mut f: impl FnMut(&[f64], &[f64])) {
-        let (sr, sc) = (self.dr.size(), self.dc.size());
-        for (x, y) in rb.chunks(BLOCK * sr).zip(cb.chunks(BLOCK * sc)) {
-            self.dr.decode_with(self.level, x, &mut self.r);
-            self.dc.decode_with(self.level, y, &mut self.c);
-            f(&self.r, &self.c);
-        }
-    }
-}
-
-/// Elements per decoded block: two float64 blocks (32 KiB) fit in L1 data cache.
-const BLOCK: usize = 2048;
 
 /// Worker threads per array pair: the benchmark machine and GitHub's runners have 2–4
 /// cores, and each worker's p99 buffer can reach 16 MiB on huge arrays (see

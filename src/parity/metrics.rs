@@ -130,6 +130,9 @@ pub struct Accumulator {
     curve_max: Vec<f64>,
     curve_n: Vec<u64>,
     stems: Option<(AxisRuns, Vec<f64>, Vec<f64>)>,
+    /// Complex arrays (see `complex`): the true Σ|cand|² and Re Σ ref·conj(cand) for
+    /// the cosine, which the folded real pairs cannot carry.
+    complex: Option<(f64, f64)>,
 }
 
 impl Accumulator {
@@ -216,6 +219,7 @@ impl Accumulator {
             curve_max: vec![0.0; buckets],
             curve_n: vec![0; buckets],
             stems,
+            complex: None,
         }
     }
 
@@ -231,6 +235,14 @@ impl Accumulator {
         self.add(r, c);
     }
 
+    /// Adds the cosine terms of a block of complex pairs (from `complex::fold`), whose
+    /// folded real pairs went through [`add_at`](Self::add_at).
+    pub fn add_complex_products(&mut self, c2: f64, dot: f64) {
+        let (a, b) = self.complex.get_or_insert((0.0, 0.0));
+        *a += c2;
+        *b += dot;
+    }
+
     /// Folds in another worker's accumulator of the same array (disjoint elements).
     /// Sums are added, so the result differs from one sequential pass only by float
     /// rounding; the maximum's index is the lowest among equal maxima, as sequentially.
@@ -242,6 +254,9 @@ impl Accumulator {
         self.sum_r2 += o.sum_r2;
         self.sum_c2 += o.sum_c2;
         self.dot += o.dot;
+        if let Some((c2, dot)) = o.complex {
+            self.add_complex_products(c2, dot);
+        }
         if o.max_abs > self.max_abs || (o.max_abs == self.max_abs && o.max_at < self.max_at) {
             self.max_abs = o.max_abs;
             self.max_at = o.max_at;
@@ -465,10 +480,11 @@ impl Accumulator {
                 10.0 * (self.peak * self.peak / mse).log10(),
             )
         };
-        let norms = (self.sum_r2 * self.sum_c2).sqrt();
+        let (sum_c2, dot) = self.complex.unwrap_or((self.sum_c2, self.dot));
+        let norms = (self.sum_r2 * sum_c2).sqrt();
         let cosine = if norms > 0.0 {
-            self.dot / norms
-        } else if self.sum_r2 == self.sum_c2 {
+            dot / norms
+        } else if self.sum_r2 == sum_c2 {
             1.0
         } else {
             0.0

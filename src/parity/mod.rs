@@ -2,9 +2,12 @@
 //! (CoreML) run, streamed from `.npz`/`.npy`/WAV files with bounded memory, judged
 //! against tolerances and rendered as terminal, JSON, JUnit, Markdown and HTML.
 
+pub mod blocks;
 pub mod charts;
 pub mod compare;
+pub mod complex;
 pub mod config;
+pub mod dtype;
 pub mod histogram;
 pub mod html;
 pub mod junit;

@@ -1,68 +1,19 @@
-//! The `.npy` format: header parsing (versions 1–3) and streaming decoding of the data
-//! that follows into float64 chunks, without ever holding a whole array. The one `.npy`
-//! reader and float16 decoder of the crate: the stage runner's `.npz` reading
-//! (`runner::npz`) parses its members with it too.
+//! The `.npy` format: header parsing (versions 1–3), the crate's one dtype list, and
+//! streaming decoding of the data that follows into float64 chunks, without ever holding
+//! a whole array. The one `.npy` reader and float16 decoder of the crate: the stage
+//! runner's arrays (`runner::array`, `runner::npz`) and the CoreML backend's float16
+//! outputs go through it too.
 //!
 //! A header is checked before anything is sized from it: its element count and byte
 //! count must fit in 64 bits (a shape of (2³², 2³²) would wrap to 0 elements), and
 //! callers compare [`Header::data_bytes`] with what the file really holds.
 
+pub use super::dtype::{DType, Kind};
 use super::simd::multiversion;
 #[cfg(test)]
 use super::simd::Level;
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use std::io::Read;
-
-/// Element types we can decode. Names follow numpy (`float32`, `int16`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DType {
-    Float16,
-    Float32,
-    Float64,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    Uint8,
-    Uint16,
-    Uint32,
-    Bool,
-}
-
-impl DType {
-    pub fn size(self) -> usize {
-        match self {
-            DType::Int8 | DType::Uint8 | DType::Bool => 1,
-            DType::Float16 | DType::Int16 | DType::Uint16 => 2,
-            DType::Float32 | DType::Int32 | DType::Uint32 => 4,
-            DType::Float64 | DType::Int64 => 8,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            DType::Float16 => "float16",
-            DType::Float32 => "float32",
-            DType::Float64 => "float64",
-            DType::Int8 => "int8",
-            DType::Int16 => "int16",
-            DType::Int32 => "int32",
-            DType::Int64 => "int64",
-            DType::Uint8 => "uint8",
-            DType::Uint16 => "uint16",
-            DType::Uint32 => "uint32",
-            DType::Bool => "bool",
-        }
-    }
-}
-
-impl std::fmt::Display for DType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// The parsed header of one `.npy` array.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +173,8 @@ fn parse_descr(d: &str) -> Result<(DType, bool)> {
         "f2" | "e" => DType::Float16,
         "f4" | "f" => DType::Float32,
         "f8" | "d" => DType::Float64,
+        "c8" | "F" => DType::Complex64,
+        "c16" | "D" => DType::Complex128,
         "i1" | "b" => DType::Int8,
         "i2" | "h" => DType::Int16,
         "i4" | "i" => DType::Int32,
@@ -231,8 +184,8 @@ fn parse_descr(d: &str) -> Result<(DType, bool)> {
         "u4" | "I" => DType::Uint32,
         "b1" | "?" => DType::Bool,
         _ => bail!(
-            "unsupported .npy dtype {d:?} (real numbers, integers and bools are understood; \
-             save complex data as separate real and imaginary arrays)"
+            "unsupported .npy dtype {d:?} (floats, complex64/128, integers and bools are \
+             understood; convert it with numpy's astype)"
         ),
     };
     Ok((dtype, order == '>'))
@@ -262,7 +215,8 @@ fn decode_f32_le_body(bytes: &[u8], out: &mut Vec<f64>) {
     decode(DType::Float32, false, bytes, out);
 }
 
-/// Decodes whole elements from `bytes` (a multiple of the element size) into `out`.
+/// Decodes whole elements from `bytes` (a multiple of the element size) into `out`:
+/// one float64 per element, two (real, imaginary) for complex dtypes.
 #[inline(always)]
 pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) {
     out.clear();
@@ -283,7 +237,8 @@ pub fn decode(dtype: DType, big_endian: bool, bytes: &[u8], out: &mut Vec<f64>) 
     }
     match dtype {
         DType::Float32 => conv!(f32, 4),
-        DType::Float64 => conv!(f64, 8),
+        DType::Float64 | DType::Complex128 => conv!(f64, 8),
+        DType::Complex64 => conv!(f32, 4),
         DType::Int8 => conv!(i8, 1),
         DType::Int16 => conv!(i16, 2),
         DType::Int32 => conv!(i32, 4),
@@ -343,7 +298,10 @@ mod tests {
         let scalar = parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (), }")
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(scalar.len(), 1);
-        assert!(parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }").is_err());
+        let c = parse_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!((c.dtype, c.data_bytes()), (DType::Complex64, 16));
+        assert!(parse_dict("{'descr': '<V8', 'fortran_order': False, 'shape': (2,), }").is_err());
         let wraps = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
         let err = parse_dict(wraps)
             .err()
@@ -392,5 +350,21 @@ mod tests {
         assert_eq!(out, vec![1.5]);
         decode(DType::Int16, true, &(-3i16).to_be_bytes(), &mut out);
         assert_eq!(out, vec![-3.0]);
+        let c: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        decode(DType::Complex64, false, &c, &mut out);
+        assert_eq!(out, vec![1.5, -2.0], "real, imaginary");
+    }
+
+    #[test]
+    fn names_and_descriptors_round_trip() {
+        for d in DType::ALL {
+            assert_eq!(DType::from_name(d.name()), Some(d));
+            let (parsed, big) = parse_descr(d.descr()).unwrap_or_else(|e| panic!("{e:#}"));
+            assert_eq!((parsed, big), (d, false), "{}", d.descr());
+            assert_eq!(d.lanes() == 2, d.kind() == Kind::Complex);
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-use super::array::ArrayF32;
+use super::array::Array;
 use super::error::RunnerError;
 use super::npz;
 use super::spec::{PipelineSpec, StageSpec};
@@ -49,7 +49,7 @@ pub struct CommandOutcome {
     /// Seconds per timed run.
     pub samples: Vec<f64>,
     /// Outputs in the stage's order.
-    pub outputs: Vec<ArrayF32>,
+    pub outputs: Vec<Array>,
 }
 
 /// Runs a command stage `reps.warmup + reps.repeat` times on `inputs` (by input name).
@@ -57,7 +57,7 @@ pub fn run_command(
     spec: &PipelineSpec,
     stage: &StageSpec,
     cmd: &CommandSpec,
-    inputs: &BTreeMap<String, &ArrayF32>,
+    inputs: &BTreeMap<String, &Array>,
     reps: Repetitions,
 ) -> Result<CommandOutcome, RunnerError> {
     let base = if spec.base_dir.as_os_str().is_empty() {
@@ -213,7 +213,7 @@ pub fn run_command(
         None
     };
     let mut outputs = Vec::with_capacity(stage.outputs.len());
-    for name in &stage.outputs {
+    for name in stage.outputs.iter().map(|o| &o.name) {
         let array = match (out_files.get(name), &from_npz) {
             (Some(path), _) => {
                 let bytes = std::fs::read(path).map_err(|e| {

@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::array::ArrayF32;
+use super::array::Array;
 use super::error::RunnerError;
 use super::external::{run_command, Repetitions};
-use super::schedule::{chained_inputs, check_shape, Backend, RunOutcome, RunPlan, StageTiming};
+use super::schedule::{chained_inputs, check_input, Backend, RunOutcome, RunPlan, StageTiming};
 use super::spec::{PipelineSpec, StageSpec};
 use super::stage_impl::CommandSpec;
 
@@ -84,7 +84,7 @@ pub(super) fn command_stage<B: Backend>(
     values: &mut HashMap<String, (B::Value, PathBuf)>,
     outcome: &mut RunOutcome,
 ) -> Result<StageTiming, RunnerError> {
-    let mut owned: BTreeMap<String, ArrayF32> = BTreeMap::new();
+    let mut owned: BTreeMap<String, Array> = BTreeMap::new();
     match &plan.inputs_from {
         Some((ref_path, reference)) => {
             for input in &stage.inputs {
@@ -98,19 +98,19 @@ pub(super) fn command_stage<B: Backend>(
                         ),
                     )
                 })?;
-                check_shape(
+                check_input(
                     stage,
-                    &input.name,
-                    &input.from,
-                    array.shape(),
-                    input.shape.as_ref(),
+                    input,
+                    (array.shape(), array.dtype()),
                     ref_path,
+                    spec,
+                    &plan.backend,
                 )?;
                 owned.insert(input.name.clone(), array.clone());
             }
         }
         None => {
-            let inputs = chained_inputs(backend, stage, values, spec)?;
+            let inputs = chained_inputs(backend, stage, values, spec, &plan.backend)?;
             for (input, value) in stage.inputs.iter().zip(inputs) {
                 let array = backend.download(value).map_err(|m| {
                     RunnerError::stage(
@@ -123,7 +123,7 @@ pub(super) fn command_stage<B: Backend>(
             }
         }
     }
-    let borrowed: BTreeMap<String, &ArrayF32> = owned.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let borrowed: BTreeMap<String, &Array> = owned.iter().map(|(k, v)| (k.clone(), v)).collect();
     let reps = Repetitions {
         warmup: plan.warmup,
         repeat: plan.repeat,

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::array::ArrayF32;
+use super::array::{Array, ArrayF32, DType};
 use super::error::RunnerError;
 use super::schedule::{run_pipeline, Backend, RunPlan};
 use super::spec::{PipelineSpec, StageSpec};
@@ -30,11 +30,14 @@ impl Backend for Mock {
             .map(|s| s.trim().to_string())
             .map_err(|e| e.to_string())
     }
-    fn upload(&mut self, array: &ArrayF32) -> Result<ArrayF32, String> {
-        Ok(array.clone())
+    fn upload(&mut self, array: &Array) -> Result<ArrayF32, String> {
+        array.to_f32()
     }
     fn shape(&self, value: &ArrayF32) -> Vec<usize> {
         value.shape().to_vec()
+    }
+    fn dtype(&self, _value: &ArrayF32) -> Result<DType, String> {
+        Ok(DType::Float32)
     }
     fn prepare(&mut self, _m: &mut String, inputs: &[&ArrayF32]) -> Result<Vec<ArrayF32>, String> {
         Ok(inputs.iter().map(|a| (*a).clone()).collect())
@@ -55,8 +58,8 @@ impl Backend for Mock {
             other => Err(format!("mock op `{other}` failed")),
         }
     }
-    fn download(&mut self, value: &ArrayF32) -> Result<ArrayF32, String> {
-        Ok(value.clone())
+    fn download(&mut self, value: &ArrayF32) -> Result<Array, String> {
+        Ok(Array::from_f32(value))
     }
 }
 
@@ -78,12 +81,17 @@ fn setup(ops: [&str; 3]) -> (tempfile::TempDir, PipelineSpec) {
 }
 
 fn plan(backend: &str, inputs_from: Option<BTreeMap<String, ArrayF32>>) -> RunPlan {
+    let to_arrays = |r: BTreeMap<String, ArrayF32>| {
+        r.into_iter()
+            .map(|(k, v)| (k, Array::from(v)))
+            .collect::<BTreeMap<_, _>>()
+    };
     RunPlan {
         backend: backend.into(),
         warmup: 1,
         repeat: 3,
         capture: true,
-        inputs_from: inputs_from.map(|r| (PathBuf::from("ref.npz"), r)),
+        inputs_from: inputs_from.map(|r| (PathBuf::from("ref.npz"), to_arrays(r))),
         audio_source: PathBuf::from("signal"),
         routing: Default::default(),
     }
@@ -99,8 +107,8 @@ fn chained_run_times_every_repetition_and_captures_in_order() {
     let out = run_pipeline(&mut Mock, &spec, &plan("mock", None), &audio()).unwrap();
     let names: Vec<&str> = out.captured.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["audio", "a.y", "b.p", "b.n", "c.z"]);
-    assert_eq!(out.captured[1].1.data(), &[2.0, 4.0, 6.0, 8.0]);
-    assert_eq!(out.captured[4].1.data(), &[0.0; 4]);
+    assert_eq!(out.captured[1].1.to_f64(), &[2.0, 4.0, 6.0, 8.0]);
+    assert_eq!(out.captured[4].1.to_f64(), &[0.0; 4]);
     assert!(out
         .stages
         .iter()
@@ -118,8 +126,51 @@ fn isolated_run_feeds_reference_inputs() {
     let out = run_pipeline(&mut Mock, &spec, &plan("mock", Some(reference)), &audio()).unwrap();
     let get = |k: &str| out.captured.iter().find(|(n, _)| n == k).unwrap().1.clone();
     // b got the reference's a.y (101..104), not this run's (2..8).
-    assert_eq!(get("b.p").data(), &[101.0, 102.0, 103.0, 104.0]);
-    assert_eq!(get("c.z").data(), &[2.0, 4.0, 6.0, 8.0]);
+    assert_eq!(get("b.p").to_f64(), &[101.0, 102.0, 103.0, 104.0]);
+    assert_eq!(get("c.z").to_f64(), &[2.0, 4.0, 6.0, 8.0]);
+}
+
+#[test]
+fn declared_dtypes_are_checked_on_inputs_and_outputs() {
+    let (dir, _) = setup(["double", "split", "sum"]);
+    let path = dir.path().join("pipeline.yml");
+    let with = |from: &str, to: &str| {
+        std::fs::write(&path, SPEC.replacen(from, to, 1)).unwrap();
+        let spec = PipelineSpec::load(&path).unwrap();
+        run_pipeline(&mut Mock, &spec, &plan("mock", None), &audio())
+    };
+    let msg = with("outputs: [y]", "outputs: [{name: y, dtype: float16}]")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("stage `a`")
+            && msg.contains("output `y` has dtype float32")
+            && msg.contains("dtype float16")
+            && msg.contains("pipeline.yml"),
+        "{msg}"
+    );
+    let msg = with("shape: [1, 1, -1]", "shape: [1, 1, -1], dtype: int64")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("input `x`") && msg.contains("int64"), "{msg}");
+    // A dtype declared only for another backend is not checked here.
+    assert!(with(
+        "outputs: [y]",
+        "outputs: [{name: y, dtype: {other: float16}}]"
+    )
+    .is_ok());
+    assert!(with(
+        "outputs: [y]",
+        "outputs: [{name: y, dtype: float32, shape: [1, 1, 4]}]"
+    )
+    .is_ok());
+    let msg = with("outputs: [y]", "outputs: [{name: y, shape: [1, 1, 5]}]")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("[1, 1, 4]") && msg.contains("[1, 1, 5]"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -217,12 +268,16 @@ impl Backend for Tracking {
         Mock.load(artifact, stage)
     }
 
-    fn upload(&mut self, array: &ArrayF32) -> Result<Tracked, String> {
-        Ok(self.track(array.clone()))
+    fn upload(&mut self, array: &Array) -> Result<Tracked, String> {
+        Ok(self.track(array.to_f32()?))
     }
 
     fn shape(&self, value: &Tracked) -> Vec<usize> {
         value.array.shape().to_vec()
+    }
+
+    fn dtype(&self, _value: &Tracked) -> Result<DType, String> {
+        Ok(DType::Float32)
     }
 
     fn prepare(&mut self, _m: &mut String, inputs: &[&Tracked]) -> Result<Vec<ArrayF32>, String> {
@@ -235,8 +290,8 @@ impl Backend for Tracking {
         Ok(out.into_iter().map(|a| self.track(a)).collect())
     }
 
-    fn download(&mut self, value: &Tracked) -> Result<ArrayF32, String> {
-        Ok(value.array.clone())
+    fn download(&mut self, value: &Tracked) -> Result<Array, String> {
+        Ok(Array::from_f32(&value.array))
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`run_stage_runner`] without linking libtorch.
 
 pub mod array;
+pub mod declare;
 pub mod error;
 pub mod external;
 mod feed;
@@ -23,10 +24,11 @@ pub mod schedule;
 pub mod signal;
 pub mod spawn;
 pub mod spec;
+mod spec_checks;
 pub mod stage_impl;
 pub mod wav;
 
-pub use array::{ArrayF32, ShapePattern};
+pub use array::{Array, ArrayF32, DType, ShapePattern};
 pub use error::{RunnerError, EXIT_BAD_INPUT};
 pub use results::{merge_results, results_json, RunMeta, META};
 pub use route::StageRouting;

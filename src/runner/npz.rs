@@ -1,17 +1,18 @@
-//! `.npz` reading and writing: an uncompressed zip of `.npy` float32 arrays, as numpy writes.
+//! `.npz` reading and writing: an uncompressed zip of `.npy` arrays, as numpy writes.
 //!
 //! The parity phase reads what the runner captures, and the runner's isolated mode reads a
-//! reference capture back, so both directions live here. Writing is always float32,
-//! little-endian, C order, stored (not deflated) so `numpy.load(..., mmap_mode=...)` and
-//! any zip reader work. Reading also accepts float64/float16 (converted) and deflated
-//! archives (`numpy.savez_compressed`), since references may come from Python scripts.
+//! reference capture back, so both directions live here. Each array is written in its own
+//! dtype (`<f4`, `<f2`, `<c8`, `<i8`, ...), little-endian, C order, stored (not deflated)
+//! so `numpy.load(..., mmap_mode=...)` and any zip reader work. Reading keeps the dtype
+//! too (big-endian data is byte-swapped) and accepts deflated archives
+//! (`numpy.savez_compressed`), since references may come from Python scripts.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use super::array::ArrayF32;
+use super::array::Array;
 use crate::parity::npy;
 
 /// A problem reading or writing an `.npz`/`.npy`, with the file it concerns.
@@ -38,7 +39,7 @@ pub enum NpzError {
 /// Writes arrays, in insertion order, to `path` as an uncompressed `.npz`.
 pub fn write_npz<'a, I>(path: &Path, arrays: I) -> Result<(), NpzError>
 where
-    I: IntoIterator<Item = (&'a str, &'a ArrayF32)>,
+    I: IntoIterator<Item = (&'a str, &'a Array)>,
 {
     let io = |source| NpzError::Io {
         path: path.to_path_buf(),
@@ -63,7 +64,7 @@ where
 }
 
 /// Reads every array of an `.npz`, keyed by entry name without the `.npy` suffix.
-pub fn read_npz(path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
+pub fn read_npz(path: &Path) -> Result<BTreeMap<String, Array>, NpzError> {
     let io = |source| NpzError::Io {
         path: path.to_path_buf(),
         source,
@@ -81,7 +82,7 @@ pub fn read_npz(path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
 
 /// [`read_npz`] of an archive held in memory (`path` only names it in errors): the entry
 /// point for fuzzing.
-pub fn read_npz_bytes(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
+pub fn read_npz_bytes(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, Array>, NpzError> {
     read_npz_from(std::io::Cursor::new(bytes), bytes.len() as u64, path)
 }
 
@@ -93,7 +94,7 @@ fn read_npz_from<R: Read + Seek>(
     reader: R,
     archive_len: u64,
     path: &Path,
-) -> Result<BTreeMap<String, ArrayF32>, NpzError> {
+) -> Result<BTreeMap<String, Array>, NpzError> {
     let format = |message: String| NpzError::Format {
         path: path.to_path_buf(),
         message,
@@ -140,8 +141,8 @@ fn read_npz_from<R: Read + Seek>(
     Ok(arrays)
 }
 
-/// Serialises one array as `.npy` version 1.0 (`<f4`, C order).
-pub fn npy_bytes(array: &ArrayF32) -> Vec<u8> {
+/// Serialises one array as `.npy` version 1.0 in its own dtype, C order.
+pub fn npy_bytes(array: &Array) -> Vec<u8> {
     let shape = match array.shape() {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
@@ -153,12 +154,13 @@ pub fn npy_bytes(array: &ArrayF32) -> Vec<u8> {
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    let descr = array.dtype().descr();
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // numpy pads the header with spaces so the data starts on a 64-byte boundary.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + array.data().len() * 4);
+    let mut out = Vec::with_capacity(10 + header.len() + array.bytes().len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     // The padded header is at most a few hundred bytes, far below u16::MAX.
     out.extend_from_slice(
@@ -167,17 +169,15 @@ pub fn npy_bytes(array: &ArrayF32) -> Vec<u8> {
             .to_le_bytes(),
     );
     out.extend_from_slice(header.as_bytes());
-    for v in array.data() {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(array.bytes());
     out
 }
 
-/// Parses a `.npy` into float32: any dtype the parity phase reads (float16/32/64,
-/// integers, bools; either byte order), in C order. The header is the parity phase's
-/// parser (`crate::parity::npy`, the one `.npy` reader), checked against the bytes
-/// really present before anything is allocated from it.
-pub fn parse_npy(bytes: &[u8]) -> Result<ArrayF32, String> {
+/// Parses a `.npy` of any dtype the parity phase reads (floats, complex, integers,
+/// bools; either byte order), in C order, keeping its dtype. The header is the parity
+/// phase's parser (`crate::parity::npy`, the one `.npy` reader), checked against the
+/// bytes really present before anything is allocated from it.
+pub fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
     let header = npy::parse_header(bytes).map_err(|e| format!("{e:#}"))?;
     if header.fortran_order {
         return Err("Fortran-order arrays are not supported; save with C order".into());
@@ -187,28 +187,32 @@ pub fn parse_npy(bytes: &[u8]) -> Result<ArrayF32, String> {
     header
         .check_available(body.len() as u64)
         .map_err(|e| format!("truncated data: {e:#}"))?;
-    // check_available bounds the byte count by what is in memory, so these fit.
+    // check_available bounds the byte count by what is in memory, so this fits.
     let need = usize::try_from(header.data_bytes()).map_err(|_| "array too large")?;
-    let count = usize::try_from(header.len()).map_err(|_| "array too large")?;
-    let mut data = Vec::with_capacity(count);
-    let mut block = Vec::new();
-    // Decoded in blocks through float64 (exact for every supported dtype) and narrowed:
-    // the runner works in float32.
-    for chunk in body[..need].chunks(header.dtype.size() << 14) {
-        npy::decode(header.dtype, header.big_endian, chunk, &mut block);
-        data.extend(block.iter().map(|&v| v as f32));
+    let mut data = body[..need].to_vec();
+    if header.big_endian {
+        // Each scalar (each part of a complex number) is reversed on its own.
+        let part = header.dtype.size() / header.dtype.lanes();
+        for scalar in data.chunks_exact_mut(part) {
+            scalar.reverse();
+        }
     }
-    ArrayF32::new(header.shape, data).map_err(|e| e.to_string())
+    Array::from_bytes(header.dtype, header.shape, data).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use crate::runner::array::{ArrayF32, DType};
+
+    fn f32s(shape: Vec<usize>, data: Vec<f32>) -> Array {
+        Array::from(ArrayF32::new(shape, data).unwrap())
+    }
 
     #[test]
     fn npy_header_is_aligned_and_round_trips() {
-        let a = ArrayF32::new(vec![2, 3], (0..6).map(|i| i as f32 * 0.5).collect()).unwrap();
+        let a = f32s(vec![2, 3], (0..6).map(|i| i as f32 * 0.5).collect());
         let bytes = npy_bytes(&a);
         let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
         assert_eq!((10 + header_len) % 64, 0);
@@ -216,11 +220,37 @@ mod tests {
     }
 
     #[test]
+    fn every_dtype_round_trips_as_itself() {
+        for dtype in DType::ALL {
+            let bytes: Vec<u8> = (0..3 * dtype.size()).map(|i| (i % 2) as u8).collect();
+            let a = Array::from_bytes(dtype, vec![3], bytes).unwrap();
+            let npy = npy_bytes(&a);
+            assert!(
+                String::from_utf8_lossy(&npy).contains(dtype.descr()),
+                "{dtype}"
+            );
+            assert_eq!(parse_npy(&npy).unwrap(), a, "{dtype}");
+        }
+    }
+
+    #[test]
+    fn big_endian_is_swapped_per_scalar() {
+        let dict = b"{'descr': '>c8', 'fortran_order': False, 'shape': (1,), }\n";
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend((dict.len() as u16).to_le_bytes());
+        npy.extend(dict);
+        npy.extend(1.5f32.to_be_bytes());
+        npy.extend((-2f32).to_be_bytes());
+        let a = parse_npy(&npy).unwrap();
+        assert_eq!((a.dtype(), a.to_f64()), (DType::Complex64, vec![1.5, -2.0]));
+    }
+
+    #[test]
     fn npz_round_trip_keeps_names_and_scalars() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.npz");
-        let a = ArrayF32::new(vec![4], vec![1.0, -2.0, 3.5, 0.0]).unwrap();
-        let s = ArrayF32::new(vec![], vec![7.0]).unwrap();
+        let a = f32s(vec![4], vec![1.0, -2.0, 3.5, 0.0]);
+        let s = f32s(vec![], vec![7.0]);
         write_npz(&path, [("stft.spectrogram", &a), ("scalar", &s)]).unwrap();
         let back = read_npz(&path).unwrap();
         assert_eq!(back["stft.spectrogram"], a);
@@ -231,7 +261,7 @@ mod tests {
     fn a_corrupted_member_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.npz");
-        let a = ArrayF32::new(vec![64], (0..64).map(|i| i as f32).collect()).unwrap();
+        let a = f32s(vec![64], (0..64).map(|i| i as f32).collect());
         write_npz(&path, [("stage.out", &a)]).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         let data = bytes
@@ -248,7 +278,7 @@ mod tests {
 
     #[test]
     fn rejects_truncated_and_fortran_and_ints() {
-        let a = ArrayF32::new(vec![3], vec![1.0, 2.0, 3.0]).unwrap();
+        let a = f32s(vec![3], vec![1.0, 2.0, 3.0]);
         let bytes = npy_bytes(&a);
         assert!(parse_npy(&bytes[..bytes.len() - 2])
             .unwrap_err()
@@ -263,12 +293,13 @@ mod tests {
         assert!(parse_npy(&patch(b"False", b"True "))
             .unwrap_err()
             .contains("Fortran"));
-        assert!(parse_npy(&patch(b"<f4", b"<c8"))
+        assert!(parse_npy(&patch(b"<f4", b"<V4"))
             .unwrap_err()
             .contains("dtype"));
-        // Integers convert (the parity phase reads them too).
+        // Integers stay integers (the parity phase reads them too).
         let ints = parse_npy(&patch(b"<f4", b"<i4")).unwrap();
-        assert_eq!(ints.data()[1], 2f32.to_bits() as i32 as f32);
+        assert_eq!(ints.dtype(), DType::Int32);
+        assert_eq!(ints.to_f64()[1], f64::from(2f32.to_bits() as i32));
         // A shape whose element count wraps is an error, not an empty array.
         let dict =
             b"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::array::ArrayF32;
+use super::array::Array;
 use super::error::RunnerError;
 use super::spec::{PipelineSpec, StageSpec};
 use super::stage_impl::{CommandSpec, Implementation};
@@ -19,7 +19,7 @@ use super::stage_impl::{CommandSpec, Implementation};
 pub struct StageRouting {
     /// Chained mode: a capture of the reference backend; outputs of stages this backend does
     /// not run come from here.
-    pub shared_from: Option<(PathBuf, BTreeMap<String, ArrayF32>)>,
+    pub shared_from: Option<(PathBuf, BTreeMap<String, Array>)>,
     /// Only these stages run (empty: every stage).
     pub only: Vec<String>,
     /// These stages do not run.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::array::ArrayF32;
+use super::array::{Array, ArrayF32};
 use super::mock::Mock;
 use super::route::StageRouting;
 use super::schedule::{run_pipeline, RunOutcome, RunPlan};
@@ -54,10 +54,10 @@ fn get(out: &RunOutcome, key: &str) -> Option<Vec<f32>> {
     out.captured
         .iter()
         .find(|(n, _)| n == key)
-        .map(|(_, a)| a.data().to_vec())
+        .map(|(_, a)| a.to_f32().unwrap().data().to_vec())
 }
 
-fn reference_capture(spec: &PipelineSpec) -> BTreeMap<String, ArrayF32> {
+fn reference_capture(spec: &PipelineSpec) -> BTreeMap<String, Array> {
     let out = run_pipeline(
         &mut Mock,
         spec,
@@ -75,7 +75,7 @@ fn shared_stage_is_computed_once_and_feeds_the_candidate() {
     // Mark the reference's shared output so the candidate provably used it, not its own run.
     reference.insert(
         "pre.y".into(),
-        ArrayF32::new(vec![1, 1, 3], vec![10.0, 20.0, 30.0]).unwrap(),
+        Array::from(ArrayF32::new(vec![1, 1, 3], vec![10.0, 20.0, 30.0]).unwrap()),
     );
     let routing = StageRouting {
         shared_from: Some((PathBuf::from("ref.npz"), reference)),
@@ -151,7 +151,9 @@ fn skipped_stage_consumers_get_the_reference_values_or_a_clear_error() {
     let out = run_pipeline(&mut Mock, &spec, &plan("cand", routing), &audio()).unwrap();
     assert_eq!(
         get(&out, "post.w"),
-        reference.get("mid.z").map(|a| a.data().to_vec())
+        reference
+            .get("mid.z")
+            .map(|a| a.to_f32().unwrap().data().to_vec())
     );
     assert_eq!(out.skipped, ["pre", "mid"]);
 
@@ -161,7 +163,9 @@ fn skipped_stage_consumers_get_the_reference_values_or_a_clear_error() {
     let out = run_pipeline(&mut Mock, &spec, &isolated, &audio()).unwrap();
     assert_eq!(
         get(&out, "post.w"),
-        reference.get("mid.z").map(|a| a.data().to_vec())
+        reference
+            .get("mid.z")
+            .map(|a| a.to_f32().unwrap().data().to_vec())
     );
     assert_eq!(get(&out, "mid.z"), None);
 }

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::array::ArrayF32;
+use super::array::{Array, ArrayF32, DType};
+use super::declare::{self, Seen};
 use super::error::RunnerError;
 use super::feed::{command_stage, fill_from_reference};
 use super::memory::MemoryProbe;
@@ -31,10 +32,12 @@ pub trait Backend {
 
     /// Loads one stage's artifact (timed as `<stage>_load_sec`).
     fn load(&mut self, artifact: &Path, stage: &StageSpec) -> Result<Self::Module, String>;
-    /// Converts an array (audio, a reference input) into an engine value.
-    fn upload(&mut self, array: &ArrayF32) -> Result<Self::Value, String>;
+    /// Converts an array (audio, a reference input) into an engine value of its dtype.
+    fn upload(&mut self, array: &Array) -> Result<Self::Value, String>;
     /// The shape of an engine value, to check against the spec before running.
     fn shape(&self, value: &Self::Value) -> Vec<usize>;
+    /// The dtype of an engine value, to check against the spec.
+    fn dtype(&self, value: &Self::Value) -> Result<DType, String>;
     /// Binds inputs for repeated runs (not timed).
     fn prepare(
         &mut self,
@@ -47,8 +50,8 @@ pub trait Backend {
         module: &mut Self::Module,
         prepared: &Self::Prepared,
     ) -> Result<Vec<Self::Value>, String>;
-    /// Converts an engine value back into an array (for capture).
-    fn download(&mut self, value: &Self::Value) -> Result<ArrayF32, String>;
+    /// Converts an engine value back into an array of its dtype (for capture).
+    fn download(&mut self, value: &Self::Value) -> Result<Array, String>;
 }
 
 /// What to run and how often.
@@ -63,7 +66,7 @@ pub struct RunPlan {
     /// Keep every stage output for an `.npz`.
     pub capture: bool,
     /// Isolated mode: feed every stage its inputs from this reference capture.
-    pub inputs_from: Option<(PathBuf, BTreeMap<String, ArrayF32>)>,
+    pub inputs_from: Option<(PathBuf, BTreeMap<String, Array>)>,
     /// Where the audio came from, for error messages.
     pub audio_source: PathBuf,
     /// Stage selection, and where values of stages this backend does not run come from.
@@ -101,7 +104,7 @@ pub struct RunOutcome {
     /// Arrays taken from the `--shared-from` capture to feed this backend's stages.
     pub from_reference: Vec<String>,
     /// Captured arrays, `audio` first, then `<stage>.<output>` in run order.
-    pub captured: Vec<(String, ArrayF32)>,
+    pub captured: Vec<(String, Array)>,
     /// Process peak resident memory, bytes.
     pub process_peak_bytes: u64,
 }
@@ -121,7 +124,8 @@ pub fn run_pipeline<B: Backend>(
     let mut outcome = RunOutcome::default();
     // Values this backend produced, by `<stage>.<output>`; also where each came from.
     let mut values: HashMap<String, (B::Value, PathBuf)> = HashMap::new();
-    let uploaded = backend.upload(audio).map_err(|m| {
+    let audio = Array::from_f32(audio);
+    let uploaded = backend.upload(&audio).map_err(|m| {
         RunnerError::Usage(format!(
             "{}: cannot load the audio: {m}",
             plan.audio_source.display()
@@ -129,7 +133,7 @@ pub fn run_pipeline<B: Backend>(
     })?;
     values.insert(AUDIO.to_string(), (uploaded, plan.audio_source.clone()));
     if plan.capture {
-        outcome.captured.push((AUDIO.to_string(), audio.clone()));
+        outcome.captured.push((AUDIO.to_string(), audio));
     }
     let mut not_run: HashMap<String, String> = HashMap::new();
     for stage in &spec.stages {
@@ -186,10 +190,10 @@ pub fn run_pipeline<B: Backend>(
                 ),
             ));
         }
-        let isolated = isolated_inputs(backend, stage, plan)?;
+        let isolated = isolated_inputs(backend, stage, plan, spec)?;
         let inputs: Vec<&B::Value> = match &isolated {
             Some(owned) => owned.iter().collect(),
-            None => chained_inputs(backend, stage, &values, spec)?,
+            None => chained_inputs(backend, stage, &values, spec, &plan.backend)?,
         };
         let reset_ok = probe.begin_stage();
         let stage_err = |m: String| RunnerError::stage(&stage.name, &artifact, m);
@@ -235,6 +239,21 @@ pub fn run_pipeline<B: Backend>(
         }
         for (name, value) in stage.outputs.iter().zip(last) {
             let key = format!("{}.{name}", stage.name);
+            let dtype = backend.dtype(&value).map_err(&stage_err)?;
+            let seen = Seen {
+                what: format!("output `{name}`"),
+                shape: &backend.shape(&value),
+                dtype,
+            };
+            let declared = (name.shape.as_ref(), name.dtype.as_ref());
+            declare::check(
+                &stage.name,
+                &artifact,
+                &spec.path,
+                &plan.backend,
+                &seen,
+                declared,
+            )?;
             if plan.capture {
                 let array = backend
                     .download(&value)
@@ -263,6 +282,7 @@ pub(super) fn chained_inputs<'v, B: Backend>(
     stage: &StageSpec,
     values: &'v HashMap<String, (B::Value, PathBuf)>,
     spec: &PipelineSpec,
+    backend_name: &str,
 ) -> Result<Vec<&'v B::Value>, RunnerError> {
     let mut inputs = Vec::with_capacity(stage.inputs.len());
     for input in &stage.inputs {
@@ -277,13 +297,16 @@ pub(super) fn chained_inputs<'v, B: Backend>(
                 ),
             ));
         };
-        check_shape(
+        let dtype = backend
+            .dtype(value)
+            .map_err(|m| RunnerError::stage(&stage.name, source, m))?;
+        check_input(
             stage,
-            &input.name,
-            &input.from,
-            &backend.shape(value),
-            input.shape.as_ref(),
+            input,
+            (&backend.shape(value), dtype),
             source,
+            spec,
+            backend_name,
         )?;
         inputs.push(value);
     }
@@ -295,6 +318,7 @@ fn isolated_inputs<B: Backend>(
     backend: &mut B,
     stage: &StageSpec,
     plan: &RunPlan,
+    spec: &PipelineSpec,
 ) -> Result<Option<Vec<B::Value>>, RunnerError> {
     let Some((ref_path, reference)) = &plan.inputs_from else {
         return Ok(None);
@@ -315,14 +339,8 @@ fn isolated_inputs<B: Backend>(
                 ),
             ));
         };
-        check_shape(
-            stage,
-            &input.name,
-            &input.from,
-            array.shape(),
-            input.shape.as_ref(),
-            ref_path,
-        )?;
+        let seen = (array.shape(), array.dtype());
+        check_input(stage, input, seen, ref_path, spec, &plan.backend)?;
         let value = backend.upload(array).map_err(|m| {
             RunnerError::stage(
                 &stage.name,
@@ -335,25 +353,21 @@ fn isolated_inputs<B: Backend>(
     Ok(Some(inputs))
 }
 
-pub(super) fn check_shape(
+pub(super) fn check_input(
     stage: &StageSpec,
-    name: &str,
-    from: &str,
-    shape: &[usize],
-    want: Option<&super::array::ShapePattern>,
+    input: &super::spec::InputSpec,
+    (shape, dtype): (&[usize], DType),
     source: &Path,
+    spec: &PipelineSpec,
+    backend: &str,
 ) -> Result<(), RunnerError> {
-    match want {
-        Some(pattern) if !pattern.matches(shape) => Err(RunnerError::stage(
-            &stage.name,
-            source,
-            format!(
-                "input `{name}` (from `{from}`) has shape {shape:?} but the spec expects {pattern}; \
-                 check that the input matches this pipeline"
-            ),
-        )),
-        _ => Ok(()),
-    }
+    let seen = Seen {
+        what: format!("input `{}` (from `{}`)", input.name, input.from),
+        shape,
+        dtype,
+    };
+    let declared = (input.shape.as_ref(), input.dtype.as_ref());
+    declare::check(&stage.name, source, &spec.path, backend, &seen, declared)
 }
 
 /// Median of samples (mean of the middle two for even counts); `None` when empty.

@@ -19,8 +19,11 @@
 //!
 //! An input is `audio` (the run's audio, `[1, channels, samples]`) or `<stage>.<output>` of an
 //! earlier stage; `name` is the model's input name (CoreML feeds by name, TorchScript by
-//! position) and `shape` is checked before the model runs (`-1` = any size). Outputs are
-//! named in the order a TorchScript tuple returns them, or by CoreML output name. Artifact
+//! position); `shape` (`-1` = any size) and `dtype` are checked before the model runs.
+//! Outputs are named in the order a TorchScript tuple returns them, or by CoreML output
+//! name, and may declare `shape` and `dtype` too, checked after the run (see `declare`).
+//! Where an input and the output it comes from both declare a shape or dtype, the two
+//! must agree: that is checked when the spec is loaded, before anything runs. Artifact
 //! paths are relative to the spec file; a listed artifact that does not exist is an error.
 //!
 //! Stages outside any model (HTDemucsCoreML computes its STFT/iSTFT in Swift, not CoreML;
@@ -48,13 +51,15 @@
 //! backend, or deselected with `--stage`/`--skip-stage`) feeds its consumers in chained mode
 //! from `--shared-from REF.npz`, a capture of the reference backend (`parity run` passes it).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::array::ShapePattern;
+use super::spec_checks::locate;
 use super::stage_impl::Implementation;
+
+pub use super::declare::{DTypeSpec, InputSpec, OutputSpec};
 
 /// The name under which the run's input audio is available to stages.
 pub const AUDIO: &str = "audio";
@@ -141,8 +146,9 @@ pub struct StageSpec {
     pub name: String,
     /// Inputs in the order the model takes them.
     pub inputs: Vec<InputSpec>,
-    /// Output names in the order the model returns them.
-    pub outputs: Vec<String>,
+    /// Outputs in the order the model returns them (names, optionally shape and dtype).
+    #[serde(deserialize_with = "super::declare::outputs")]
+    pub outputs: Vec<OutputSpec>,
     /// Backend name -> how it computes the stage: a model path (relative to the spec
     /// file), a `command:` or `skip:`.
     #[serde(default)]
@@ -150,71 +156,6 @@ pub struct StageSpec {
     /// The one backend whose implementation feeds every backend (a stage outside the model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<String>,
-}
-
-/// One stage input.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(from = "RawInput", into = "RawInputFull")]
-pub struct InputSpec {
-    /// The model's name for this input.
-    pub name: String,
-    /// `audio` or `<stage>.<output>`.
-    pub from: String,
-    /// Expected shape, checked before running.
-    pub shape: Option<ShapePattern>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawInput {
-    Short(String),
-    Full(RawInputFull),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInputFull {
-    #[serde(default)]
-    name: Option<String>,
-    from: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    shape: Option<ShapePattern>,
-}
-
-impl From<RawInput> for InputSpec {
-    fn from(raw: RawInput) -> Self {
-        let full = match raw {
-            RawInput::Short(from) => RawInputFull {
-                name: None,
-                from,
-                shape: None,
-            },
-            RawInput::Full(full) => full,
-        };
-        // The default model input name is the output it comes from: `stft.spectrogram` -> `spectrogram`.
-        let name = full.name.unwrap_or_else(|| {
-            full.from
-                .rsplit('.')
-                .next()
-                .unwrap_or(&full.from)
-                .to_string()
-        });
-        Self {
-            name,
-            from: full.from,
-            shape: full.shape,
-        }
-    }
-}
-
-impl From<InputSpec> for RawInputFull {
-    fn from(i: InputSpec) -> Self {
-        Self {
-            name: Some(i.name),
-            from: i.from,
-            shape: i.shape,
-        }
-    }
 }
 
 impl PipelineSpec {
@@ -234,8 +175,8 @@ impl PipelineSpec {
             path: path.to_path_buf(),
             message,
         };
-        let mut spec: Self =
-            serde_yaml_ng::from_str(text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+        let mut spec: Self = serde_yaml_ng::from_str(text)
+            .map_err(|e| err(format!("invalid YAML: {}", locate(text, &e.to_string()))))?;
         spec.path = path.to_path_buf();
         spec.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         spec.validate().map_err(err)?;
@@ -259,7 +200,7 @@ impl PipelineSpec {
         if self.stages.is_empty() {
             return Err("no stages listed".into());
         }
-        let mut available: HashSet<String> = HashSet::from([AUDIO.to_string()]);
+        let mut available: HashMap<String, &OutputSpec> = HashMap::new();
         let mut names = HashSet::new();
         for stage in &self.stages {
             let s = &stage.name;
@@ -275,12 +216,20 @@ impl PipelineSpec {
                 return Err(format!("stage `{s}` lists no outputs"));
             }
             for input in &stage.inputs {
-                if !available.contains(&input.from) {
+                let producer = available.get(&input.from);
+                if producer.is_none() && input.from != AUDIO {
                     return Err(format!(
                         "stage `{s}` input `{}` comes from `{}`, which is neither `audio` nor an output of an earlier stage",
                         input.name, input.from
                     ));
                 }
+                if let Some(out) = producer {
+                    self.agree(stage, input, out)?;
+                }
+                self.known_backends(s, &input.name, input.dtype.as_ref())?;
+            }
+            for out in &stage.outputs {
+                self.known_backends(s, out, out.dtype.as_ref())?;
             }
             for backend in stage.artifacts.keys() {
                 if !self.backends.contains_key(backend) {
@@ -291,7 +240,7 @@ impl PipelineSpec {
             }
             super::stage_impl::check_stage(stage, &self.backends)
                 .map_err(|m| format!("stage `{s}`: {m}"))?;
-            available.extend(stage.outputs.iter().map(|o| format!("{s}.{o}")));
+            available.extend(stage.outputs.iter().map(|o| (format!("{s}.{o}"), o)));
         }
         if let Some(bad) = self
             .backends

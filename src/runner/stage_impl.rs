@@ -145,7 +145,7 @@ impl CommandSpec {
                                 .join(", ")
                         ))
                     }
-                    Piece::Output(n) if !stage.outputs.contains(&n) => {
+                    Piece::Output(n) if !stage.outputs.iter().any(|o| o.name == n) => {
                         return Err(format!(
                             "`{{output:{n}}}` names no output of this stage (its outputs: {})",
                             stage.outputs.join(", ")
@@ -160,8 +160,8 @@ impl CommandSpec {
         let missing: Vec<&str> = stage
             .outputs
             .iter()
-            .filter(|o| !all_outputs && !named.contains(o))
-            .map(String::as_str)
+            .filter(|o| !all_outputs && !named.contains(&o.name))
+            .map(|o| o.name.as_str())
             .collect();
         if !missing.is_empty() {
             return Err(format!(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use htdemucs_devops::runner::{npz::read_npz, ArrayF32};
+use htdemucs_devops::runner::{npz::read_npz, Array, ArrayF32};
 
 pub const RUNNER: &str = env!("CARGO_BIN_EXE_htdemucs-stage-runner");
 pub const MAIN: &str = env!("CARGO_BIN_EXE_htdemucs-devops");
@@ -114,7 +114,17 @@ pub fn spec(name: &str) -> String {
     example().join(name).display().to_string()
 }
 
+/// A capture's arrays as float32 (every array the example captures is real).
 pub fn load(path: &Path) -> std::collections::BTreeMap<String, ArrayF32> {
+    read_npz(path)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_f32().unwrap()))
+        .collect()
+}
+
+/// A capture's arrays as stored, each in its own dtype.
+pub fn load_arrays(path: &Path) -> std::collections::BTreeMap<String, Array> {
     read_npz(path).unwrap()
 }
 

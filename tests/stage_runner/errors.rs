@@ -101,6 +101,53 @@ fn unknown_backend_and_bad_spec() {
     runner_fails(&["--spec", s(&bad)]);
 }
 
+#[test]
+fn a_spec_typo_names_file_stage_key_and_allowed_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("typo.yml");
+    let text = std::fs::read_to_string(source_spec()).unwrap().replace(
+        "{name: raw_audio, from: audio, shape: [1, 2, -1]}",
+        "{name: raw_audio, from: audio, shpae: [1, 2, -1]}",
+    );
+    std::fs::write(&spec, text).unwrap();
+    let err = runner_fails(&["--spec", s(&spec), "--backend", "pytorch"]);
+    for want in [
+        s(&spec),
+        "stage `time_branch`",
+        "unknown field `shpae`",
+        "`from`",
+        "`shape`",
+        "`dtype`",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert!(!err.contains("untagged"), "{err}");
+}
+
+#[test]
+fn declared_shapes_of_producer_and_consumer_are_checked_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("shapes.yml");
+    // stft declares 256 frequency bins, freq_branch expects 2048: nothing needs to run
+    // (the artifacts do not even exist) to see the two cannot both be right.
+    let text = std::fs::read_to_string(source_spec())
+        .unwrap()
+        .replace(
+            "outputs: [spectrogram]",
+            "outputs: [{name: spectrogram, shape: [1, 4, 256, -1], dtype: float32}]",
+        )
+        .replace("shape: [1, 4, 256, -1]}", "shape: [1, 4, 2048, -1]}");
+    std::fs::write(&spec, text).unwrap();
+    let err = runner_fails(&["--spec", s(&spec), "--backend", "pytorch"]);
+    assert!(
+        err.contains(s(&spec))
+            && err.contains("stage `freq_branch`")
+            && err.contains("[1, 4, 2048, *]")
+            && err.contains("[1, 4, 256, *]"),
+        "{err}"
+    );
+}
+
 /// Runs the runner, killing it (and failing) after 30 s; exit code and stderr.
 fn runner_bounded(args: &[&str]) -> (Option<i32>, String) {
     use std::process::{Command, Stdio};
@@ -242,7 +289,7 @@ fn a_reference_npz_with_a_lying_member_exits_2() {
 #[cfg(feature = "torch")]
 mod with_torch {
     use super::*;
-    use htdemucs_devops::runner::{npz::write_npz, ArrayF32};
+    use htdemucs_devops::runner::{npz::write_npz, Array, ArrayF32};
 
     /// A copy of the example folder whose `build/` we may break.
     fn broken_example() -> tempfile::TempDir {
@@ -309,9 +356,10 @@ mod with_torch {
     fn wrong_input_shape_in_reference() {
         let dir = tempfile::tempdir().unwrap();
         let reference = dir.path().join("ref.npz");
-        let audio = test_signal(0.2, 44_100, 2).unwrap();
+        let audio = Array::from(test_signal(0.2, 44_100, 2).unwrap());
         // Three "channels" of spectrogram instead of four (stereo real+imag).
-        let wrong = ArrayF32::new(vec![1, 3, 256, 70], vec![0.0; 3 * 256 * 70]).unwrap();
+        let wrong =
+            Array::from(ArrayF32::new(vec![1, 3, 256, 70], vec![0.0; 3 * 256 * 70]).unwrap());
         write_npz(
             &reference,
             [("audio", &audio), ("stft.spectrogram", &wrong)],
@@ -340,11 +388,15 @@ mod with_torch {
     fn shape_the_spec_does_not_declare_fails_in_the_model_naming_the_artifact() {
         let dir = tempfile::tempdir().unwrap();
         let reference = dir.path().join("ref.npz");
-        let audio = test_signal(0.2, 44_100, 2).unwrap();
+        let audio = Array::from(test_signal(0.2, 44_100, 2).unwrap());
         // The joint spec declares no shapes for istft: the model itself rejects the input.
-        let freq = ArrayF32::new(vec![1, 4, 4, 100, 3], vec![0.0; 4 * 4 * 100 * 3]).unwrap();
-        let time = ArrayF32::new(vec![1, 4, 2, 10], vec![0.0; 80]).unwrap();
-        let spectrogram = ArrayF32::new(vec![1, 4, 256, 70], vec![0.0; 4 * 256 * 70]).unwrap();
+        let zeros = |shape: Vec<usize>| {
+            let n = shape.iter().product();
+            Array::from(ArrayF32::new(shape, vec![0.0; n]).unwrap())
+        };
+        let freq = zeros(vec![1, 4, 4, 100, 3]);
+        let time = zeros(vec![1, 4, 2, 10]);
+        let spectrogram = zeros(vec![1, 4, 256, 70]);
         write_npz(
             &reference,
             [
@@ -369,6 +421,30 @@ mod with_torch {
                 && err.contains("istft.pt")
                 && err.contains("running the model failed"),
             "{err}"
+        );
+        // One line: the engine's error and the inputs it was given, no traceback.
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("Error: ") && err.contains("[1, 4, 4, 100, 3] float32"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("Traceback") && err.contains("HTDEMUCS_DEBUG=1"),
+            "{err}"
+        );
+        // At debug level the traceback's tail follows on its own lines.
+        let out = std::process::Command::new(RUNNER)
+            .args(["--spec", &spec, "--backend", "pytorch", "--inputs-from"])
+            .arg(&reference)
+            .envs(runner_env())
+            .env("HTDEMUCS_DEBUG", "1")
+            .output()
+            .unwrap();
+        let debug = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{debug}");
+        assert!(
+            debug.contains("engine traceback") && debug.lines().count() > 3,
+            "{debug}"
         );
     }
 }

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
+#[cfg(feature = "torch")]
+mod dtypes;
 mod errors;
 mod linking;
 #[cfg(feature = "torch")]

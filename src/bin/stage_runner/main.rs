@@ -133,9 +133,18 @@ fn run(args: &Args) -> Result<(), RunnerError> {
     routing.check(&spec)?;
     // In isolated mode the reference's own audio (a --capture always has it) is the input,
     // so captures and `audio_seconds` describe what the stages were really fed.
-    let reference_audio = inputs_from
+    let reference_audio = match inputs_from
         .as_ref()
-        .and_then(|(path, arrays)| arrays.get(AUDIO).map(|a| (a.clone(), path.clone())));
+        .and_then(|(path, arrays)| Some((path, arrays.get(AUDIO)?)))
+    {
+        Some((path, a)) => Some((
+            a.to_f32().map_err(|m| {
+                RunnerError::Usage(format!("{}: array `{AUDIO}`: {m}", path.display()))
+            })?,
+            path.clone(),
+        )),
+        None => None,
+    };
     let (audio, source) = match (reference_audio, &args.audio) {
         (Some(_), _) if args.audio.is_some() || args.signal_seconds.is_some() => {
             return Err(RunnerError::Usage(

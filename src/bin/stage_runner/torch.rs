@@ -3,10 +3,13 @@
 //! Runs on CPU under a no-grad guard, with the intra-op thread count set once per process,
 //! which is what `torch.set_num_threads(T)` + `with torch.no_grad():` does in Python. Tuple
 //! outputs (a module with several outputs) come back through `forward_is` as an `IValue`.
+//! Tensors move in and out as raw bytes in their own dtype (float16 stays float16,
+//! complex64 stays complex64); a dtype with no numpy counterpart (bfloat16) is an error.
 
 use std::path::Path;
 
-use htdemucs_devops::runner::{ArrayF32, Backend, StageSpec};
+use htdemucs_devops::runner::error::{debug_enabled, engine_error};
+use htdemucs_devops::runner::{Array, Backend, DType, StageSpec};
 use tch::{CModule, Device, IValue, Kind, Tensor};
 
 /// libtorch as a runner backend.
@@ -70,6 +73,67 @@ impl TorchBackend {
     }
 }
 
+/// The libtorch element type for a dtype; libtorch has no uint16/uint32 tensors.
+fn kind_of(dtype: DType) -> Result<Kind, String> {
+    Ok(match dtype {
+        DType::Float16 => Kind::Half,
+        DType::Float32 => Kind::Float,
+        DType::Float64 => Kind::Double,
+        DType::Complex64 => Kind::ComplexFloat,
+        DType::Complex128 => Kind::ComplexDouble,
+        DType::Int8 => Kind::Int8,
+        DType::Int16 => Kind::Int16,
+        DType::Int32 => Kind::Int,
+        DType::Int64 => Kind::Int64,
+        DType::Uint8 => Kind::Uint8,
+        DType::Bool => Kind::Bool,
+        DType::Uint16 | DType::Uint32 => {
+            return Err(format!(
+                "libtorch has no {dtype} tensors; save the array as int32 or int64"
+            ))
+        }
+    })
+}
+
+/// The dtype of a libtorch element type, or what to do when numpy has none.
+fn dtype_of(kind: Kind) -> Result<DType, String> {
+    Ok(match kind {
+        Kind::Half => DType::Float16,
+        Kind::Float => DType::Float32,
+        Kind::Double => DType::Float64,
+        Kind::ComplexFloat => DType::Complex64,
+        Kind::ComplexDouble => DType::Complex128,
+        Kind::Int8 => DType::Int8,
+        Kind::Int16 => DType::Int16,
+        Kind::Int => DType::Int32,
+        Kind::Int64 => DType::Int64,
+        Kind::Uint8 => DType::Uint8,
+        Kind::Bool => DType::Bool,
+        other => {
+            return Err(format!(
+                "a {other:?} tensor has no .npy dtype to be captured in; return it as float32 \
+                 (`.float()`) from the module"
+            ))
+        }
+    })
+}
+
+/// `name [1, 4, 2048, 336] float32` for each tensor input, for error messages.
+fn describe(inputs: &[IValue]) -> String {
+    let parts: Vec<String> = inputs
+        .iter()
+        .map(|v| match v {
+            IValue::Tensor(t) => format!(
+                "{:?} {}",
+                t.size(),
+                dtype_of(t.kind()).map_or_else(|_| format!("{:?}", t.kind()), |d| d.to_string())
+            ),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    parts.join(", ")
+}
+
 fn tensors(value: IValue, out: &mut Vec<Tensor>) -> Result<(), String> {
     match value {
         IValue::Tensor(t) => out.push(t),
@@ -104,15 +168,20 @@ impl Backend for TorchBackend {
         Ok(module)
     }
 
-    fn upload(&mut self, array: &ArrayF32) -> Result<Tensor, String> {
+    fn upload(&mut self, array: &Array) -> Result<Tensor, String> {
         let shape: Vec<i64> = array
             .shape()
             .iter()
             .map(|d| i64::try_from(*d).unwrap_or(i64::MAX))
             .collect();
-        Tensor::f_from_slice(array.data())
-            .and_then(|t| t.f_reshape(shape.as_slice()))
+        // Copies the little-endian element bytes (the host order on every platform
+        // libtorch runs on here) into a new tensor of the array's own dtype.
+        Tensor::f_from_data_size(array.bytes(), &shape, kind_of(array.dtype())?)
             .map_err(|e| e.to_string())
+    }
+
+    fn dtype(&self, value: &Tensor) -> Result<DType, String> {
+        dtype_of(value.f_kind().map_err(|e| e.to_string())?)
     }
 
     fn shape(&self, value: &Tensor) -> Vec<usize> {
@@ -136,21 +205,23 @@ impl Backend for TorchBackend {
     }
 
     fn run(&mut self, module: &mut CModule, prepared: &Vec<IValue>) -> Result<Vec<Tensor>, String> {
-        let output = module.forward_is(prepared).map_err(|e| e.to_string())?;
+        let output = module.forward_is(prepared).map_err(|e| {
+            let inputs = format!("inputs: {}", describe(prepared));
+            engine_error(&e.to_string(), &inputs, debug_enabled())
+        })?;
         let mut out = Vec::new();
         tensors(output, &mut out)?;
         Ok(out)
     }
 
-    fn download(&mut self, value: &Tensor) -> Result<ArrayF32, String> {
-        let t = value
-            .f_to_kind(Kind::Float)
-            .and_then(|t| t.f_contiguous())
-            .map_err(|e| e.to_string())?;
+    fn download(&mut self, value: &Tensor) -> Result<Array, String> {
+        let dtype = self.dtype(value)?;
+        let t = value.f_contiguous().map_err(|e| e.to_string())?;
         let shape = self.shape(&t);
-        let numel = shape.iter().product();
-        let mut data = vec![0.0_f32; numel];
-        t.f_copy_data(&mut data, numel).map_err(|e| e.to_string())?;
-        ArrayF32::new(shape, data).map_err(|e| e.to_string())
+        let numel: usize = shape.iter().product();
+        let mut bytes = vec![0u8; numel * dtype.size()];
+        t.f_copy_data_u8(&mut bytes, numel)
+            .map_err(|e| e.to_string())?;
+        Array::from_bytes(dtype, shape, bytes).map_err(|e| e.to_string())
     }
 }
