@@ -14,7 +14,7 @@ use super::error::RunnerError;
 use super::schedule::{run_pipeline, Backend, RunPlan};
 use super::spec::{PipelineSpec, StageSpec};
 
-struct Mock;
+pub(super) struct Mock;
 
 fn map(a: &ArrayF32, f: impl Fn(f32) -> f32) -> ArrayF32 {
     ArrayF32::new(a.shape().to_vec(), a.data().iter().map(|v| f(*v)).collect()).unwrap()
