@@ -6,4 +6,6 @@ mod common;
 mod errors;
 mod linking;
 #[cfg(feature = "torch")]
+mod segmented;
+#[cfg(feature = "torch")]
 mod torch_runs;
