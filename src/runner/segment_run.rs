@@ -2,14 +2,12 @@
 //! per segment (each a `run_pipeline` call), its last stage's outputs overlap-added, then the
 //! stages after it on the full-length results.
 //!
-//! What the results say: a segmented stage's sample `r` is the sum over segments of each
-//! segment's repetition `r` (the stage's figure for the whole input); its per-segment samples
-//! go under `$meta.backends.<backend>.segments`. Its load time is the first segment's (a
-//! port loads its model once per song); its peak is the highest of any segment. Captures
-//! hold `audio` and the range's last-stage outputs at full length; the outputs of the other
-//! segmented stages are held per segment, stacked along the first axis in segment order (a
-//! `[1, 4, F, T]` output of 5 segments is captured as `[5, 4, F, T]`), which is what an
-//! isolated run slices back apart to feed each segment its reference inputs.
+//! A segmented stage's sample `r` is the sum over segments of each segment's repetition `r`
+//! (the whole input's figure); per-segment samples go under
+//! `$meta.backends.<backend>.segments`. Load time: the first segment's; peak: the highest.
+//! Captures hold `audio` and the last stage's outputs at full length; other segmented
+//! outputs are stacked per segment along the first axis (`[1, 4, F, T]` of 5 segments is
+//! `[5, 4, F, T]`), which an isolated run slices back apart (docs/segmenting.md).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -122,3 +122,54 @@ fn thirty_seconds_in_segments_match_demucs_apply_model() {
     }
     assert_eq!(doc["$meta"]["audio_seconds"], 30.0);
 }
+
+/// CI's smoke test of the example: one segment (5 s < the 5.85 s stride) of the small
+/// model, the float16 candidate chained and isolated, each compared with the float32
+/// reference by the parity phase under its default tolerances.
+#[test]
+fn one_segment_of_the_example_passes_parity() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, doc) = run(dir.path(), "pytorch", &["--signal-seconds", "5"]);
+    let windows = &doc["$meta"]["backends"]["pytorch"]["segments"]["windows"];
+    assert_eq!(windows.as_array().unwrap().len(), 1, "{windows}");
+    let (chained, _) = run(dir.path(), "converted", &["--signal-seconds", "5"]);
+    let isolated_dir = dir.path().join("isolated");
+    std::fs::create_dir(&isolated_dir).unwrap();
+    let (isolated, _) = run(
+        &isolated_dir,
+        "converted",
+        &["--inputs-from", s(&reference)],
+    );
+    for (mode, candidate) in [("chained", &chained), ("isolated", &isolated)] {
+        let out_dir = dir.path().join(format!("parity-{mode}"));
+        let out = Command::new(MAIN)
+            .args([
+                "parity",
+                "--reference",
+                s(&reference),
+                "--candidate",
+                s(candidate),
+            ])
+            .args(["--out-dir", s(&out_dir)])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{mode}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for array in [
+            "stft.spectrogram",
+            "separate.add_66",
+            "separate.add_67",
+            "istft.sources",
+        ] {
+            assert!(
+                text.contains(array),
+                "{mode}: {array} not compared:\n{text}"
+            );
+        }
+    }
+}

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stages import (  # noqa: E402
+from stages import (
     SAMPLE_RATE,
     SEGMENT,
     Float16,

@@ -20,7 +20,7 @@ import torch
 from demucs.apply import apply_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stages import build_model  # noqa: E402
+from stages import build_model
 
 
 def main() -> int:

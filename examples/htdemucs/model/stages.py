@@ -22,8 +22,8 @@ from __future__ import annotations
 import contextlib
 from fractions import Fraction
 
-import demucs.transformer as transformer
 import torch
+from demucs import transformer
 from demucs.htdemucs import HTDemucs
 from torch import nn
 
