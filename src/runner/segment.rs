@@ -218,11 +218,7 @@ fn names(stages: &[StageSpec]) -> String {
 pub fn cut(array: &ArrayF32, window: &Window, samples: usize) -> Result<ArrayF32, String> {
     let shape = array.shape();
     let total = *shape.last().ok_or("a scalar has no samples to cut")?;
-    let rows = if total == 0 {
-        0
-    } else {
-        array.data().len() / total
-    };
+    let rows = array.data().len().checked_div(total).unwrap_or(0);
     let mut data = vec![0.0_f32; rows * samples];
     // The part of the window inside the audio: [lo, hi) in input samples.
     let total_i = i64::try_from(total).map_err(|e| e.to_string())?;
