@@ -32,7 +32,7 @@ DELIBERATE_FORMAT := $(EXAMPLE)/htdemucs_mini/stems.py
 WITH_VENV := env PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
 
 .PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
-	format-fix demo clean models bench-runner bench-native
+	format-fix demo demo-htdemucs clean models bench-runner bench-native
 
 # Cargo features for `make test`: `torch` builds htdemucs-stage-runner against the venv's
 # PyTorch so its tests run real libtorch. `make test FEATURES=` skips them.
@@ -129,6 +129,20 @@ demo: build models ## Run every phase on the embedded example: lint, test, parit
 	$(call phase,benchmark,0,$(BIN) benchmark run --root $(EXAMPLE) --out-dir $$out); \
 	$(call phase,publish,0,$(BIN) publish --root $(EXAMPLE) --out-dir $$out --site-dir $$PWD/$$out/site); \
 	echo; echo "reports: $$out/*.json · parity report: $$out/parity.html · site: $$out/site/index.html"; \
+	exit $$fail
+
+# The real-HTDemucs example (examples/htdemucs): 4 or 6 sources, `make demo-htdemucs SOURCES=4`.
+HTDEMUCS := examples/htdemucs
+SOURCES ?= 6
+
+demo-htdemucs: build ## The real HTDemucs (demucs 4.1.0, random weights): export, then every phase on 30 s of audio
+	$(WITH_VENV) python $(HTDEMUCS)/model/export.py --out $(HTDEMUCS)/build --sources $(SOURCES)
+	@set -u; fail=0; out=.htdemucs-devops/demo-htdemucs; rm -rf "$$out"; \
+	$(call phase,lint,0,$(BIN) lint --root $(HTDEMUCS) --out-dir $$out); \
+	$(call phase,test,0,$(BIN) test --root $(HTDEMUCS) --out-dir $$out); \
+	$(call phase,parity,0,$(BIN) parity run --root $(HTDEMUCS) --out-dir $$out); \
+	$(call phase,benchmark,0,$(BIN) benchmark run --root $(HTDEMUCS) --out-dir $$out); \
+	echo; echo "reports: $$out/*.json · parity report: $$out/parity.html"; \
 	exit $$fail
 
 clean: ## Remove build output, reports and caches (keeps the venv)

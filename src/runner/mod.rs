@@ -21,6 +21,8 @@ pub mod route;
 #[cfg(test)]
 mod route_tests;
 pub mod schedule;
+pub mod segment;
+pub mod segment_run;
 pub mod signal;
 pub mod spawn;
 pub mod spec;
@@ -33,5 +35,7 @@ pub use error::{RunnerError, EXIT_BAD_INPUT};
 pub use results::{merge_results, results_json, RunMeta, META};
 pub use route::StageRouting;
 pub use schedule::{run_pipeline, Backend, RunOutcome, RunPlan, StageTiming};
+pub use segment::Segmenting;
+pub use segment_run::run_segmented;
 pub use spawn::{locate_runner, run_stage_runner, AudioSource, RunnerInvocation, SpawnError};
 pub use spec::{BackendSpec, ComputeUnits, Engine, PipelineSpec, StageSpec};

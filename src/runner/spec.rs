@@ -15,6 +15,10 @@
 //!     inputs: [stft.spectrogram, {name: raw_audio, from: audio}]
 //!     outputs: [freq_out, time_out]
 //!     artifacts: {pytorch: build/pytorch/branches.pt, coreml: build/Model.mlpackage}
+//! segmenting:                   # optional (docs/segmenting.md)
+//!   samples: 343980             # segment length: HTDemucs's 7.8 s at 44.1 kHz
+//!   overlap: 0.25               # defaults 0.25 and 1, as demucs's apply_model
+//!   transition_power: 1
 //! ```
 //!
 //! An input is `audio` (the run's audio, `[1, channels, samples]`) or `<stage>.<output>` of an
@@ -25,6 +29,9 @@
 //! Where an input and the output it comes from both declare a shape or dtype, the two
 //! must agree: that is checked when the spec is loaded, before anything runs. Artifact
 //! paths are relative to the spec file; a listed artifact that does not exist is an error.
+//! With `segmenting:`, the stages `first`..=`last` (default: all) run once per segment of
+//! `samples`, and the last one's outputs are overlap-added as demucs's
+//! `apply_model(split=True)` does (`segment.rs`, `docs/segmenting.md`).
 //!
 //! Stages outside any model (HTDemucsCoreML computes its STFT/iSTFT in Swift, not CoreML;
 //! see `docs/pipeline-spec.md`):
@@ -95,6 +102,9 @@ pub struct PipelineSpec {
     pub backends: BTreeMap<String, BackendSpec>,
     /// Stages in execution order.
     pub stages: Vec<StageSpec>,
+    /// Run a range of stages over the audio in overlapping segments (`segment.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmenting: Option<super::segment::Segmenting>,
     /// Directory artifact paths are relative to (the spec file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -241,6 +251,9 @@ impl PipelineSpec {
             super::stage_impl::check_stage(stage, &self.backends)
                 .map_err(|m| format!("stage `{s}`: {m}"))?;
             available.extend(stage.outputs.iter().map(|o| (format!("{s}.{o}"), o)));
+        }
+        if let Some(segmenting) = &self.segmenting {
+            segmenting.validate(&self.stages)?;
         }
         if let Some(bad) = self
             .backends

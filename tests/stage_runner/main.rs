@@ -10,4 +10,6 @@ mod linking;
 #[cfg(feature = "torch")]
 mod outside_stages;
 #[cfg(feature = "torch")]
+mod segmented;
+#[cfg(feature = "torch")]
 mod torch_runs;

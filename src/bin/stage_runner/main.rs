@@ -180,8 +180,8 @@ fn run(args: &Args) -> Result<(), RunnerError> {
         routing,
     };
     let (outcome, info, threads, version) = match backend.engine {
-        Engine::Torch => run_torch(&spec, &plan, &audio, args.threads)?,
-        Engine::Coreml => run_coreml(&spec, &plan, &audio, &backend)?,
+        Engine::Torch => run_torch(&spec, plan, &audio, args.threads)?,
+        Engine::Coreml => run_coreml(&spec, plan, &audio, &backend)?,
     };
     let frames = audio.shape().last().copied().unwrap_or(0);
     let meta = RunMeta {
@@ -213,7 +213,7 @@ type Ran = (RunOutcome, serde_json::Value, usize, Option<String>);
 #[cfg(feature = "torch")]
 fn run_torch(
     spec: &PipelineSpec,
-    plan: &RunPlan,
+    plan: RunPlan,
     audio: &ArrayF32,
     threads: Option<usize>,
 ) -> Result<Ran, RunnerError> {
@@ -226,9 +226,10 @@ fn run_torch(
         backend: plan.backend.clone(),
         message: m,
     })?;
-    let outcome = htdemucs_devops::runner::run_pipeline(&mut backend, spec, plan, audio)?;
+    let (outcome, segments) =
+        htdemucs_devops::runner::run_segmented(&mut backend, spec, plan, audio)?;
     let version = torch::TorchBackend::version().map(str::to_string);
-    let info = serde_json::json!({
+    let mut info = serde_json::json!({
         "engine": "torch",
         "version": version,
         "device": "cpu",
@@ -236,13 +237,16 @@ fn run_torch(
         // One-time TorchScript set-up, kept out of the per-stage load times (see warm_up).
         "runtime_init_sec": runtime_init_sec,
     });
+    if let Some(segments) = segments {
+        info["segments"] = segments;
+    }
     Ok((outcome, info, threads, version))
 }
 
 #[cfg(not(feature = "torch"))]
 fn run_torch(
     _: &PipelineSpec,
-    plan: &RunPlan,
+    plan: RunPlan,
     _: &ArrayF32,
     _: Option<usize>,
 ) -> Result<Ran, RunnerError> {
@@ -257,7 +261,7 @@ fn run_torch(
 #[cfg(all(target_os = "macos", feature = "coreml"))]
 fn run_coreml(
     spec: &PipelineSpec,
-    plan: &RunPlan,
+    plan: RunPlan,
     audio: &ArrayF32,
     backend: &htdemucs_devops::runner::BackendSpec,
 ) -> Result<Ran, RunnerError> {
@@ -265,8 +269,12 @@ fn run_coreml(
         .compute_units
         .unwrap_or(htdemucs_devops::runner::ComputeUnits::All);
     let mut engine = coreml::CoremlBackend::new(units);
-    let outcome = htdemucs_devops::runner::run_pipeline(&mut engine, spec, plan, audio)?;
-    let info = serde_json::json!({"engine": "coreml", "compute_units": units});
+    let (outcome, segments) =
+        htdemucs_devops::runner::run_segmented(&mut engine, spec, plan, audio)?;
+    let mut info = serde_json::json!({"engine": "coreml", "compute_units": units});
+    if let Some(segments) = segments {
+        info["segments"] = segments;
+    }
     // CoreML manages its own threads; report the machine's parallelism.
     let threads = std::thread::available_parallelism()
         .map(usize::from)
@@ -277,7 +285,7 @@ fn run_coreml(
 #[cfg(not(all(target_os = "macos", feature = "coreml")))]
 fn run_coreml(
     _: &PipelineSpec,
-    plan: &RunPlan,
+    plan: RunPlan,
     _: &ArrayF32,
     _: &htdemucs_devops::runner::BackendSpec,
 ) -> Result<Ran, RunnerError> {
