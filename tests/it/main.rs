@@ -14,6 +14,7 @@ mod cargo_install;
 mod common;
 mod composite;
 mod core;
+mod coreml_spec;
 mod escaping;
 mod fuzz_replay;
 mod init;
