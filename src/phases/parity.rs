@@ -205,7 +205,8 @@ fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
             .or_else(|| cfg.runner.as_ref().map(|p| ctx.resolve(p))),
     );
     let spec = ctx.resolve(&cfg.spec);
-    let env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
+    let mut env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
+    env.extend(ctx.config.runner.launch_env());
     let clips: Vec<PathBuf> = if args.clips.is_empty() {
         cfg.clips.clone()
     } else {

@@ -15,6 +15,7 @@ pub mod npz;
 pub mod provision;
 pub mod results;
 pub mod schedule;
+pub mod settings;
 pub mod signal;
 pub mod spawn;
 pub mod spec;

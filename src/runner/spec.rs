@@ -263,6 +263,11 @@ impl PipelineSpec {
             }
             available.extend(stage.outputs.iter().map(|o| format!("{s}.{o}")));
         }
+        if let Some(clash) =
+            super::results::metric_collision(self.stages.iter().map(|s| s.name.as_str()))
+        {
+            return Err(clash);
+        }
         if let Some(bad) = self
             .backends
             .keys()

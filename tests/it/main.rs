@@ -8,6 +8,7 @@ mod benchmark;
 mod benchmark_inputs;
 mod benchmark_maintain;
 mod benchmark_record;
+mod benchmark_settings;
 mod benchmark_testbed;
 mod brew;
 mod cargo_install;

@@ -44,8 +44,9 @@ struct Args {
     /// Timed runs per stage (each one a sample in the results).
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Intra-op threads (default: the backend's own default).
-    #[arg(long)]
+    /// Intra-op threads (default: the backend's own default; launchers set
+    /// HTDEMUCS_RUNNER_THREADS so every backend gets the same).
+    #[arg(long, env = htdemucs_devops::runner::settings::THREADS_ENV)]
     threads: Option<usize>,
     /// Write the results JSON here (default: stdout).
     #[arg(long)]
