@@ -239,6 +239,15 @@ fn run_stage_runner_spawns_one_process_per_backend_and_merges() {
         assert!(doc[backend]["memory_peak_mb"].as_f64().unwrap() > 10.0);
     }
     assert_eq!(doc[META]["backends"].as_object().unwrap().len(), 2);
+    // Both processes ran under the launcher's settings, and recorded them.
+    let settings = &doc[META]["run_settings"];
+    assert_eq!(settings["threads"], 1);
+    assert_eq!(settings["env"]["OMP_NUM_THREADS"], "1");
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert_eq!(settings["env"]["MALLOC_ARENA_MAX"], "2", "{settings}");
+        assert_eq!(settings["env"]["GLIBC_TUNABLES"], "glibc.malloc.hugetlb=1");
+    }
+    assert_eq!(&doc[META]["fingerprint"]["run_settings"], settings);
 
     let bad = RunnerInvocation {
         backends: vec!["nope".into()],
