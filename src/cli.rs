@@ -72,4 +72,8 @@ pub enum Command {
     /// (install its exact torch into a private cache folder)
     #[command(after_help = EXIT_CODES_HELP)]
     Torch(crate::phases::torch::TorchArgs),
+    /// Core ML models on any OS: `inspect` prints an .mlpackage's inputs and outputs,
+    /// `check` compares the pipeline spec's Core ML stages with their models
+    #[command(after_help = EXIT_CODES_HELP)]
+    Coreml(crate::phases::coreml::CoremlArgs),
 }

@@ -23,6 +23,8 @@ pub struct Config {
     pub parity: crate::parity::config::ParityConfig,
     /// Where the stage runner's libtorch comes from (src/runner/libtorch.rs).
     pub torch: crate::runner::libtorch::TorchConfig,
+    /// Allocator and threads for every stage runner process (src/runner/settings.rs).
+    pub runner: crate::runner::settings::RunnerSettings,
 }
 
 /// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod context;
+pub mod coreml_spec;
 pub mod exit;
 pub mod fsio;
 pub mod fuzzing;
@@ -103,5 +104,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Publish(args) => phases::publish::run(&ctx, args),
         Command::Parity(args) => phases::parity::run(&ctx, args),
         Command::Torch(args) => phases::torch::run(&ctx, args),
+        Command::Coreml(args) => phases::coreml::run(&ctx, args),
     }
 }

@@ -78,15 +78,48 @@ impl TestbedMatch {
 /// The testbed a run belongs to: the name it was given, else the first configured
 /// testbed one of whose entries matches, else its runner kind. `None` when nothing is
 /// known about the runner (entries migrated from the date-keyed format).
+///
+/// A run that recorded the allocator and thread settings it ran under (the stage
+/// runner's `run_settings`) belongs to that testbed under those settings only: its times
+/// and memory are judged against runs made the same way, never against runs that differ
+/// by the allocator (`… · settings 1a2b3c4d`).
 pub fn testbed(fp: &Fingerprint, testbeds: &Testbeds) -> Option<String> {
-    if let Some(name) = fp.testbed.as_ref().filter(|n| !n.trim().is_empty()) {
-        return Some(name.clone());
+    let base = match fp.testbed.as_ref().filter(|n| !n.trim().is_empty()) {
+        Some(name) => Some(name.clone()),
+        None => testbeds
+            .iter()
+            .find(|(_, ms)| ms.iter().any(|m| m.matches(fp)))
+            .map(|(name, _)| name.clone())
+            .or_else(|| fp.key()),
+    };
+    match (base, fp.extra.get("run_settings")) {
+        (Some(base), Some(settings)) => {
+            Some(format!("{base} · settings {}", settings_id(settings)))
+        }
+        (base, _) => base,
     }
-    testbeds
-        .iter()
-        .find(|(_, ms)| ms.iter().any(|m| m.matches(fp)))
-        .map(|(name, _)| name.clone())
-        .or_else(|| fp.key())
+}
+
+/// A short stable name for a set of run settings: the first 8 hex digits of the SHA-256
+/// of their JSON (object keys sorted).
+pub fn settings_id(settings: &serde_json::Value) -> String {
+    use sha2::Digest;
+    fn sorted(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                serde_json::Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            other => other.clone(),
+        }
+    }
+    let digest = sha2::Sha256::digest(sorted(settings).to_string().as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a person names a testbed: its given name, or "<OS version> / <CPU>".
@@ -192,6 +225,40 @@ mod tests {
         assert_eq!(f.os.as_deref(), Some(std::env::consts::OS));
         assert_eq!(f.runner.as_deref(), Some("local"));
         assert!(f.key().is_some());
+    }
+
+    #[test]
+    fn other_run_settings_are_another_testbed() {
+        let mut a = Fingerprint {
+            os: Some("linux".into()),
+            testbed: Some("bench-box".into()),
+            ..Default::default()
+        };
+        let none = testbed(&a, &Testbeds::default());
+        assert_eq!(none.as_deref(), Some("bench-box"));
+        let mut b = a.clone();
+        a.extra.insert(
+            "run_settings".into(),
+            serde_json::json!({"threads": 2, "env": {"MALLOC_ARENA_MAX": "2"}}),
+        );
+        b.extra.insert(
+            "run_settings".into(),
+            serde_json::json!({"env": {"MALLOC_ARENA_MAX": "2"}, "threads": 2}),
+        );
+        let (ta, tb) = (
+            testbed(&a, &Testbeds::default()),
+            testbed(&b, &Testbeds::default()),
+        );
+        assert_eq!(ta, tb, "key order does not matter");
+        assert!(ta
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("bench-box · settings "));
+        b.extra.insert(
+            "run_settings".into(),
+            serde_json::json!({"threads": 4, "env": {}}),
+        );
+        assert_ne!(testbed(&b, &Testbeds::default()), ta);
     }
 
     fn fp(cpu: &str, runner: &str) -> Fingerprint {

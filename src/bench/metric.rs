@@ -218,6 +218,11 @@ pub fn order_key(name: &str) -> (u8, usize, String) {
     match DEFAULT_METRICS.iter().position(|m| *m == name) {
         Some(i) if i < 4 => (0, i, String::new()),
         Some(i) => (2, i, String::new()),
+        // The stage runner's sum of stage loads sits beside the design's model load.
+        None if name == crate::runner::results::TOTAL_LOAD => {
+            let beside = DEFAULT_METRICS.iter().position(|m| *m == "model_load_sec");
+            (2, beside.unwrap_or(DEFAULT_METRICS.len()), name.to_string())
+        }
         None => {
             let lower = name.to_ascii_lowercase();
             let timing = info(name, &Thresholds::default(), None).kind == Kind::Time

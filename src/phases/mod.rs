@@ -2,6 +2,7 @@
 //! it to the shared output layer (`report::emit`).
 
 pub mod benchmark;
+pub mod coreml;
 pub mod init;
 pub mod lint;
 pub mod parity;

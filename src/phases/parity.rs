@@ -98,6 +98,10 @@ fn parse_min_db(s: &str) -> std::result::Result<f64, String> {
 }
 
 pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
+    // The Core ML models must still fit the pipeline spec: checked on any OS, first.
+    if !matches!(args.command, Some(ParityCommand::Merge(_))) {
+        super::coreml::verify_configured(ctx)?;
+    }
     match &args.command {
         Some(ParityCommand::Run(r)) => super::parity_run::run_runner(ctx, r),
         Some(ParityCommand::Merge(m)) => merge(ctx, m),

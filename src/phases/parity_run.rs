@@ -99,7 +99,23 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
         Err(e) => return Err(e.into()),
     };
     let plan = plan.unwrap_or_default();
-    let env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
+    let mut env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
+    // The allocator and thread settings every backend gets (`runner:` in the config); an
+    // explicit --threads wins over the configured count.
+    env.extend(ctx.config.runner.launch_env());
+    if let Some(t) = args.threads {
+        for (k, v) in env.iter_mut() {
+            if [
+                crate::runner::settings::THREADS_ENV,
+                "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS",
+            ]
+            .contains(&k.as_str())
+            {
+                *v = t.to_string();
+            }
+        }
+    }
     let clips: Vec<PathBuf> = if args.clips.is_empty() {
         cfg.clips.clone()
     } else {

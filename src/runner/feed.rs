@@ -153,6 +153,7 @@ pub(super) fn command_stage<B: Backend>(
         samples: ran.samples,
         // The program's memory is its own process's, not this one's.
         peak_bytes: None,
+        memory_increase_bytes: None,
         inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
         implementation: String::new(),
     })

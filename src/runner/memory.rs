@@ -1,4 +1,11 @@
-//! Peak resident memory: per stage (high-water mark while it loads and runs) and per process.
+//! Resident memory: per stage, what the stage added (its high-water mark while it loads and
+//! runs, minus what the process held just before), and the process's peak.
+//!
+//! A stage's peak alone would include everything loaded before it (an iSTFT "peak" of
+//! 957 MB that is mostly the model still held), so the figure reported per stage is the
+//! increase. Before each stage the C allocator returns its free memory to the system
+//! (glibc's `malloc_trim`), so "held before" is memory in use, not an earlier stage's
+//! freed buffers still cached.
 //!
 //! Linux: `VmHWM` from `/proc/self/status` is the process's peak RSS, and writing `5` to
 //! `/proc/self/clear_refs` resets it to the current RSS (Linux >= 4.0), so each stage gets
@@ -12,12 +19,14 @@
 #[derive(Debug, Default)]
 pub struct MemoryProbe {
     process_peak: u64,
+    /// Resident bytes when the current stage window began.
+    stage_start: Option<u64>,
 }
 
 /// How peaks were measured, recorded in the results metadata.
 pub fn method() -> &'static str {
     if cfg!(target_os = "linux") {
-        "linux VmHWM with /proc/self/clear_refs reset per stage"
+        "linux: per stage VmHWM (reset with /proc/self/clear_refs) minus VmRSS before the stage, after malloc_trim"
     } else {
         "getrusage ru_maxrss (process peak only)"
     }
@@ -36,7 +45,16 @@ impl MemoryProbe {
     /// the platform cannot reset, in which case [`Self::stage_peak`] returns `None`.
     pub fn begin_stage(&mut self) -> bool {
         self.observe();
+        release_free_memory();
+        self.stage_start = current_resident();
         reset_peak()
+    }
+
+    /// What a stage added: its peak (from [`Self::stage_peak`]) over the resident memory
+    /// when it began; `None` where either is not measurable.
+    pub fn increase(&self, stage_peak: Option<u64>) -> Option<u64> {
+        let (peak, start) = (stage_peak?, self.stage_start?);
+        Some(peak.saturating_sub(start))
     }
 
     /// The high-water mark since [`Self::begin_stage`], in bytes, when measurable.
@@ -75,6 +93,32 @@ fn current_peak() -> Option<u64> {
 }
 
 #[cfg(target_os = "linux")]
+fn current_resident() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn current_resident() -> Option<u64> {
+    None
+}
+
+/// Returns the C allocator's free memory to the system where it can (glibc).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    // SAFETY: malloc_trim only walks glibc's own heaps; it takes no pointers from us.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
+
+#[cfg(target_os = "linux")]
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
@@ -106,9 +150,13 @@ fn reset_peak() -> bool {
 mod tests {
     use super::*;
 
+    /// Process-wide figures: the memory tests must not run beside each other.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     #[cfg(target_os = "linux")]
     fn stage_peak_sees_an_allocation_and_resets() {
+        let _one = SERIAL.lock();
         let mut probe = MemoryProbe::new();
         let ok = probe.begin_stage();
         assert!(ok, "clear_refs should be writable for our own process");
@@ -124,5 +172,24 @@ mod tests {
             "with {with} without {without}"
         );
         assert!(probe.process_peak() >= with);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn increase_leaves_out_what_was_held_before() {
+        let _one = SERIAL.lock();
+        let mut probe = MemoryProbe::new();
+        // 96 MiB held across the stage, 32 MiB more allocated inside it.
+        let held = vec![1u8; 96 << 20];
+        let ok = probe.begin_stage();
+        let added = vec![2u8; 32 << 20];
+        let peak = probe.stage_peak(ok);
+        let inc = probe.increase(peak).unwrap();
+        assert!(held[4096] == 1 && added[4096] == 2);
+        assert!(peak.unwrap() >= (128 << 20), "{peak:?}");
+        assert!(
+            ((30 << 20)..(80 << 20)).contains(&inc),
+            "increase {inc} should be about 32 MiB, not the 128 MiB peak"
+        );
     }
 }

@@ -23,6 +23,7 @@ mod route_tests;
 pub mod schedule;
 pub mod segment;
 pub mod segment_run;
+pub mod settings;
 pub mod signal;
 pub mod spawn;
 pub mod spec;

@@ -1,10 +1,17 @@
 //! The results JSON: backend -> metric -> number or samples, plus `$meta`, and merging runs.
 //!
 //! This is the benchmark phase's producer format:
-//! `{"pytorch": {"stft_sec": [..], "stft_load_sec": 0.01, "stft_peak_mb": 80.5, ...,
-//!   "model_load_sec": 0.3, "memory_peak_mb": 412.5}, "$meta": {...}}`.
+//! `{"pytorch": {"stft_sec": [..], "stft_load_sec": 0.01, "stft_mem_increase_mb": 80.5, ...,
+//!   "total_load_sec": 0.3, "memory_peak_mb": 412.5}, "$meta": {...}}`.
 //! Keys starting with `$` are never backends. One runner process writes one backend;
 //! [`merge_results`] combines processes, so each backend's memory is its own process's.
+//!
+//! Every stage owns the keys [`stage_metric_keys`] gives it; the run-wide totals have
+//! names no stage can produce ([`metric_collision`] is part of the spec's validation).
+//! Runs recorded before these names held `model_load_sec` (the sum of the loads, which
+//! overwrote the load of a stage named `model`) and `<stage>_peak_mb` (whole-process
+//! peaks, the model already held included); such baselines stay readable under those
+//! names, which new runs no longer write because they meant something else.
 
 use serde_json::{json, Map, Value};
 
@@ -37,23 +44,65 @@ pub struct RunMeta {
     pub engine_version: Option<String>,
 }
 
+/// The sum of every stage's load time.
+pub const TOTAL_LOAD: &str = "total_load_sec";
+/// The process's peak resident memory over the whole run (the design's "Memory peak").
+pub const PROCESS_PEAK: &str = "memory_peak_mb";
+
+/// A stage's own metrics: timed runs, load time, and the memory it added to the process
+/// (its peak over what the process held before it).
+pub fn stage_metric_keys(stage: &str) -> [String; 3] {
+    [
+        format!("{stage}_sec"),
+        format!("{stage}_load_sec"),
+        format!("{stage}_mem_increase_mb"),
+    ]
+}
+
+/// The first clash between two stages' metric keys, or a stage's and a total's, as a
+/// message for the spec's validation: a clash would let one figure overwrite another.
+pub fn metric_collision<'a>(stages: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut owner: std::collections::HashMap<String, String> = [TOTAL_LOAD, PROCESS_PEAK]
+        .into_iter()
+        .map(|k| (k.to_string(), String::new()))
+        .collect();
+    for stage in stages {
+        for key in stage_metric_keys(stage) {
+            match owner.get(&key) {
+                Some(other) if other.is_empty() => {
+                    return Some(format!(
+                        "stage `{stage}` would report `{key}`, the name of a run-wide total; rename the stage"
+                    ))
+                }
+                Some(other) => {
+                    return Some(format!(
+                        "stages `{other}` and `{stage}` would both report `{key}`; rename one of them"
+                    ))
+                }
+                None => {
+                    owner.insert(key, stage.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
 /// The metrics object for one backend.
 pub fn backend_metrics(outcome: &RunOutcome) -> Map<String, Value> {
     let mut m = Map::new();
     for stage in &outcome.stages {
-        m.insert(format!("{}_sec", stage.name), json!(stage.samples));
-        m.insert(format!("{}_load_sec", stage.name), json!(stage.load_sec));
-        if let Some(peak) = stage.peak_bytes {
-            m.insert(
-                format!("{}_peak_mb", stage.name),
-                json!(round3(to_mb(peak))),
-            );
+        let [sec, load, mem] = stage_metric_keys(&stage.name);
+        m.insert(sec, json!(stage.samples));
+        m.insert(load, json!(stage.load_sec));
+        if let Some(added) = stage.memory_increase_bytes {
+            m.insert(mem, json!(round3(to_mb(added))));
         }
     }
     let total_load: f64 = outcome.stages.iter().map(|s| s.load_sec).sum();
-    m.insert("model_load_sec".into(), json!(total_load));
+    m.insert(TOTAL_LOAD.into(), json!(total_load));
     m.insert(
-        "memory_peak_mb".into(),
+        PROCESS_PEAK.into(),
         json!(round3(to_mb(outcome.process_peak_bytes))),
     );
     m
@@ -71,6 +120,9 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
                 "inputs": s.inputs,
                 "samples": s.samples.len(),
                 "implementation": s.implementation,
+                // The stage window's own peak, for reading `_mem_increase_mb`: it
+                // includes what the process held before the stage.
+                "window_peak_mb": s.peak_bytes.map(|b| round3(to_mb(b))),
             })
         })
         .collect();
@@ -90,6 +142,12 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
         }
     }
     let mut fingerprint = fingerprint();
+    // Part of the fingerprint: numbers made under other allocator or thread settings are
+    // another testbed's (src/bench/fingerprint.rs).
+    let settings = super::settings::in_effect(meta.threads);
+    if let Value::Object(f) = &mut fingerprint {
+        f.insert("run_settings".into(), settings.clone());
+    }
     if let (Some(v), Value::Object(f)) = (&meta.engine_version, &mut fingerprint) {
         let engine = engine_key(&meta.backend_info);
         // `tools` is where the benchmark phase keeps tool versions; the top-level key is
@@ -104,6 +162,7 @@ pub fn results_json(outcome: &RunOutcome, meta: &RunMeta) -> Value {
             "fingerprint": fingerprint,
             "stages": outcome.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             "threads": meta.threads,
+            "run_settings": settings,
             "audio_seconds": meta.audio_seconds,
             "audio_source": meta.audio_source,
             "warmup": meta.warmup,
@@ -163,7 +222,7 @@ fn merge_meta(
     mut acc: Map<String, Value>,
     next: Map<String, Value>,
 ) -> Result<Map<String, Value>, String> {
-    for key in ["threads", "audio_seconds"] {
+    for key in ["threads", "audio_seconds", "run_settings"] {
         if acc.get(key) != next.get(key) {
             return Err(format!(
                 "runs disagree on `{key}` ({} vs {}); run every backend with the same options",
@@ -243,6 +302,41 @@ mod tests {
         json!({"$meta": {"threads": threads, "audio_seconds": 1.0, "stages": ["a"],
                          "backends": {backend: {"engine": "torch"}}},
                backend: {"a_sec": [0.1, 0.2], "memory_peak_mb": 10.0}})
+    }
+
+    #[test]
+    fn stage_keys_never_overwrite_each_other_or_a_total() {
+        assert_eq!(metric_collision(["stft", "model", "istft"]), None);
+        let total = metric_collision(["stft", "total"]).unwrap();
+        assert!(total.contains("`total_load_sec`"), "{total}");
+        let pair = metric_collision(["a", "a_load"]).unwrap();
+        assert!(pair.contains("`a` and `a_load`"), "{pair}");
+    }
+
+    #[test]
+    fn a_stage_named_model_keeps_its_own_load_time() {
+        use super::super::schedule::{RunOutcome, StageTiming};
+        let stage = |name: &str, load_sec: f64| StageTiming {
+            name: name.into(),
+            artifact: "m".into(),
+            load_sec,
+            samples: vec![0.5],
+            peak_bytes: Some(300 << 20),
+            memory_increase_bytes: Some(100 << 20),
+            inputs: vec![],
+            implementation: String::new(),
+        };
+        let outcome = RunOutcome {
+            stages: vec![stage("stft", 0.25), stage("model", 2.0)],
+            process_peak_bytes: 900 << 20,
+            ..Default::default()
+        };
+        let m = backend_metrics(&outcome);
+        assert_eq!(m["model_load_sec"], json!(2.0));
+        assert_eq!(m["total_load_sec"], json!(2.25));
+        assert_eq!(m["model_mem_increase_mb"], json!(100.0));
+        assert_eq!(m["memory_peak_mb"], json!(900.0));
+        assert!(!m.contains_key("model_peak_mb"));
     }
 
     #[test]

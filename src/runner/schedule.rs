@@ -86,6 +86,8 @@ pub struct StageTiming {
     pub samples: Vec<f64>,
     /// High-water mark of resident memory during load and runs, where measurable.
     pub peak_bytes: Option<u64>,
+    /// That peak over what the process held before the stage: the memory the stage added.
+    pub memory_increase_bytes: Option<u64>,
     /// Where each input came from (`audio` or `<stage>.<output>`), in model order.
     pub inputs: Vec<String>,
     /// How it was computed: `model`, `command` or `shared:<backend>`.
@@ -224,6 +226,7 @@ pub fn run_pipeline<B: Backend>(
             }
         }
         let peak_bytes = probe.stage_peak(reset_ok);
+        let memory_increase_bytes = probe.increase(peak_bytes);
         // Free the module and bound inputs before the next stage, so its peak is its own.
         drop(prepared);
         drop(module);
@@ -268,6 +271,7 @@ pub fn run_pipeline<B: Backend>(
             load_sec,
             samples,
             peak_bytes,
+            memory_increase_bytes,
             inputs: stage.inputs.iter().map(|i| i.from.clone()).collect(),
             implementation,
         });

@@ -112,6 +112,11 @@ pub fn run_stage_runner(inv: &RunnerInvocation) -> Result<Value, SpawnError> {
         let out = scratch.path().join(format!("{backend}.json"));
         let mut cmd = command(&program, inv, backend, &out);
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        let settings = super::settings::RunnerSettings {
+            threads: inv.threads,
+            env: None,
+        };
+        cmd.envs(settings.launch_env());
         let output = cmd.output().map_err(|e| SpawnError {
             message: format!("cannot start {}: {e}", program.display()),
             exit_code: None,

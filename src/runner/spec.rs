@@ -255,6 +255,11 @@ impl PipelineSpec {
         if let Some(segmenting) = &self.segmenting {
             segmenting.validate(&self.stages)?;
         }
+        if let Some(clash) =
+            super::results::metric_collision(self.stages.iter().map(|s| s.name.as_str()))
+        {
+            return Err(clash);
+        }
         if let Some(bad) = self
             .backends
             .keys()

@@ -152,10 +152,25 @@ fn results_json_has_the_benchmark_producer_shape() {
         assert_eq!(samples.len(), 2, "{stage}: one sample per repetition");
         assert!(samples.iter().all(|v| v.as_f64().unwrap() > 0.0));
         load_sum += m[&format!("{stage}_load_sec")].as_f64().unwrap();
-        let stage_peak = m[&format!("{stage}_peak_mb")].as_f64().unwrap();
-        assert!(stage_peak > 10.0 && stage_peak <= m["memory_peak_mb"].as_f64().unwrap());
+        // What the stage added, not the process's peak: well under the stage window's
+        // peak, which includes libtorch and everything held before.
+        let added = m[&format!("{stage}_mem_increase_mb")].as_f64().unwrap();
+        let info = doc[META]["backends"]["pytorch"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == stage)
+            .unwrap();
+        let window = info["window_peak_mb"].as_f64().unwrap();
+        assert!(
+            added >= 0.0 && added + 10.0 < window,
+            "{stage}: +{added} MB of {window} MB"
+        );
+        assert!(window <= m["memory_peak_mb"].as_f64().unwrap());
+        assert!(m.get(&format!("{stage}_peak_mb")).is_none());
     }
-    assert!((m["model_load_sec"].as_f64().unwrap() - load_sum).abs() < 1e-9);
+    assert!((m["total_load_sec"].as_f64().unwrap() - load_sum).abs() < 1e-9);
+    assert!(m.get("model_load_sec").is_none());
     let meta = &doc[META];
     assert_eq!(meta["threads"], 1);
     assert_eq!(meta["audio_seconds"], 1.0);
@@ -169,6 +184,40 @@ fn results_json_has_the_benchmark_producer_shape() {
             > 0.0
     );
     assert_eq!(meta["stages"].as_array().unwrap().len(), stages.len());
+}
+
+#[test]
+fn a_stage_named_model_keeps_its_own_load_time() {
+    let spec = example().join("pipeline-model.yml");
+    std::fs::write(
+        &spec,
+        "sample_rate: 44100\nchannels: 2\nbackends: {pytorch: {engine: torch}}\nstages:\n\
+         - {name: stft, inputs: [audio], outputs: [spectrogram], artifacts: {pytorch: build/pytorch/stft.pt}}\n\
+         - {name: model, inputs: [audio], outputs: [stems], artifacts: {pytorch: build/pytorch/full_pipeline.pt}}\n",
+    )
+    .unwrap();
+    let (_d, _, doc) = capture("pipeline-model.yml", "pytorch", &[]);
+    let m = doc["pytorch"].as_object().unwrap();
+    let (stft, model) = (
+        m["stft_load_sec"].as_f64().unwrap(),
+        m["model_load_sec"].as_f64().unwrap(),
+    );
+    let total = m["total_load_sec"].as_f64().unwrap();
+    assert!(
+        (stft + model - total).abs() < 1e-9,
+        "{stft} + {model} != {total}"
+    );
+    assert!(model < total, "the model stage's own load, not the total");
+
+    // A stage whose keys would clash with the total is refused before anything runs.
+    std::fs::write(
+        &spec,
+        "sample_rate: 44100\nchannels: 2\nbackends: {pytorch: {engine: torch}}\nstages:\n\
+         - {name: total, inputs: [audio], outputs: [s], artifacts: {pytorch: build/pytorch/stft.pt}}\n",
+    )
+    .unwrap();
+    let err = runner_fails(&["--spec", s(&spec), "--backend", "pytorch"]);
+    assert!(err.contains("`total_load_sec`"), "{err}");
 }
 
 #[test]
@@ -190,6 +239,15 @@ fn run_stage_runner_spawns_one_process_per_backend_and_merges() {
         assert!(doc[backend]["memory_peak_mb"].as_f64().unwrap() > 10.0);
     }
     assert_eq!(doc[META]["backends"].as_object().unwrap().len(), 2);
+    // Both processes ran under the launcher's settings, and recorded them.
+    let settings = &doc[META]["run_settings"];
+    assert_eq!(settings["threads"], 1);
+    assert_eq!(settings["env"]["OMP_NUM_THREADS"], "1");
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert_eq!(settings["env"]["MALLOC_ARENA_MAX"], "2", "{settings}");
+        assert_eq!(settings["env"]["GLIBC_TUNABLES"], "glibc.malloc.hugetlb=1");
+    }
+    assert_eq!(&doc[META]["fingerprint"]["run_settings"], settings);
 
     let bad = RunnerInvocation {
         backends: vec!["nope".into()],

@@ -44,9 +44,10 @@ struct Args {
     /// Timed runs per stage (each one a sample in the results).
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Intra-op threads (default: the backend's own default); external command stages get
+    /// Intra-op threads (default: the backend's own default; launchers set
+    /// HTDEMUCS_RUNNER_THREADS so every backend gets the same); external command stages get
     /// it as OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS and VECLIB_MAXIMUM_THREADS.
-    #[arg(long)]
+    #[arg(long, env = htdemucs_devops::runner::settings::THREADS_ENV)]
     threads: Option<usize>,
     /// Write the results JSON here (default: stdout).
     #[arg(long)]

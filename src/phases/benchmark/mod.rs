@@ -110,6 +110,26 @@ pub(super) fn stamp(ctx: &Ctx, run: &mut Run, ours: bool) {
         crate::bench::portable::derive(&run.results, c.as_deref(), r.as_deref(), &run.meta.metrics);
 }
 
+/// Producers whose runs say they ran under different allocator or thread settings cannot
+/// share one run: their numbers would differ by the settings, not the backends.
+fn check_same_settings(run: &Run, one: &Run, producer: &str) -> Result<()> {
+    let key = "run_settings";
+    let (Some(have), Some(new)) = (
+        run.meta.fingerprint.extra.get(key),
+        one.meta.fingerprint.extra.get(key),
+    ) else {
+        return Ok(());
+    };
+    if have != new {
+        bail!(
+            "benchmark producer {producer:?} ran under other allocator/thread settings than the \
+             producers before it ({new} vs {have}); give every producer the same `--threads` and \
+             environment (the `runner:` section of the config sets them for the stage runner)"
+        );
+    }
+    Ok(())
+}
+
 fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
     let cfg = &ctx.config.benchmark;
     let producers: Vec<_> = cfg
@@ -146,8 +166,15 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
         // A torch-linked runner gets its libtorch's folder on the loader path.
         let is_runner = Path::new(&program).file_name()
             == Some(std::ffi::OsStr::new(crate::runner::spawn::RUNNER_BIN));
+        // Every backend process gets the same allocator and threads (`runner:` config).
         let env = if is_runner {
-            crate::runner::libtorch::runner_env(Path::new(&program), &ctx.config.torch, &ctx.root)?
+            let mut env = crate::runner::libtorch::runner_env(
+                Path::new(&program),
+                &ctx.config.torch,
+                &ctx.root,
+            )?;
+            env.extend(ctx.config.runner.launch_env());
+            env
         } else {
             Vec::new()
         };
@@ -195,6 +222,7 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
                     format,
                 )?,
             };
+            check_same_settings(&run, &one, &p.name)?;
             run.merge(&one);
         }
     }
