@@ -7,6 +7,7 @@
 mod adopt;
 mod blocks;
 mod files;
+mod stems;
 mod templates;
 
 use anyhow::{bail, Context as _, Result};

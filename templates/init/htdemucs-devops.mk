@@ -14,9 +14,6 @@ SITE_DIR ?= site
 BASELINE ?= [[ baseline ]]
 # One ruff version everywhere: this, the pre-commit hook's rev and the CI lint job.
 RUFF_VERSION ?= [[ ruff_version ]]
-# Flat folder of {stem}_[[ reference ]].wav / {stem}_[[ candidate ]].wav pairs (parity-report).
-STEMS_DIR ?= [[ stems ]]
-STEMS_SPLIT ?= .htdemucs-devops/stems
 # `make setup` records here what it installed; the venv's python is a symlink to the
 # system interpreter, so it must never be touched itself.
 DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup
@@ -33,7 +30,7 @@ WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
 .PHONY: devops-help devops-build devops-build-cli devops-clean devops-test devops-test-parity \
 	devops-test-all \
 	devops-lint devops-format devops-format-fix devops-setup devops-setup-hooks devops-setup-torch \
-	devops-benchmark devops-benchmark-compare devops-stems devops-parity-report
+	devops-benchmark devops-benchmark-compare devops-parity-report
 [% if "help" in missing %]
 help: devops-help ## List the targets
 [% endif %]
@@ -102,20 +99,13 @@ devops-benchmark-compare: ## Compare a run (CURRENT=file.json) with the baseline
 	$(NEED_DEVOPS)
 	$(DEVOPS) benchmark compare --baseline $(BASELINE) --current $(CURRENT)
 
-devops-stems: ## Split STEMS_DIR's pairs into $(STEMS_SPLIT)/[[ reference ]] and /[[ candidate ]]
-	@test -d "$(STEMS_DIR)" || { echo "$@: no stem folder $(STEMS_DIR) (set STEMS_DIR)" >&2; exit 2; }
-	rm -rf $(STEMS_SPLIT) && mkdir -p $(STEMS_SPLIT)/[[ reference ]] $(STEMS_SPLIT)/[[ candidate ]]
-	@for f in $(STEMS_DIR)/*_[[ reference ]].wav $(STEMS_DIR)/*_[[ candidate ]].wav; do \
-		[ -f "$$f" ] || continue; \
-		name=$$(basename "$$f" .wav); backend=$${name##*_}; \
-		cp "$$f" "$(STEMS_SPLIT)/$$backend/$${name%_*}.wav"; \
-	done
 [% if parity_mode == "stems" %]
-devops-parity-report: devops-stems ## Compare the stem pairs and write the HTML report to SITE_DIR (site/)
+# The stem pairs (and metrics.csv) that parity.pairs / parity.metrics_csv in
+# .github/htdemucs-devops.yml name: [[ stems ]].
+devops-parity-report: ## Compare the port's stem pairs and write the HTML report to SITE_DIR (site/)
 	$(NEED_DEVOPS)
 	@mkdir -p $(SITE_DIR)
-	$(DEVOPS) parity --reference $(STEMS_SPLIT)/[[ reference ]] --candidate $(STEMS_SPLIT)/[[ candidate ]] \
-		--html $(SITE_DIR)/parity.html
+	$(DEVOPS) parity --html $(SITE_DIR)/parity.html
 [% else %]
 devops-parity-report: $(DEVOPS_STAMP) ## Run the parity checks and write the HTML report to SITE_DIR (site/)
 	$(NEED_DEVOPS)

@@ -186,18 +186,62 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
 #[test]
 fn the_example_workflows_never_run_parity_without_arguments() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for wf in ["examples/workflows/ci.yml", "templates/init/workflow.yml"] {
-        let text = std::fs::read_to_string(root.join(wf)).unwrap_or_else(|e| panic!("{e}"));
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, l) in lines.iter().enumerate() {
-            if l.trim() == "phase: parity" {
-                let next = lines.get(i + 1).map(|s| s.trim()).unwrap_or_default();
-                assert!(
-                    next.starts_with("args: "),
-                    "{wf}:{}: parity without args",
-                    i + 1
-                );
-            }
+    let text = std::fs::read_to_string(root.join("examples/workflows/ci.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim() == "phase: parity" {
+            let next = lines.get(i + 1).map(|s| s.trim()).unwrap_or_default();
+            assert!(
+                next.starts_with("args: "),
+                "ci.yml:{}: parity without args",
+                i + 1
+            );
+        }
+    }
+}
+
+/// The generated workflow's parity step runs `parity` with its `args` (none when the
+/// config names the port's stems): the way the action runs it, it never exits 2.
+#[test]
+fn the_generated_parity_step_has_what_it_needs() {
+    let port = shared_tempdir();
+    let cp = run(Command::new("cp")
+        .arg("-R")
+        .arg(fixtures().join("port/."))
+        .arg(port.path()));
+    assert!(cp.status.success(), "{}", stderr(&cp));
+    let fresh = shared_tempdir();
+    for (dir, pairs) in [(port.path(), true), (fresh.path(), false)] {
+        let git = run(Command::new("git").args(["init", "-q"]).current_dir(dir));
+        assert!(git.status.success());
+        let init = run(bin().arg("init").current_dir(dir));
+        assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+        let wf = std::fs::read_to_string(dir.join(".github/workflows/htdemucs-devops.yml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let wf: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&wf).unwrap_or_else(|e| panic!("{e}"));
+        let step = wf["jobs"]["parity"]["steps"]
+            .as_sequence()
+            .and_then(|s| {
+                s.iter()
+                    .find(|st| st["with"]["phase"].as_str() == Some("parity"))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no parity step"));
+        let args = step["with"]["args"].as_str().map(str::to_string);
+        assert_eq!(args.is_none(), pairs, "{step:?}");
+        if pairs {
+            let out = run(bin().arg("parity").current_dir(dir));
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        } else {
+            assert_eq!(args.as_deref(), Some("run"));
         }
     }
 }

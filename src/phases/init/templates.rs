@@ -33,8 +33,9 @@ pub struct InitConfig {
     pub venv: String,
     /// The benchmark history `make benchmark-compare` reads.
     pub baseline: String,
-    /// A flat folder of `{stem}_pytorch.wav` / `{stem}_coreml.wav` pairs that the parity
-    /// job and `make parity-report` compare; when unset, they run `parity run`.
+    /// The port's folder of stem pairs: when set, the parity job and `make parity-report`
+    /// run `parity` on what `parity.pairs` / `parity.metrics_csv` name (init wires them
+    /// to this folder); when unset, they run `parity run`.
     pub stems: Option<String>,
     /// Homebrew formulae the macOS jobs install first (e.g. ffmpeg for SwiftFFmpeg).
     pub brew: Vec<String>,
@@ -232,8 +233,6 @@ pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
         }
         .into(),
     );
-    set("reference", "pytorch".into());
-    set("candidate", "coreml".into());
     set("brew_yaml", quoted(&settings.brew).into());
     set("setup", setup.into());
     set("phase", phase.into());
