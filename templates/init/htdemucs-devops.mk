@@ -9,21 +9,26 @@ SHELL := /bin/bash
 VENV ?= [[ venv ]]
 PYTHON ?= $(VENV)/bin/python
 REQUIREMENTS ?= [[ requirements ]]
-DEVOPS ?= htdemucs-devops
+# The htdemucs-devops release `make setup` installs into the venv: the one the workflow's
+# action ([[ action ]]) runs, so a local run and CI agree.
+HTDEMUCS_DEVOPS_VERSION ?= [[ devops_version ]]
+# Where pip finds its wheel (a release's assets page, or a local folder of wheels).
+HTDEMUCS_DEVOPS_FIND_LINKS ?= https://github.com/zakkeown/htdemucs-devops/releases/expanded_assets/v$(HTDEMUCS_DEVOPS_VERSION)
+DEVOPS ?= $(VENV)/bin/htdemucs-devops
 SITE_DIR ?= site
 BASELINE ?= [[ baseline ]]
 # One ruff version everywhere: this, the pre-commit hook's rev and the CI lint job.
 RUFF_VERSION ?= [[ ruff_version ]]
-# `make setup` records here what it installed; the venv's python is a symlink to the
-# system interpreter, so it must never be touched itself.
-DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup
+# `make setup` records here what it installed (a new release installs again); the venv's
+# python is a symlink to the system interpreter, so it must never be touched itself.
+DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup-$(HTDEMUCS_DEVOPS_VERSION)
 # BOOTSTRAP_PYTHON creates the venv; pip runs again only when a requirements file changed.
 BOOTSTRAP_PYTHON ?= python3
 # Targets that run htdemucs-devops check for it first and say how to install it.
 NEED_DEVOPS = @command -v $(DEVOPS) >/dev/null 2>&1 || { \
 	echo "$@: $(DEVOPS) is not installed. Install it with one of:" >&2; \
+	echo "  make setup   (htdemucs-devops $(HTDEMUCS_DEVOPS_VERSION) into $(VENV))" >&2; \
 	echo "  cargo install --locked htdemucs-devops" >&2; \
-	echo "  $(PYTHON) -m pip install htdemucs-devops" >&2; \
 	echo "or run make $@ DEVOPS=/path/to/htdemucs-devops" >&2; exit 127; }
 WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
 
@@ -78,8 +83,9 @@ devops-setup: $(DEVOPS_STAMP) ## Create the Python virtual environment
 $(DEVOPS_STAMP): $(wildcard $(REQUIREMENTS))
 	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(if $(wildcard $(REQUIREMENTS)),-r $(REQUIREMENTS)) \
-		ruff==$(RUFF_VERSION) pre-commit pytest
-	@date -u +%s > $(DEVOPS_STAMP)
+		ruff==$(RUFF_VERSION) pre-commit pytest \
+		--find-links "$(HTDEMUCS_DEVOPS_FIND_LINKS)" "htdemucs-devops==$(HTDEMUCS_DEVOPS_VERSION)"
+	@echo "htdemucs-devops $(HTDEMUCS_DEVOPS_VERSION)" > $(DEVOPS_STAMP)
 
 devops-setup-hooks: $(DEVOPS_STAMP) ## Install the pre-commit hooks
 	$(WITH_VENV) pre-commit install

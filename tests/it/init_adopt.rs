@@ -4,7 +4,7 @@
 //! it adds run as a non-root user; the workflows pass actionlint.
 
 use crate::common::*;
-use crate::init_make::{base_python, fast_bootstrap, make, open_up, shared_tempdir};
+use crate::init_make::{base_python, fast_bootstrap, local_wheels, make, open_up, shared_tempdir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -329,26 +329,34 @@ fn the_adopted_targets_and_suites_run_as_a_maintainer() {
             &[
                 "devops-setup",
                 &format!("BOOTSTRAP_PYTHON={}", boot.display()),
+                &local_wheels(),
             ],
         ),
         "make devops-setup",
     );
+    let version = env!("CARGO_PKG_VERSION");
     assert!(dir
-        .join("tests/parity/venv/.htdemucs-devops-setup")
+        .join(format!(
+            "tests/parity/venv/.htdemucs-devops-setup-{version}"
+        ))
         .is_file());
+    // htdemucs-devops in their venv, at the version the workflow's action runs.
+    let devops_bin = dir.join("tests/parity/venv/bin/htdemucs-devops");
+    let v = run(Command::new(&devops_bin).arg("--version"));
+    assert_eq!(stdout(&v), format!("htdemucs-devops {version}\n"));
     let ruff = run(Command::new(dir.join("tests/parity/venv/bin/ruff")).arg("--version"));
     assert_eq!(stdout(&ruff).trim(), "ruff 0.4.0");
     assert_eq!(mtime(), before, "setup touched the system interpreter");
 
-    let devops = format!("DEVOPS={}", bin_path().display());
-    let lint = make(dir, &["devops-lint", &devops]);
+    // The targets run the venv's htdemucs-devops.
+    let lint = make(dir, &["devops-lint"]);
     ok(&lint, "make devops-lint");
     ok(
         &make(dir, &["devops-test-parity"]),
         "make devops-test-parity",
     );
     ok(
-        &make(dir, &["devops-parity-report", &devops]),
+        &make(dir, &["devops-parity-report"]),
         "make devops-parity-report",
     );
     let html = read(&dir.join("site/parity.html"));
@@ -382,7 +390,7 @@ fn the_adopted_targets_and_suites_run_as_a_maintainer() {
         stems.join("drums_coreml.wav"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let bad = make(dir, &["devops-parity-report", &devops]);
+    let bad = make(dir, &["devops-parity-report"]);
     assert!(!bad.status.success(), "{}", stdout(&bad));
     assert!(stdout(&bad).contains("drums"), "{}", stdout(&bad));
     std::fs::copy(

@@ -6,6 +6,8 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The venv with ruff and pytest the tests use (`make test` sets HTDEMUCS_VENV).
 pub fn dev_venv() -> PathBuf {
     let v = std::env::var_os("HTDEMUCS_VENV")
@@ -94,12 +96,31 @@ pub fn base_python() -> PathBuf {
 
 /// `make ARGS` as the non-root user, with the dev venv's tools on PATH after the venv's.
 pub fn make(dir: &Path, args: &[&str]) -> Output {
+    make_with(dir, args, &[])
+}
+
+/// `make ARGS` as [`make`] does, with `env` added.
+pub fn make_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     // The system folders only: root's own tool folders are not the maintainer's.
     let path = format!(
         "{}:/usr/local/bin:/usr/bin:/bin",
         dev_venv().join("bin").display()
     );
-    run(as_user("make", dir).args(args).env("PATH", path))
+    let mut cmd = as_user("make", dir);
+    cmd.args(args).env("PATH", path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+/// `HTDEMUCS_DEVOPS_FIND_LINKS=<this build's wheel folder>`: `make setup` installs the
+/// htdemucs-devops of this build into the venv, as it installs a release's.
+pub fn local_wheels() -> String {
+    format!(
+        "HTDEMUCS_DEVOPS_FIND_LINKS={}",
+        crate::wheel::built_wheels().display()
+    )
 }
 
 fn mtime(p: &Path) -> std::time::SystemTime {
@@ -142,15 +163,32 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
     let before = mtime(&system);
 
     let boot_arg = format!("BOOTSTRAP_PYTHON={}", boot.display());
-    ok(&make(d, &["setup", &boot_arg]), "make setup");
-    assert!(d.join(".venv/.htdemucs-devops-setup").is_file());
+    let links = local_wheels();
+    // Offline: the dev venv has ruff, pytest and pre-commit; the wheel is this build's.
+    let offline = [("PIP_NO_INDEX", "1")];
+    ok(
+        &make_with(d, &["setup", &boot_arg, &links], &offline),
+        "make setup",
+    );
+    assert!(d
+        .join(format!(".venv/.htdemucs-devops-setup-{VERSION}"))
+        .is_file());
+    // The release the workflow's action runs, in the venv.
+    let wf = std::fs::read_to_string(d.join(".github/workflows/htdemucs-devops.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wf.contains(&format!("uses: zakkeown/htdemucs-devops@v{VERSION}\n")),
+        "{wf}"
+    );
+    let installed = run(Command::new(d.join(".venv/bin/htdemucs-devops")).arg("--version"));
+    assert_eq!(stdout(&installed), format!("htdemucs-devops {VERSION}\n"));
     assert_eq!(
         mtime(&interpreter(&d.join(".venv"))),
         before,
         "make setup changed the system interpreter's mtime"
     );
     // Up to date: a second run does nothing.
-    let again = make(d, &["setup", &boot_arg]);
+    let again = make_with(d, &["setup", &boot_arg, &links], &offline);
     ok(&again, "second make setup");
     assert!(
         !stdout(&again).contains("pip install"),
@@ -158,10 +196,16 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
         stdout(&again)
     );
 
-    let devops = format!("DEVOPS={}", bin_path().display());
-    let lint = make(d, &["lint", &devops]);
+    // `make lint` runs the venv's htdemucs-devops (no DEVOPS= given).
+    let lint = make(d, &["lint"]);
     ok(&lint, "make lint");
     assert!(stdout(&lint).contains("ruff"), "{}", stdout(&lint));
+    assert!(
+        stdout(&lint).contains(".venv/bin/htdemucs-devops lint"),
+        "{}",
+        stdout(&lint)
+    );
+    let devops = format!("DEVOPS={}", bin_path().display());
     ok(&make(d, &["test-parity"]), "make test-parity");
 
     // A lint finding fails the target.
@@ -176,6 +220,9 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
     let err = stderr(&missing);
     assert!(
         err.contains("htdemucs-devops-not-installed is not installed")
+            && err.contains(&format!(
+                "make setup   (htdemucs-devops {VERSION} into .venv)"
+            ))
             && err.contains("cargo install --locked htdemucs-devops"),
         "{err}"
     );
