@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The fixture copied into a fresh git repository the non-root user can write.
-fn port() -> tempfile::TempDir {
+pub fn port() -> tempfile::TempDir {
     let dir = shared_tempdir();
     let cp = run(Command::new("cp")
         .arg("-R")

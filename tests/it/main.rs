@@ -17,6 +17,7 @@ mod core;
 mod escaping;
 mod fuzz_replay;
 mod init;
+mod init_act;
 mod init_adopt;
 mod init_make;
 mod inputs_bounded;
