@@ -76,6 +76,15 @@ pub fn read_repo(root: &Path) -> Repo {
     }
 }
 
+/// The ruff release the pre-commit config pins (its ruff-pre-commit `rev`): the one ruff
+/// version, which `make setup` and CI are rendered with (Dependabot moves it).
+pub fn pinned_ruff(root: &Path) -> Option<String> {
+    let pre_commit = read(root, ".pre-commit-config.yaml")?;
+    let rev = hook_rev(&pre_commit, RUFF_HOOKS)?;
+    let v = rev.trim_start_matches('v').to_string();
+    plain(&v).then_some(v)
+}
+
 /// Folders below `root` (hidden ones, venvs and build products skipped), up to `depth`.
 fn walk(root: &Path, rel: PathBuf, depth: usize, out: &mut Vec<PathBuf>) {
     out.push(rel.clone());
@@ -164,15 +173,11 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
         );
     }
     let py = format!("{}/bin/python", settings.venv);
-    let pre_commit = read(root, ".pre-commit-config.yaml").unwrap_or_default();
-    if let Some(rev) = hook_rev(&pre_commit, RUFF_HOOKS) {
-        let v = rev.trim_start_matches('v').to_string();
-        if plain(&v) {
-            a.found.push(format!(
-                "ruff {v} (the pre-commit pin; setup and CI use it too)"
-            ));
-            settings.ruff_version = v;
-        }
+    if let Some(v) = pinned_ruff(root) {
+        a.found.push(format!(
+            "ruff {v} (the pre-commit pin; setup and CI use it too)"
+        ));
+        settings.ruff_version = v;
     }
     let package = read(root, "Package.swift").unwrap_or_default();
     if package.to_lowercase().contains("ffmpeg") {
@@ -180,7 +185,7 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
             .push("an FFmpeg dependency in Package.swift: CI installs ffmpeg with brew".into());
         settings.brew.push("ffmpeg".into());
     }
-    for kept in [".swiftformat", ".github/dependabot.yml"] {
+    for kept in [".swiftformat"] {
         if root.join(kept).is_file() {
             a.found
                 .push(format!("{kept}: kept yours (listed under init.skip)"));
