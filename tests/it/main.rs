@@ -19,6 +19,7 @@ mod fuzz_replay;
 mod init;
 mod init_act;
 mod init_adopt;
+mod init_bench;
 mod init_dependabot;
 mod init_make;
 mod inputs_bounded;
