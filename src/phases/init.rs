@@ -7,6 +7,7 @@
 mod adopt;
 mod blocks;
 mod files;
+mod stems;
 mod templates;
 
 use anyhow::{bail, Context as _, Result};
@@ -18,7 +19,7 @@ use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::report::{Annotation, Level};
 
-use blocks::{diff, last_top_level_key_is, missing_hooks, upsert, CI_MARKERS};
+use blocks::{diff, last_top_level_key_is, missing_hooks, missing_updates, upsert, CI_MARKERS};
 use templates::{detect_cli_product, validate, Kind};
 pub use templates::{render_all, InitConfig, Rendered, Repo};
 
@@ -74,6 +75,10 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<Outcome> {
         let (config, a) = adopt::adopt(&ctx.root, &mut settings);
         repo.adopted_config = config;
         adoption = a;
+    }
+    // One ruff: the pre-commit pin (which Dependabot moves) beats init.ruff_version.
+    if let Some(v) = adopt::pinned_ruff(&ctx.root) {
+        settings.ruff_version = v;
     }
     validate(&settings, &config_label)?;
     let files = render_all(&settings, &repo)?;
@@ -132,6 +137,10 @@ fn state(root: &Path, file: &Rendered) -> Result<State> {
         Kind::Hooks => State::Differs {
             line: text.lines().count() + 1,
         },
+        Kind::Updates if missing_updates(&file.text, &text).is_empty() => State::Same,
+        Kind::Updates => State::Differs {
+            line: text.lines().count() + 1,
+        },
     })
 }
 
@@ -161,6 +170,17 @@ fn merged(file: &Rendered, text: &str) -> std::result::Result<String, String> {
             } else {
                 Err(format!(
                     "{}: `repos:` is not its last section, so init did not add its hooks; add these under `repos:`:\n{block}",
+                    file.path
+                ))
+            }
+        }
+        Kind::Updates => {
+            let block = CI_MARKERS.wrap(&missing_updates(&file.text, text).join("\n"));
+            if last_top_level_key_is(text, "updates") {
+                Ok(upsert(text, &CI_MARKERS, &block))
+            } else {
+                Err(format!(
+                    "{}: `updates:` is not its last section, so init did not add its entries; add these under `updates:`:\n{block}",
                     file.path
                 ))
             }
@@ -211,7 +231,7 @@ fn check(ctx: &Ctx, files: &[Rendered]) -> Result<Outcome> {
                 ));
                 // Init restores its own block or hooks without --force; whole files need it.
                 let fix = match f.kind {
-                    Kind::Block(_) | Kind::Hooks => "run htdemucs-devops init",
+                    Kind::Block(_) | Kind::Hooks | Kind::Updates => "run htdemucs-devops init",
                     Kind::Managed | Kind::Starter => "run htdemucs-devops init --force",
                 };
                 let mut a = Annotation::new(
@@ -260,9 +280,9 @@ fn write(
             (State::Same, _) => ("unchanged", None),
             (State::Missing, _) | (_, None) => ("created", Some(f.text.clone())),
             (State::Differs { .. }, Some(text)) => match f.kind {
-                Kind::Block(_) | Kind::Hooks => match merged(f, text) {
+                Kind::Block(_) | Kind::Hooks | Kind::Updates => match merged(f, text) {
                     Ok(new) => (
-                        if f.kind == Kind::Hooks {
+                        if matches!(f.kind, Kind::Hooks | Kind::Updates) {
                             "merged"
                         } else {
                             "updated"

@@ -9,31 +9,33 @@ SHELL := /bin/bash
 VENV ?= [[ venv ]]
 PYTHON ?= $(VENV)/bin/python
 REQUIREMENTS ?= [[ requirements ]]
-DEVOPS ?= htdemucs-devops
+# The htdemucs-devops release `make setup` installs into the venv: the one the workflow's
+# action ([[ action ]]) runs, so a local run and CI agree.
+HTDEMUCS_DEVOPS_VERSION ?= [[ devops_version ]]
+# Where pip finds its wheel (a release's assets page, or a local folder of wheels).
+HTDEMUCS_DEVOPS_FIND_LINKS ?= https://github.com/zakkeown/htdemucs-devops/releases/expanded_assets/v$(HTDEMUCS_DEVOPS_VERSION)
+DEVOPS ?= $(VENV)/bin/htdemucs-devops
 SITE_DIR ?= site
 BASELINE ?= [[ baseline ]]
 # One ruff version everywhere: this, the pre-commit hook's rev and the CI lint job.
 RUFF_VERSION ?= [[ ruff_version ]]
-# Flat folder of {stem}_[[ reference ]].wav / {stem}_[[ candidate ]].wav pairs (parity-report).
-STEMS_DIR ?= [[ stems ]]
-STEMS_SPLIT ?= .htdemucs-devops/stems
-# `make setup` records here what it installed; the venv's python is a symlink to the
-# system interpreter, so it must never be touched itself.
-DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup
+# `make setup` records here what it installed (a new release installs again); the venv's
+# python is a symlink to the system interpreter, so it must never be touched itself.
+DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup-$(HTDEMUCS_DEVOPS_VERSION)
 # BOOTSTRAP_PYTHON creates the venv; pip runs again only when a requirements file changed.
 BOOTSTRAP_PYTHON ?= python3
 # Targets that run htdemucs-devops check for it first and say how to install it.
 NEED_DEVOPS = @command -v $(DEVOPS) >/dev/null 2>&1 || { \
 	echo "$@: $(DEVOPS) is not installed. Install it with one of:" >&2; \
+	echo "  make setup   (htdemucs-devops $(HTDEMUCS_DEVOPS_VERSION) into $(VENV))" >&2; \
 	echo "  cargo install --locked htdemucs-devops" >&2; \
-	echo "  $(PYTHON) -m pip install htdemucs-devops" >&2; \
 	echo "or run make $@ DEVOPS=/path/to/htdemucs-devops" >&2; exit 127; }
 WITH_VENV = PATH="$(abspath $(VENV))/bin:$$PATH"
 
 .PHONY: devops-help devops-build devops-build-cli devops-clean devops-test devops-test-parity \
 	devops-test-all \
 	devops-lint devops-format devops-format-fix devops-setup devops-setup-hooks devops-setup-torch \
-	devops-benchmark devops-benchmark-compare devops-stems devops-parity-report
+	devops-benchmark devops-benchmark-compare devops-parity-report
 [% if "help" in missing %]
 help: devops-help ## List the targets
 [% endif %]
@@ -81,8 +83,9 @@ devops-setup: $(DEVOPS_STAMP) ## Create the Python virtual environment
 $(DEVOPS_STAMP): $(wildcard $(REQUIREMENTS))
 	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(if $(wildcard $(REQUIREMENTS)),-r $(REQUIREMENTS)) \
-		ruff==$(RUFF_VERSION) pre-commit pytest
-	@date -u +%s > $(DEVOPS_STAMP)
+		ruff==$(RUFF_VERSION) pre-commit pytest \
+		--find-links "$(HTDEMUCS_DEVOPS_FIND_LINKS)" "htdemucs-devops==$(HTDEMUCS_DEVOPS_VERSION)"
+	@echo "htdemucs-devops $(HTDEMUCS_DEVOPS_VERSION)" > $(DEVOPS_STAMP)
 
 devops-setup-hooks: $(DEVOPS_STAMP) ## Install the pre-commit hooks
 	$(WITH_VENV) pre-commit install
@@ -102,20 +105,13 @@ devops-benchmark-compare: ## Compare a run (CURRENT=file.json) with the baseline
 	$(NEED_DEVOPS)
 	$(DEVOPS) benchmark compare --baseline $(BASELINE) --current $(CURRENT)
 
-devops-stems: ## Split STEMS_DIR's pairs into $(STEMS_SPLIT)/[[ reference ]] and /[[ candidate ]]
-	@test -d "$(STEMS_DIR)" || { echo "$@: no stem folder $(STEMS_DIR) (set STEMS_DIR)" >&2; exit 2; }
-	rm -rf $(STEMS_SPLIT) && mkdir -p $(STEMS_SPLIT)/[[ reference ]] $(STEMS_SPLIT)/[[ candidate ]]
-	@for f in $(STEMS_DIR)/*_[[ reference ]].wav $(STEMS_DIR)/*_[[ candidate ]].wav; do \
-		[ -f "$$f" ] || continue; \
-		name=$$(basename "$$f" .wav); backend=$${name##*_}; \
-		cp "$$f" "$(STEMS_SPLIT)/$$backend/$${name%_*}.wav"; \
-	done
 [% if parity_mode == "stems" %]
-devops-parity-report: devops-stems ## Compare the stem pairs and write the HTML report to SITE_DIR (site/)
+# The stem pairs (and metrics.csv) that parity.pairs / parity.metrics_csv in
+# .github/htdemucs-devops.yml name: [[ stems ]].
+devops-parity-report: ## Compare the port's stem pairs and write the HTML report to SITE_DIR (site/)
 	$(NEED_DEVOPS)
 	@mkdir -p $(SITE_DIR)
-	$(DEVOPS) parity --reference $(STEMS_SPLIT)/[[ reference ]] --candidate $(STEMS_SPLIT)/[[ candidate ]] \
-		--html $(SITE_DIR)/parity.html
+	$(DEVOPS) parity --html $(SITE_DIR)/parity.html
 [% else %]
 devops-parity-report: $(DEVOPS_STAMP) ## Run the parity checks and write the HTML report to SITE_DIR (site/)
 	$(NEED_DEVOPS)

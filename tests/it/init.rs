@@ -204,7 +204,7 @@ fn generated_ci_has_the_designed_shape() {
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(ecosystems, ["swift", "pip", "github-actions"]);
+    assert_eq!(ecosystems, ["swift", "pip", "pre-commit", "github-actions"]);
 }
 
 #[test]

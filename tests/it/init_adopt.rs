@@ -4,13 +4,13 @@
 //! it adds run as a non-root user; the workflows pass actionlint.
 
 use crate::common::*;
-use crate::init_make::{base_python, fast_bootstrap, make, open_up, shared_tempdir};
+use crate::init_make::{base_python, fast_bootstrap, local_wheels, make, open_up, shared_tempdir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The fixture copied into a fresh git repository the non-root user can write.
-fn port() -> tempfile::TempDir {
+pub fn port() -> tempfile::TempDir {
     let dir = shared_tempdir();
     let cp = run(Command::new("cp")
         .arg("-R")
@@ -92,7 +92,8 @@ fn init_adopts_the_port_and_check_stays_clean_after_customising_ci() {
         "updated .github/workflows/ci.yml",
         "pytest parity suite tests/parity",
         "benchmark script benchmarks/run_benchmark.py writing benchmarks/latest.json",
-        "6 stem pairs in tests/parity/output",
+        "6 stem pairs in tests/parity/output ({stem}_{backend}.wav: reference pytorch, candidate coreml",
+        "tests/parity/output/metrics.csv as parity.metrics_csv",
         "ruff 0.4.0",
         "Left to you:",
     ] {
@@ -134,6 +135,21 @@ fn init_adopts_the_port_and_check_stays_clean_after_customising_ci() {
     ] {
         assert!(config.contains(wired), "{wired:?} not in:\n{config}");
     }
+    let cfg: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&config).unwrap_or_else(|e| panic!("{e}"));
+    let pairs = &cfg["parity"]["pairs"];
+    assert_eq!(
+        pairs["dir"].as_str(),
+        Some("tests/parity/output"),
+        "{config}"
+    );
+    assert_eq!(pairs["pattern"].as_str(), Some("{stem}_{backend}.wav"));
+    assert_eq!(pairs["reference"].as_str(), Some("pytorch"));
+    assert_eq!(pairs["candidate"].as_str(), Some("coreml"));
+    assert_eq!(
+        cfg["parity"]["metrics_csv"].as_str(),
+        Some("tests/parity/output/metrics.csv")
+    );
     let check = init(dir, &["--check"]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 
@@ -172,10 +188,17 @@ fn init_adopts_the_port_and_check_stays_clean_after_customising_ci() {
     assert!(pos("Cache Swift packages and build products") < pos("make devops-build"));
     assert!(wf_text.contains("path: tests/parity/venv"));
     assert!(wf_text.contains("hashFiles('tests/parity/requirements.txt')"));
-    assert!(steps("parity").contains(&"make devops-stems".to_string()));
-    assert!(wf_text.contains(
-        "args: --reference .htdemucs-devops/stems/pytorch --candidate .htdemucs-devops/stems/coreml"
-    ));
+    // The parity job compares the stems in place, as the config names them: no copying.
+    assert!(!wf_text.contains("devops-stems"), "{wf_text}");
+    let parity_step = wf["jobs"]["parity"]["steps"]
+        .as_sequence()
+        .and_then(|s| {
+            s.iter()
+                .find(|st| st["with"]["phase"].as_str() == Some("parity"))
+        })
+        .unwrap_or_else(|| panic!("no parity step"));
+    assert!(parity_step["with"]["args"].is_null(), "{parity_step:?}");
+    assert!(!read(&dir.join("htdemucs-devops.mk")).contains("devops-stems"));
     for job in ["benchmark", "publish"] {
         let cond = wf["jobs"][job]["if"].as_str().unwrap_or_default();
         assert!(cond.contains("refs/heads/main"), "{job}: {cond}");
@@ -306,30 +329,75 @@ fn the_adopted_targets_and_suites_run_as_a_maintainer() {
             &[
                 "devops-setup",
                 &format!("BOOTSTRAP_PYTHON={}", boot.display()),
+                &local_wheels(),
             ],
         ),
         "make devops-setup",
     );
+    let version = env!("CARGO_PKG_VERSION");
     assert!(dir
-        .join("tests/parity/venv/.htdemucs-devops-setup")
+        .join(format!(
+            "tests/parity/venv/.htdemucs-devops-setup-{version}"
+        ))
         .is_file());
+    // htdemucs-devops in their venv, at the version the workflow's action runs.
+    let devops_bin = dir.join("tests/parity/venv/bin/htdemucs-devops");
+    let v = run(Command::new(&devops_bin).arg("--version"));
+    assert_eq!(stdout(&v), format!("htdemucs-devops {version}\n"));
     let ruff = run(Command::new(dir.join("tests/parity/venv/bin/ruff")).arg("--version"));
     assert_eq!(stdout(&ruff).trim(), "ruff 0.4.0");
     assert_eq!(mtime(), before, "setup touched the system interpreter");
 
-    let devops = format!("DEVOPS={}", bin_path().display());
-    let lint = make(dir, &["devops-lint", &devops]);
+    // The targets run the venv's htdemucs-devops.
+    let lint = make(dir, &["devops-lint"]);
     ok(&lint, "make devops-lint");
     ok(
         &make(dir, &["devops-test-parity"]),
         "make devops-test-parity",
     );
     ok(
-        &make(dir, &["devops-parity-report", &devops]),
+        &make(dir, &["devops-parity-report"]),
         "make devops-parity-report",
     );
     let html = read(&dir.join("site/parity.html"));
     assert!(html.contains("drums"), "the report lists the stems");
+    // Both of what the config names: the six pairs compared, and their metrics.csv.
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.join(".htdemucs-devops/parity.json")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let checks = report["data"]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(checks.len(), 12, "{report}");
+    assert!(checks.iter().all(|c| c["passed"] == true), "{report}");
+    assert_eq!(
+        checks.iter().filter(|c| c["reported"].is_object()).count(),
+        6,
+        "one metrics.csv check a stem: {report}"
+    );
+    assert!(
+        report["data"]["candidate"]
+            .as_str()
+            .is_some_and(|c| c.contains("tests/parity/output/{stem}_coreml.wav")
+                && c.contains("metrics.csv")),
+        "{report}"
+    );
+    // A CoreML stem that no longer matches fails the target.
+    let stems = dir.join("tests/parity/output");
+    std::fs::copy(
+        stems.join("bass_pytorch.wav"),
+        stems.join("drums_coreml.wav"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bad = make(dir, &["devops-parity-report"]);
+    assert!(!bad.status.success(), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("drums"), "{}", stdout(&bad));
+    std::fs::copy(
+        fixtures().join("port/tests/parity/output/drums_coreml.wav"),
+        stems.join("drums_coreml.wav"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 
     // The test phase runs their parity suite from the adopted config.
     let test = run(bin().arg("test").current_dir(dir));

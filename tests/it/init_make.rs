@@ -6,6 +6,8 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The venv with ruff and pytest the tests use (`make test` sets HTDEMUCS_VENV).
 pub fn dev_venv() -> PathBuf {
     let v = std::env::var_os("HTDEMUCS_VENV")
@@ -94,12 +96,31 @@ pub fn base_python() -> PathBuf {
 
 /// `make ARGS` as the non-root user, with the dev venv's tools on PATH after the venv's.
 pub fn make(dir: &Path, args: &[&str]) -> Output {
+    make_with(dir, args, &[])
+}
+
+/// `make ARGS` as [`make`] does, with `env` added.
+pub fn make_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     // The system folders only: root's own tool folders are not the maintainer's.
     let path = format!(
         "{}:/usr/local/bin:/usr/bin:/bin",
         dev_venv().join("bin").display()
     );
-    run(as_user("make", dir).args(args).env("PATH", path))
+    let mut cmd = as_user("make", dir);
+    cmd.args(args).env("PATH", path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+/// `HTDEMUCS_DEVOPS_FIND_LINKS=<this build's wheel folder>`: `make setup` installs the
+/// htdemucs-devops of this build into the venv, as it installs a release's.
+pub fn local_wheels() -> String {
+    format!(
+        "HTDEMUCS_DEVOPS_FIND_LINKS={}",
+        crate::wheel::built_wheels().display()
+    )
 }
 
 fn mtime(p: &Path) -> std::time::SystemTime {
@@ -142,15 +163,32 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
     let before = mtime(&system);
 
     let boot_arg = format!("BOOTSTRAP_PYTHON={}", boot.display());
-    ok(&make(d, &["setup", &boot_arg]), "make setup");
-    assert!(d.join(".venv/.htdemucs-devops-setup").is_file());
+    let links = local_wheels();
+    // Offline: the dev venv has ruff, pytest and pre-commit; the wheel is this build's.
+    let offline = [("PIP_NO_INDEX", "1")];
+    ok(
+        &make_with(d, &["setup", &boot_arg, &links], &offline),
+        "make setup",
+    );
+    assert!(d
+        .join(format!(".venv/.htdemucs-devops-setup-{VERSION}"))
+        .is_file());
+    // The release the workflow's action runs, in the venv.
+    let wf = std::fs::read_to_string(d.join(".github/workflows/htdemucs-devops.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wf.contains(&format!("uses: zakkeown/htdemucs-devops@v{VERSION}\n")),
+        "{wf}"
+    );
+    let installed = run(Command::new(d.join(".venv/bin/htdemucs-devops")).arg("--version"));
+    assert_eq!(stdout(&installed), format!("htdemucs-devops {VERSION}\n"));
     assert_eq!(
         mtime(&interpreter(&d.join(".venv"))),
         before,
         "make setup changed the system interpreter's mtime"
     );
     // Up to date: a second run does nothing.
-    let again = make(d, &["setup", &boot_arg]);
+    let again = make_with(d, &["setup", &boot_arg, &links], &offline);
     ok(&again, "second make setup");
     assert!(
         !stdout(&again).contains("pip install"),
@@ -158,10 +196,16 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
         stdout(&again)
     );
 
-    let devops = format!("DEVOPS={}", bin_path().display());
-    let lint = make(d, &["lint", &devops]);
+    // `make lint` runs the venv's htdemucs-devops (no DEVOPS= given).
+    let lint = make(d, &["lint"]);
     ok(&lint, "make lint");
     assert!(stdout(&lint).contains("ruff"), "{}", stdout(&lint));
+    assert!(
+        stdout(&lint).contains(".venv/bin/htdemucs-devops lint"),
+        "{}",
+        stdout(&lint)
+    );
+    let devops = format!("DEVOPS={}", bin_path().display());
     ok(&make(d, &["test-parity"]), "make test-parity");
 
     // A lint finding fails the target.
@@ -176,6 +220,9 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
     let err = stderr(&missing);
     assert!(
         err.contains("htdemucs-devops-not-installed is not installed")
+            && err.contains(&format!(
+                "make setup   (htdemucs-devops {VERSION} into .venv)"
+            ))
             && err.contains("cargo install --locked htdemucs-devops"),
         "{err}"
     );
@@ -186,18 +233,62 @@ fn setup_lint_and_test_parity_run_as_a_maintainer_without_touching_the_interpret
 #[test]
 fn the_example_workflows_never_run_parity_without_arguments() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for wf in ["examples/workflows/ci.yml", "templates/init/workflow.yml"] {
-        let text = std::fs::read_to_string(root.join(wf)).unwrap_or_else(|e| panic!("{e}"));
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, l) in lines.iter().enumerate() {
-            if l.trim() == "phase: parity" {
-                let next = lines.get(i + 1).map(|s| s.trim()).unwrap_or_default();
-                assert!(
-                    next.starts_with("args: "),
-                    "{wf}:{}: parity without args",
-                    i + 1
-                );
-            }
+    let text = std::fs::read_to_string(root.join("examples/workflows/ci.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim() == "phase: parity" {
+            let next = lines.get(i + 1).map(|s| s.trim()).unwrap_or_default();
+            assert!(
+                next.starts_with("args: "),
+                "ci.yml:{}: parity without args",
+                i + 1
+            );
+        }
+    }
+}
+
+/// The generated workflow's parity step runs `parity` with its `args` (none when the
+/// config names the port's stems): the way the action runs it, it never exits 2.
+#[test]
+fn the_generated_parity_step_has_what_it_needs() {
+    let port = shared_tempdir();
+    let cp = run(Command::new("cp")
+        .arg("-R")
+        .arg(fixtures().join("port/."))
+        .arg(port.path()));
+    assert!(cp.status.success(), "{}", stderr(&cp));
+    let fresh = shared_tempdir();
+    for (dir, pairs) in [(port.path(), true), (fresh.path(), false)] {
+        let git = run(Command::new("git").args(["init", "-q"]).current_dir(dir));
+        assert!(git.status.success());
+        let init = run(bin().arg("init").current_dir(dir));
+        assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+        let wf = std::fs::read_to_string(dir.join(".github/workflows/htdemucs-devops.yml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let wf: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&wf).unwrap_or_else(|e| panic!("{e}"));
+        let step = wf["jobs"]["parity"]["steps"]
+            .as_sequence()
+            .and_then(|s| {
+                s.iter()
+                    .find(|st| st["with"]["phase"].as_str() == Some("parity"))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no parity step"));
+        let args = step["with"]["args"].as_str().map(str::to_string);
+        assert_eq!(args.is_none(), pairs, "{step:?}");
+        if pairs {
+            let out = run(bin().arg("parity").current_dir(dir));
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        } else {
+            assert_eq!(args.as_deref(), Some("run"));
         }
     }
 }

@@ -109,21 +109,33 @@ fn text(members: &[(String, Vec<u8>)], name: &str) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The folder dist/wheel.sh built this test build's wheel into, built once per test run:
+/// every test that installs htdemucs-devops with pip (`make setup` of a scaffold too)
+/// shares it.
+pub fn built_wheels() -> &'static Path {
+    static WHEELS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WHEELS.get_or_init(|| {
+        let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wheels");
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let out = run(&mut wheel_sh(&out_dir));
+        assert!(
+            out.status.success(),
+            "wheel.sh: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        out_dir
+    })
+}
+
 #[test]
 fn the_wheel_carries_the_cli_alone_and_installs_offline_into_a_fresh_venv() {
     let dir = tempdir();
-    let out_dir = dir.path().join("wheels");
-    let out = run(&mut wheel_sh(&out_dir));
-    assert!(
-        out.status.success(),
-        "wheel.sh: {}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out_dir = built_wheels();
     // The notices are written for the build only.
     assert!(!repo_root().join("THIRD-PARTY-NOTICES").exists());
 
-    let wheels: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+    let wheels: Vec<PathBuf> = std::fs::read_dir(out_dir)
         .unwrap_or_else(|e| panic!("{e}"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "whl"))

@@ -76,6 +76,15 @@ pub fn read_repo(root: &Path) -> Repo {
     }
 }
 
+/// The ruff release the pre-commit config pins (its ruff-pre-commit `rev`): the one ruff
+/// version, which `make setup` and CI are rendered with (Dependabot moves it).
+pub fn pinned_ruff(root: &Path) -> Option<String> {
+    let pre_commit = read(root, ".pre-commit-config.yaml")?;
+    let rev = hook_rev(&pre_commit, RUFF_HOOKS)?;
+    let v = rev.trim_start_matches('v').to_string();
+    plain(&v).then_some(v)
+}
+
 /// Folders below `root` (hidden ones, venvs and build products skipped), up to `depth`.
 fn walk(root: &Path, rel: PathBuf, depth: usize, out: &mut Vec<PathBuf>) {
     out.push(rel.clone());
@@ -123,6 +132,7 @@ fn rel_str(p: &Path) -> String {
 pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
     let mut a = Adoption::default();
     let mut config = String::new();
+    let mut parity_section = String::new();
     let mut dirs = Vec::new();
     walk(root, PathBuf::new(), 4, &mut dirs);
     let makefile = read(root, "Makefile").unwrap_or_default();
@@ -163,15 +173,11 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
         );
     }
     let py = format!("{}/bin/python", settings.venv);
-    let pre_commit = read(root, ".pre-commit-config.yaml").unwrap_or_default();
-    if let Some(rev) = hook_rev(&pre_commit, RUFF_HOOKS) {
-        let v = rev.trim_start_matches('v').to_string();
-        if plain(&v) {
-            a.found.push(format!(
-                "ruff {v} (the pre-commit pin; setup and CI use it too)"
-            ));
-            settings.ruff_version = v;
-        }
+    if let Some(v) = pinned_ruff(root) {
+        a.found.push(format!(
+            "ruff {v} (the pre-commit pin; setup and CI use it too)"
+        ));
+        settings.ruff_version = v;
     }
     let package = read(root, "Package.swift").unwrap_or_default();
     if package.to_lowercase().contains("ffmpeg") {
@@ -179,7 +185,7 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
             .push("an FFmpeg dependency in Package.swift: CI installs ffmpeg with brew".into());
         settings.brew.push("ffmpeg".into());
     }
-    for kept in [".swiftformat", ".github/dependabot.yml"] {
+    for kept in [".swiftformat"] {
         if root.join(kept).is_file() {
             a.found
                 .push(format!("{kept}: kept yours (listed under init.skip)"));
@@ -193,26 +199,32 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
         settings.baseline = (*b).into();
     }
 
-    // Stems: a folder holding {stem}_pytorch.wav with a {stem}_coreml.wav beside it.
-    let stems = dirs.iter().find(|d| {
-        let files = files_in(root, d);
-        files.iter().any(|f| {
-            f.strip_suffix("_pytorch.wav")
-                .is_some_and(|s| files.contains(&format!("{s}_coreml.wav")))
-        })
-    });
-    if let Some(d) = stems.map(|d| rel_str(d)).filter(|d| plain(d)) {
-        let n = files_in(root, Path::new(&d))
-            .iter()
-            .filter(|f| f.ends_with("_pytorch.wav"))
-            .count();
+    // Stems: the folder the parity scripts write pairs to, wired in as parity.pairs.
+    if let Some(p) = super::stems::detect(root, &dirs, parity.as_deref())
+        .filter(|p| plain(&p.dir) && p.metrics_csv.as_deref().is_none_or(plain))
+    {
+        let count = if p.stems > 0 {
+            format!("{} stem pairs", p.stems)
+        } else {
+            "stem pairs".to_string()
+        };
         a.found.push(format!(
-            "{n} stem pairs in {d} ({{stem}}_pytorch.wav / {{stem}}_coreml.wav)"
+            "{count} in {} ({}: reference {}, candidate {}; read from {}) as parity.pairs",
+            p.dir, p.pattern, p.reference, p.candidate, p.source
         ));
+        match &p.metrics_csv {
+            Some(m) => a.found.push(format!("{m} as parity.metrics_csv")),
+            None => a.todo.push(format!(
+                "no metrics.csv in {}: if your scripts write one, add `metrics_csv: {}/metrics.csv` under parity",
+                p.dir, p.dir
+            )),
+        }
         a.todo.push(format!(
-            "the parity job compares the stems in {d} as they are in the checkout; if your scripts write them, run those before `make devops-stems` (the `setup` input of the workflow call)"
+            "the parity job compares the stems in {} as they are in the checkout; if your scripts write them in CI, run those first (the `setup` input of the workflow call)",
+            p.dir
         ));
-        settings.stems = Some(d);
+        settings.stems = Some(p.dir.clone());
+        parity_section = super::stems::config_section(&p);
     }
 
     // Test commands: the port's pytest suites, through its venv.
@@ -260,6 +272,8 @@ pub fn adopt(root: &Path, settings: &mut InitConfig) -> (String, Adoption) {
             script.trim_start_matches("benchmarks/").trim_end_matches(".py"),
         ));
     }
+
+    config.push_str(&parity_section);
 
     // The CoreML model: its package manifest names the spec and the weights.
     for d in dirs

@@ -135,6 +135,39 @@ pub fn missing_hooks(ours: &str, theirs: &str) -> Vec<(String, String)> {
     out
 }
 
+/// `(package-ecosystem, directory)` of each entry under a Dependabot config's `updates:`
+/// (`directory` without its trailing `/`, so `/` and `` match).
+fn update_keys(value: &serde_yaml_ng::Value) -> Vec<(String, String)> {
+    value
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .filter_map(|u| {
+                    let eco = u["package-ecosystem"].as_str()?;
+                    let dir = u["directory"].as_str().unwrap_or("/");
+                    Some((eco.to_string(), dir.trim_end_matches('/').to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Our template's `updates:` entries (comment lines included) whose ecosystem and folder
+/// `theirs` lacks, as YAML list items to append under their `updates:`.
+pub fn missing_updates(ours: &str, theirs: &str) -> Vec<String> {
+    let their: serde_yaml_ng::Value = serde_yaml_ng::from_str(theirs).unwrap_or_default();
+    let have = update_keys(&their["updates"]);
+    let body = ours.split_once("updates:\n").map(|(_, b)| b).unwrap_or("");
+    body.split("\n\n")
+        .filter(|chunk| {
+            let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(chunk).unwrap_or_default();
+            let keys = update_keys(&v);
+            !keys.is_empty() && keys.iter().all(|k| !have.contains(k))
+        })
+        .map(|chunk| format!("{}\n", chunk.trim_end()))
+        .collect()
+}
+
 /// A short diff of `old` → `new`: the common head and tail are skipped, the middle is
 /// shown as removed and added lines.
 pub fn diff(path: &str, old: Option<&str>, new: &str) -> String {
@@ -193,6 +226,16 @@ mod tests {
             "repos:\n  - x\nci:\n  a: 1\n",
             "repos"
         ));
+    }
+
+    #[test]
+    fn updates_merge_adds_only_missing_ecosystems() {
+        let ours = "version: 2\nupdates:\n  # a\n  - package-ecosystem: \"swift\"\n    directory: \"/\"\n\n  # b\n  - package-ecosystem: \"pre-commit\"\n    directory: \"/\"\n";
+        let theirs = "version: 2\nupdates:\n  - package-ecosystem: swift\n    directory: /\n  - package-ecosystem: pre-commit\n    directory: /tools\n";
+        let missing = missing_updates(ours, theirs);
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(missing[0].starts_with("  # b\n  - package-ecosystem: \"pre-commit\""));
+        assert!(missing_updates(ours, ours).is_empty());
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub enum Kind {
     Block(Markers),
     /// The user's pre-commit config; init adds the hook repositories it lacks.
     Hooks,
+    /// The user's Dependabot config; init adds the update entries (ecosystem and folder)
+    /// it lacks.
+    Updates,
 }
 
 /// Where the reusable workflow lives (the callers' `uses:` names this path).
@@ -32,7 +35,7 @@ pub const FILES: &[(&str, &str, Kind)] = &[
         Kind::Hooks,
     ),
     ("swiftformat", ".swiftformat", Kind::Managed),
-    ("dependabot.yml", ".github/dependabot.yml", Kind::Managed),
+    ("dependabot.yml", ".github/dependabot.yml", Kind::Updates),
     ("htdemucs-devops.yml", DEFAULT_CONFIG_PATH, Kind::Starter),
     ("workflow.yml", WORKFLOW_PATH, Kind::Managed),
     (

@@ -33,8 +33,9 @@ pub struct InitConfig {
     pub venv: String,
     /// The benchmark history `make benchmark-compare` reads.
     pub baseline: String,
-    /// A flat folder of `{stem}_pytorch.wav` / `{stem}_coreml.wav` pairs that the parity
-    /// job and `make parity-report` compare; when unset, they run `parity run`.
+    /// The port's folder of stem pairs: when set, the parity job and `make parity-report`
+    /// run `parity` on what `parity.pairs` / `parity.metrics_csv` name (init wires them
+    /// to this folder); when unset, they run `parity run`.
     pub stems: Option<String>,
     /// Homebrew formulae the macOS jobs install first (e.g. ffmpeg for SwiftFFmpeg).
     pub brew: Vec<String>,
@@ -49,7 +50,7 @@ pub struct InitConfig {
 impl Default for InitConfig {
     fn default() -> Self {
         InitConfig {
-            action: "zakkeown/htdemucs-devops@v1".into(),
+            action: DEFAULT_ACTION.into(),
             runs_on: "macos-14".into(),
             python_version: "3.11".into(),
             requirements: "requirements.txt".into(),
@@ -77,6 +78,27 @@ pub struct Repo {
     pub ci_has_phase_input: bool,
     /// Extra config sections (YAML) adoption proposes for a first config file.
     pub adopted_config: String,
+}
+
+/// This release of the action: `make setup` installs the same release into the venv.
+pub(super) const DEFAULT_ACTION: &str =
+    concat!("zakkeown/htdemucs-devops@v", env!("CARGO_PKG_VERSION"));
+
+/// The htdemucs-devops release `action` runs: its ref when that is a full version
+/// (`@v1.2.3`), else this binary's (a moving `@v1`, a branch, `./`).
+pub(super) fn devops_version(action: &str) -> String {
+    action
+        .rsplit_once('@')
+        .and_then(|(_, r)| r.strip_prefix('v'))
+        .filter(|v| {
+            let parts: Vec<&str> = v.split('.').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or(env!("CARGO_PKG_VERSION"))
+        .to_string()
 }
 
 /// Pre-commit hook revisions the scaffold pins (the foundation design's).
@@ -147,7 +169,7 @@ pub(super) fn validate(s: &InitConfig, config: &str) -> Result<()> {
     }
     if !s.action.contains('@') && !s.action.starts_with("./") {
         bail!(
-            "{config}: init.action is {:?}; give a reference like zakkeown/htdemucs-devops@v1",
+            "{config}: init.action is {:?}; give a reference like {DEFAULT_ACTION}",
             s.action
         );
     }
@@ -203,6 +225,7 @@ pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
         vars.insert(k.to_string(), v);
     };
     set("action", settings.action.clone().into());
+    set("devops_version", devops_version(&settings.action).into());
     set("runs_on", settings.runs_on.clone().into());
     set("python_version", settings.python_version.clone().into());
     set("requirements", settings.requirements.clone().into());
@@ -232,8 +255,6 @@ pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
         }
         .into(),
     );
-    set("reference", "pytorch".into());
-    set("candidate", "coreml".into());
     set("brew_yaml", quoted(&settings.brew).into());
     set("setup", setup.into());
     set("phase", phase.into());
@@ -350,6 +371,40 @@ mod tests {
         assert!(text(".pre-commit-config.yaml").contains(&format!("rev: \"v{RUFF_VERSION}\"")));
         assert!(text("htdemucs-devops.mk").contains(&format!("RUFF_VERSION ?= {RUFF_VERSION}")));
         assert!(text(WORKFLOW_PATH).contains(&format!("ruff=={RUFF_VERSION}")));
+    }
+
+    #[test]
+    fn setup_installs_the_release_the_action_runs() {
+        assert_eq!(devops_version("o/r@v2.3.4"), "2.3.4");
+        for moving in ["o/r@v1", "o/r@main", "./", "o/r@v1.2.x"] {
+            assert_eq!(
+                devops_version(moving),
+                env!("CARGO_PKG_VERSION"),
+                "{moving}"
+            );
+        }
+        let files = render_all(
+            &InitConfig {
+                cli_product: Some("x".into()),
+                ..InitConfig::default()
+            },
+            &Repo::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let text = |p: &str| {
+            files
+                .iter()
+                .find(|f| f.path == p)
+                .map(|f| f.text.clone())
+                .unwrap_or_default()
+        };
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            text("htdemucs-devops.mk").contains(&format!("HTDEMUCS_DEVOPS_VERSION ?= {version}\n"))
+        );
+        assert!(
+            text(WORKFLOW_PATH).contains(&format!("uses: zakkeown/htdemucs-devops@v{version}\n"))
+        );
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! One ruff version kept in step by Dependabot: `init` merges its update entries (the
+//! `pre-commit` ecosystem among them) into the port's own dependabot.yml, which still
+//! validates against GitHub's schema (check-jsonschema's bundled copy, offline); a bump of
+//! the ruff-pre-commit rev moves make setup's and CI's ruff with it.
+
+use crate::common::*;
+use crate::init_adopt::port;
+use std::process::Command;
+
+fn read(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `check-jsonschema` from `$HTDEMUCS_VENV/bin` (requirements-dev.txt pins it).
+fn check_jsonschema() -> Command {
+    let venv = std::env::var_os("HTDEMUCS_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let tool = venv.join("bin/check-jsonschema");
+    assert!(
+        tool.is_file(),
+        "{} missing: pip install -r requirements-dev.txt",
+        tool.display()
+    );
+    Command::new(tool)
+}
+
+#[test]
+fn dependabot_is_merged_and_moves_the_one_ruff() {
+    let repo = port();
+    let dir = repo.path();
+    let path = dir.join(".github/dependabot.yml");
+    let theirs = read(&path);
+    let out = run(bin().arg("init").current_dir(dir));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("merged .github/dependabot.yml"),
+        "{}",
+        stdout(&out)
+    );
+    let merged = read(&path);
+    assert!(merged.starts_with(&theirs), "theirs is kept:\n{merged}");
+    let v: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&merged).unwrap_or_else(|e| panic!("{e}"));
+    let entries: Vec<(String, String)> = v["updates"]
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .map(|u| {
+                    (
+                        u["package-ecosystem"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        u["directory"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for want in [
+        ("swift", "/"),
+        ("pip", "/tests/parity"),
+        ("pip", "/"),
+        ("pre-commit", "/"),
+        ("github-actions", "/"),
+    ] {
+        assert!(
+            entries.iter().any(|(e, d)| e == want.0 && d == want.1),
+            "{want:?} not in {entries:?}"
+        );
+    }
+    assert_eq!(
+        entries.iter().filter(|(e, _)| e == "swift").count(),
+        1,
+        "{merged}"
+    );
+    // GitHub's schema for the file, as check-jsonschema bundles it (no download).
+    let valid = run(check_jsonschema()
+        .args(["--builtin-schema", "vendor.dependabot", "--no-cache"])
+        .arg(&path)
+        .env("HOME", dir));
+    assert!(
+        valid.status.success(),
+        "{}{}",
+        stdout(&valid),
+        stderr(&valid)
+    );
+    // The schema check can fail: an unknown ecosystem is refused.
+    let bad = dir.join("bad-dependabot.yml");
+    write(&bad, &merged.replace("\"pre-commit\"", "\"precommit\""));
+    let invalid = run(check_jsonschema()
+        .args(["--builtin-schema", "vendor.dependabot", "--no-cache"])
+        .arg(&bad)
+        .env("HOME", dir));
+    assert!(!invalid.status.success(), "{}", stdout(&invalid));
+    std::fs::remove_file(&bad).unwrap_or_else(|e| panic!("{e}"));
+    let check = run(bin().args(["init", "--check"]).current_dir(dir));
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+
+    // Dependabot moves the ruff-pre-commit rev: --check says so, init follows it everywhere.
+    let hooks = dir.join(".pre-commit-config.yaml");
+    write(&hooks, &read(&hooks).replace("rev: v0.4.0", "rev: v0.4.1"));
+    let check = run(bin().args(["init", "--check"]).current_dir(dir));
+    assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains("drifted htdemucs-devops.mk"),
+        "{}",
+        stdout(&check)
+    );
+    let out = run(bin().args(["init", "--force"]).current_dir(dir));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(read(&dir.join("htdemucs-devops.mk")).contains("RUFF_VERSION ?= 0.4.1\n"));
+    let wf = read(&dir.join(".github/workflows/htdemucs-devops.yml"));
+    assert!(
+        wf.contains("ruff==0.4.1") && !wf.contains("ruff==0.4.0"),
+        "{wf}"
+    );
+    let check = run(bin().args(["init", "--check"]).current_dir(dir));
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}
