@@ -29,7 +29,10 @@ DELIBERATE_FORMAT := $(EXAMPLE)/htdemucs_mini/stems.py
 # HTDEMUCS_VENV for tests that look for it, and LIBTORCH_USE_PYTORCH so that tch (the stage
 # runner's torch backend) links the venv's PyTorch instead of a separate libtorch. `env`
 # rather than target-specific exports, which macOS's make 3.81 handles differently.
-WITH_VENV := env PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
+# Make's own variables are dropped: a port fixture's Makefile run by a test must not inherit
+# this command line (`VENV=...` would point its `make setup` at this repository's venv).
+WITH_VENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u VENV \
+	PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
 
 .PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
 	format-fix demo demo-htdemucs clean models bench-runner bench-native

@@ -132,6 +132,11 @@ fn the_generated_workflow_runs_green_under_act_on_the_port() {
         .current_dir(ws)
         .env("HOME", &home)
         .env_remove("GITHUB_ACTIONS")
+        // The port's Makefile must not inherit ours (`make test VENV=...` exports VENV).
+        .env_remove("VENV")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
         .args(["pull_request", "-W", ".github/workflows/ci.yml", "-e"])
         .arg(&event)
         // Their own `swift` job needs a Mac; ours is the caller job.

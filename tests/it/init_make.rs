@@ -40,7 +40,14 @@ pub fn as_user(program: &str, dir: &Path) -> Command {
     };
     cmd.current_dir(dir).env("HOME", dir).env("NO_COLOR", "1");
     for (k, _) in std::env::vars() {
-        if k.starts_with("GITHUB_") || k == "CI" || k.starts_with("MAKE") {
+        // Nor our make's variables: `make test VENV=...` exports VENV, which the port's
+        // Makefile would take for its own venv.
+        if k.starts_with("GITHUB_")
+            || k == "CI"
+            || k.starts_with("MAKE")
+            || k == "MFLAGS"
+            || k == "VENV"
+        {
             cmd.env_remove(k);
         }
     }

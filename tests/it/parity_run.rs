@@ -298,9 +298,18 @@ fn run_modes_and_run_counts_reach_the_runner() {
     let lines = calls(dir.path());
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(
-        lines
-            .iter()
-            .all(|l| l.contains("--warmup 0 --repeat 1") && l.contains("OMP=unset")),
+        lines.iter().all(|l| l.contains("--warmup 0 --repeat 1")),
+        "{lines:?}"
+    );
+    // Every backend runs under the same thread setting (`runner.threads`, default: the
+    // cores available), never the library's own default.
+    let omp: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.rsplit("OMP=").next())
+        .collect();
+    assert!(
+        omp.iter()
+            .all(|o| *o == omp[0] && o.parse::<usize>().is_ok()),
         "{lines:?}"
     );
     assert!(
