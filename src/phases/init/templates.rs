@@ -386,7 +386,7 @@ mod tests {
         let lookup = ruff_lookup();
         assert!(text("htdemucs-devops.mk").contains(&format!("RUFF_VERSION ?= $(shell $(BOOTSTRAP_PYTHON) {lookup})")));
         assert!(text(WORKFLOW_PATH).contains(&format!("ruff_version=\"$(python {lookup})\"")));
-        assert!(lookup.contains(&format!("else \\\"{RUFF_VERSION}\\\"")), "{lookup}");
+        assert!(lookup.contains(&format!("else \"{RUFF_VERSION}\"")), "{lookup}");
     }
 
     #[test]
