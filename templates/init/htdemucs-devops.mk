@@ -17,8 +17,9 @@ HTDEMUCS_DEVOPS_FIND_LINKS ?= https://github.com/zakkeown/htdemucs-devops/releas
 DEVOPS ?= $(VENV)/bin/htdemucs-devops
 SITE_DIR ?= site
 BASELINE ?= [[ baseline ]]
-# One ruff version everywhere: this, the pre-commit hook's rev and the CI lint job.
-RUFF_VERSION ?= [[ ruff_version ]]
+# One ruff version everywhere: the pre-commit hook's rev (which Dependabot moves), read
+# here and by the CI lint job, so a bump there moves setup and CI with it.
+RUFF_VERSION ?= $(shell $(BOOTSTRAP_PYTHON) [[ ruff_lookup ]])
 # `make setup` records here what it installed (a new release installs again); the venv's
 # python is a symlink to the system interpreter, so it must never be touched itself.
 DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup-$(HTDEMUCS_DEVOPS_VERSION)
@@ -80,7 +81,7 @@ devops-format-fix: $(DEVOPS_STAMP) ## Apply formatting (swiftformat, ruff format
 
 devops-setup: $(DEVOPS_STAMP) ## Create the Python virtual environment
 
-$(DEVOPS_STAMP): $(wildcard $(REQUIREMENTS))
+$(DEVOPS_STAMP): $(wildcard $(REQUIREMENTS)) $(wildcard .pre-commit-config.yaml)
 	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(if $(wildcard $(REQUIREMENTS)),-r $(REQUIREMENTS)) \
 		ruff==$(RUFF_VERSION) pre-commit pytest \

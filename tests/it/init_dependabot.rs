@@ -98,30 +98,39 @@ fn dependabot_is_merged_and_moves_the_one_ruff() {
     let check = run(bin().args(["init", "--check"]).current_dir(dir));
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 
-    // Dependabot moves the ruff-pre-commit rev: --check says so, init follows it everywhere.
+    // Dependabot moves the ruff-pre-commit rev: nothing generated drifts, and make setup
+    // and the CI lint job read the new pin.
+    let ruff_of_make = || {
+        let out = run(Command::new("make")
+            .current_dir(dir)
+            .args(["-s", "-f", "htdemucs-devops.mk", "--eval", "show-ruff: ; @echo $(RUFF_VERSION)", "show-ruff"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
+    };
+    assert_eq!(ruff_of_make(), "0.4.0");
     let hooks = dir.join(".pre-commit-config.yaml");
     write(&hooks, &read(&hooks).replace("rev: v0.4.0", "rev: v0.4.1"));
-    let check = run(bin().args(["init", "--check"]).current_dir(dir));
-    assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
-    assert!(
-        stdout(&check).contains("drifted htdemucs-devops.mk"),
-        "{}",
-        stdout(&check)
-    );
-    let out = run(bin().args(["init", "--force"]).current_dir(dir));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(read(&dir.join("htdemucs-devops.mk")).contains("RUFF_VERSION ?= 0.4.1\n"));
+    assert_eq!(ruff_of_make(), "0.4.1");
     let wf = read(&dir.join(".github/workflows/htdemucs-devops.yml"));
-    assert!(
-        wf.contains("ruff==0.4.1") && !wf.contains("ruff==0.4.0"),
-        "{wf}"
-    );
+    let script = wf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ruff_version=\"$(python "))
+        .and_then(|l| l.strip_suffix(")\""))
+        .unwrap_or_else(|| panic!("no ruff lookup in the lint job: {wf}"));
+    let out = run(Command::new("sh")
+        .current_dir(dir)
+        .arg("-c")
+        .arg(format!("python3 {script}")));
+    assert_eq!(stdout(&out).trim(), "0.4.1", "{}", stderr(&out));
+    // With no pin at all, our default.
+    write(&hooks, &read(&hooks).replace("ruff-pre-commit", "ruff-pre-commit-renamed"));
+    // (Our default is the ruff this repository pins: a unit test in init/templates.rs.)
+    let ours = include_str!("../../requirements-dev.txt")
+        .lines()
+        .find_map(|l| l.strip_prefix("ruff=="))
+        .unwrap();
+    assert_eq!(ruff_of_make(), ours);
+    write(&hooks, &read(&hooks).replace("ruff-pre-commit-renamed", "ruff-pre-commit"));
     let check = run(bin().args(["init", "--check"]).current_dir(dir));
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }

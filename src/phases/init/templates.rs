@@ -105,6 +105,18 @@ pub(super) fn devops_version(action: &str) -> String {
 const SWIFTFORMAT_REV: &str = "0.54.0";
 /// The ruff release this repository develops with (requirements-dev.txt pins the same).
 pub(super) const RUFF_VERSION: &str = "0.17.6";
+
+/// Prints the ruff version `.pre-commit-config.yaml` pins (its ruff-pre-commit `rev`), else
+/// [`RUFF_VERSION`]: the Makefile's `make setup` and the CI lint job both read the pin at
+/// run time, so the one bump Dependabot makes moves them all and nothing generated drifts.
+/// Single-quoted for the shell; no quote, `$` or `#` inside, so Make and YAML take it as is.
+fn ruff_lookup() -> String {
+    format!(
+        "-c 'import os,re;p=\".pre-commit-config.yaml\";t=open(p).read() if os.path.exists(p) else \"\";\
+         m=re.search(r\"ruff-pre-commit[^\\n]*\\n\\s*rev:\\s*[\\x22\\x27]?v?([0-9][\\w.]*)\",t);\
+         print(m.group(1) if m else \"{RUFF_VERSION}\")'"
+    )
+}
 const HOOKS_REV: &str = "v4.6.0";
 
 /// One rendered file.
@@ -260,6 +272,7 @@ pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
     set("phase", phase.into());
     set("swift_version", settings.swift_version.clone().into());
     set("ruff_version", settings.ruff_version.clone().into());
+    set("ruff_lookup", ruff_lookup().into());
     set("skip_yaml", quoted(&settings.skip).into());
     set("swiftformat_rev", SWIFTFORMAT_REV.into());
     set("hooks_rev", HOOKS_REV.into());
@@ -369,8 +382,11 @@ mod tests {
                 .unwrap_or_default()
         };
         assert!(text(".pre-commit-config.yaml").contains(&format!("rev: \"v{RUFF_VERSION}\"")));
-        assert!(text("htdemucs-devops.mk").contains(&format!("RUFF_VERSION ?= {RUFF_VERSION}")));
-        assert!(text(WORKFLOW_PATH).contains(&format!("ruff=={RUFF_VERSION}")));
+        // Setup and CI read the pin at run time; our default is only their fallback.
+        let lookup = ruff_lookup();
+        assert!(text("htdemucs-devops.mk").contains(&format!("RUFF_VERSION ?= $(shell $(BOOTSTRAP_PYTHON) {lookup})")));
+        assert!(text(WORKFLOW_PATH).contains(&format!("ruff_version=\"$(python {lookup})\"")));
+        assert!(lookup.contains(&format!("else \"{RUFF_VERSION}\"")), "{lookup}");
     }
 
     #[test]
