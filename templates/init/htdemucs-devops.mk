@@ -19,7 +19,7 @@ SITE_DIR ?= site
 BASELINE ?= [[ baseline ]]
 # One ruff version everywhere: the pre-commit hook's rev (which Dependabot moves), read
 # here and by the CI lint job, so a bump there moves setup and CI with it.
-RUFF_VERSION ?= $(shell $(BOOTSTRAP_PYTHON) [[ ruff_lookup ]])
+RUFF_VERSION ?= $(shell python3 [[ ruff_lookup ]])
 # `make setup` records here what it installed (a new release installs again); the venv's
 # python is a symlink to the system interpreter, so it must never be touched itself.
 DEVOPS_STAMP := $(VENV)/.htdemucs-devops-setup-$(HTDEMUCS_DEVOPS_VERSION)

@@ -101,9 +101,14 @@ fn dependabot_is_merged_and_moves_the_one_ruff() {
     // Dependabot moves the ruff-pre-commit rev: nothing generated drifts, and make setup
     // and the CI lint job read the new pin.
     let ruff_of_make = || {
-        let out = run(Command::new("make")
-            .current_dir(dir)
-            .args(["-s", "-f", "htdemucs-devops.mk", "--eval", "show-ruff: ; @echo $(RUFF_VERSION)", "show-ruff"]));
+        let out = run(Command::new("make").current_dir(dir).args([
+            "-s",
+            "-f",
+            "htdemucs-devops.mk",
+            "--eval",
+            "show-ruff: ; @echo $(RUFF_VERSION)",
+            "show-ruff",
+        ]));
         assert!(out.status.success(), "{}", stderr(&out));
         stdout(&out).trim().to_string()
     };
@@ -123,14 +128,20 @@ fn dependabot_is_merged_and_moves_the_one_ruff() {
         .arg(format!("python3 {script}")));
     assert_eq!(stdout(&out).trim(), "0.4.1", "{}", stderr(&out));
     // With no pin at all, our default.
-    write(&hooks, &read(&hooks).replace("ruff-pre-commit", "ruff-pre-commit-renamed"));
+    write(
+        &hooks,
+        &read(&hooks).replace("ruff-pre-commit", "other-hooks"),
+    );
     // (Our default is the ruff this repository pins: a unit test in init/templates.rs.)
     let ours = include_str!("../../requirements-dev.txt")
         .lines()
         .find_map(|l| l.strip_prefix("ruff=="))
         .unwrap();
     assert_eq!(ruff_of_make(), ours);
-    write(&hooks, &read(&hooks).replace("ruff-pre-commit-renamed", "ruff-pre-commit"));
+    write(
+        &hooks,
+        &read(&hooks).replace("other-hooks", "ruff-pre-commit"),
+    );
     let check = run(bin().args(["init", "--check"]).current_dir(dir));
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }

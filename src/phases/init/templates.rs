@@ -384,9 +384,13 @@ mod tests {
         assert!(text(".pre-commit-config.yaml").contains(&format!("rev: \"v{RUFF_VERSION}\"")));
         // Setup and CI read the pin at run time; our default is only their fallback.
         let lookup = ruff_lookup();
-        assert!(text("htdemucs-devops.mk").contains(&format!("RUFF_VERSION ?= $(shell $(BOOTSTRAP_PYTHON) {lookup})")));
+        assert!(text("htdemucs-devops.mk")
+            .contains(&format!("RUFF_VERSION ?= $(shell python3 {lookup})")));
         assert!(text(WORKFLOW_PATH).contains(&format!("ruff_version=\"$(python {lookup})\"")));
-        assert!(lookup.contains(&format!("else \"{RUFF_VERSION}\"")), "{lookup}");
+        assert!(
+            lookup.contains(&format!("else \"{RUFF_VERSION}\"")),
+            "{lookup}"
+        );
     }
 
     #[test]
