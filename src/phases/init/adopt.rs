@@ -110,7 +110,8 @@ fn walk(root: &Path, rel: PathBuf, depth: usize, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn files_in(root: &Path, rel: &Path) -> Vec<String> {
+/// The regular files directly in `root/rel`, by name, sorted.
+pub(super) fn files_in(root: &Path, rel: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join(rel))
         .map(|rd| {
             rd.flatten()
@@ -123,7 +124,8 @@ fn files_in(root: &Path, rel: &Path) -> Vec<String> {
     names
 }
 
-fn rel_str(p: &Path) -> String {
+/// A relative path with `/` separators, as configs and Makefiles spell it.
+pub(super) fn rel_str(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::adopt::{files_in, rel_str};
+
 /// Backend names a port calls its reference (first match wins).
 const REFERENCES: &[&str] = &["pytorch", "torch", "reference", "ref"];
 /// Backend names a port calls the converted model.
@@ -110,23 +112,6 @@ pub fn from_scripts(text: &str) -> Option<(&'static str, &'static str, &'static 
         }
     }
     None
-}
-
-fn files_in(root: &Path, rel: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root.join(rel))
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-fn rel_str(p: &Path) -> String {
-    p.to_string_lossy().replace('\\', "/")
 }
 
 /// The port's stem pairs: a folder among `dirs` whose files pair up, else (the folder is
