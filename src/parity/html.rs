@@ -131,6 +131,14 @@ pub fn render_html(report: &ParityReport) -> Result<String> {
         }
     }
     let t = &report.tolerance;
+    // `parity run`'s verdicts as plain sentences; the template escapes them.
+    let plain = |x: &str| x.to_string();
+    let introduced: Vec<String> = report
+        .introduced
+        .iter()
+        .map(|i| i.sentence(&plain))
+        .collect();
+    let run_sentence = report.run.as_ref().map(|r| r.sentence(&plain));
     let ctx = minijinja::context! {
         title => "Parity report",
         passed => report.passed,
@@ -144,6 +152,9 @@ pub fn render_html(report: &ParityReport) -> Result<String> {
         min_sdr_db => t.min_sdr_db,
         modes => modes,
         rows => rows,
+        introduced => introduced,
+        notes => &report.notes,
+        run_sentence => run_sentence,
         generated_at => jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         version => env!("CARGO_PKG_VERSION"),
     };
@@ -169,5 +180,42 @@ mod tests {
         let html = render_html_value(&data).unwrap_or_else(|e| panic!("{e:#}"));
         assert!(html.contains("&lt;b&gt;.npz") && !html.contains("<b>.npz"));
         assert!(render_html_value(&serde_json::json!({"lint": 1})).is_err());
+    }
+
+    #[test]
+    fn the_page_says_where_the_error_is_introduced_and_what_was_not_computed() {
+        let t = crate::parity::model::Tolerance {
+            atol: 1e-4,
+            rtol: 1e-3,
+            min_snr_db: 40.0,
+            min_sdr_db: 40.0,
+        };
+        let mut report = ParityReport::new("a.npz".into(), "b.npz".into(), None, t, vec![]);
+        report.introduced = vec![crate::parity::stages::Introduced {
+            clip: None,
+            stage: Some("<i>model</i>".into()),
+            snr_db: Some(61.5),
+            failing: vec![],
+        }];
+        report.notes = vec![crate::parity::stages::StageNote {
+            stage: "stft".into(),
+            note: "shared: <b>pytorch</b>'s implementation feeds both".into(),
+            compared: false,
+        }];
+        let data = serde_json::to_value(&report).unwrap();
+        let html = render_html_value(&data).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(html.contains("Where the error is introduced"), "{html}");
+        assert!(
+            html.contains("the error is introduced at stage &lt;i&gt;model&lt;&#x2f;i&gt; (isolated SNR 61.5 dB"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<code>stft</code>: shared: &lt;b&gt;pytorch&lt;&#x2f;b&gt;"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<i>model") && !html.contains("<b>pytorch"),
+            "{html}"
+        );
     }
 }
