@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::console::Console;
+use crate::output::console::Console;
 
 pub struct Ctx<'a> {
     pub console: &'a Console,

@@ -5,21 +5,20 @@ pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod console;
 pub mod context;
 pub mod coreml_spec;
 pub mod exit;
-pub mod fsio;
+pub mod fs;
 pub mod fuzzing;
 pub mod git;
 pub mod github;
 pub mod ingest;
+pub mod output;
 pub mod parity;
 pub mod paths;
 pub mod phases;
 pub mod process;
-pub mod render;
-pub mod report;
+pub mod run_env;
 pub mod runner;
 pub mod scratch;
 pub mod secrets;
@@ -30,10 +29,10 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::console::Console;
 use crate::context::Ctx;
 use crate::exit::{Outcome, TOOL_ERROR};
-use crate::github::env::RunEnv;
+use crate::output::console::Console;
+use crate::run_env::RunEnv;
 
 /// Parses the command line, runs the phase and returns the process exit code.
 pub fn run_cli() -> i32 {

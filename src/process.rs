@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::console::Console;
+use crate::output::console::Console;
 use crate::secrets::scrub_child_env;
 
 /// What a finished tool run left behind.

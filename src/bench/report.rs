@@ -8,8 +8,8 @@ use super::decide::Verdict;
 use super::ingest::to_bmf;
 use super::render;
 use super::run::Run;
-use crate::report::terminal::Style;
-use crate::report::{Annotation, Level, PhaseOutput, Status};
+use crate::output::terminal::Style;
+use crate::output::{Annotation, Level, PhaseOutput, Status};
 
 /// Output formats of `benchmark compare` / `run`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

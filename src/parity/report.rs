@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Check, Mode, Tolerance};
-use crate::report::markdown::{escape, Align, Table};
-use crate::report::terminal::{sanitize, table, Style};
-use crate::report::{Annotation, Level, PhaseOutput, Status};
+use crate::output::markdown::{escape, Align, Table};
+use crate::output::terminal::{sanitize, table, Style};
+use crate::output::{Annotation, Level, PhaseOutput, Status};
 
 /// What the terminal shows (`--format`); the JSON report on disk is always written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -289,8 +289,8 @@ impl PhaseOutput for ParityReport {
         );
         out.push_str(&format!(
             "Reference {} vs candidate {}; default tolerance atol {}, rtol {}, SNR ≥ {} dB, SDR ≥ {} dB.\n\n",
-            crate::report::markdown::code(&self.reference),
-            crate::report::markdown::code(&self.candidate),
+            crate::output::markdown::code(&self.reference),
+            crate::output::markdown::code(&self.candidate),
             self.tolerance.atol,
             self.tolerance.rtol,
             self.tolerance.min_snr_db,
@@ -336,7 +336,7 @@ impl PhaseOutput for ParityReport {
             t.row(cells);
         }
         out.push_str(&t.render());
-        let code = |x: &str| crate::report::markdown::code(x);
+        let code = |x: &str| crate::output::markdown::code(x);
         if !self.introduced.is_empty() {
             out.push_str("\n**Where the error is introduced** (isolated mode: each candidate stage fed the reference's inputs):\n\n");
             for i in &self.introduced {

@@ -156,7 +156,7 @@ fn write_outputs(ctx: &Ctx, a: &StatusArgs, pairs: &[(&str, &str)]) -> Result<()
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    crate::github::files::append_outputs(Path::new(path), &pairs)
+    crate::output::step_files::append_outputs(Path::new(path), &pairs)
 }
 
 fn provision_cmd(ctx: &Ctx, a: &ProvisionArgs) -> Result<Outcome> {

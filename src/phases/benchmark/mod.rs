@@ -20,8 +20,8 @@ use crate::bench::report::BenchmarkReport;
 use crate::bench::run::Run;
 use crate::context::Ctx;
 use crate::exit::Outcome;
+use crate::fs::write_atomic;
 use crate::git;
-use crate::report::write_atomic;
 
 pub fn run(ctx: &Ctx, args: &BenchmarkArgs) -> Result<Outcome> {
     match &args.command {
@@ -78,7 +78,7 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
         format: o.format,
         run,
     };
-    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(ctx.console, &ctx.out_dir, &report)
 }
 
 /// Commit, ref and time of this run, from Actions or the local repository. With `ours`,

@@ -8,15 +8,16 @@ use std::path::Path;
 
 use super::body::{self, Links, COMMENT_LIMIT};
 use super::merge::Found;
-use crate::console::Console;
+use crate::fs::write_atomic;
 use crate::github::api::{Api, ApiError, Method, Need};
 use crate::github::checks::{self, CheckRun};
-use crate::github::commands::command;
 use crate::github::comment::Sticky;
-use crate::github::env::Host;
 use crate::github::event::Target;
 use crate::github::token::Token;
-use crate::report::{write_atomic, Level};
+use crate::output::console::Console;
+use crate::output::workflow::command;
+use crate::output::Level;
+use crate::run_env::Host;
 
 pub struct Plan<'a> {
     pub found: &'a [Found],
@@ -56,7 +57,7 @@ fn check_runs(console: &Console, plan: &Plan) -> Vec<CheckRun> {
                     format!(
                         "- **{}**: {}",
                         a.level.command(),
-                        crate::report::markdown::escape(&a.message)
+                        crate::output::markdown::escape(&a.message)
                     )
                 })
                 .collect();

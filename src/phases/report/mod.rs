@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
+use crate::fs::write_atomic;
 use crate::github::event;
-use crate::report::{write_atomic, Status};
+use crate::output::Status;
 
 pub use body::COMMENT_LIMIT;
 
@@ -108,7 +109,7 @@ fn read_pr_file(dir: &Path) -> Result<Option<PrFile>> {
     let Some(path) = found.first() else {
         return Ok(None);
     };
-    let text = crate::fsio::read_text(path, "the pull request file")?;
+    let text = crate::fs::read_text(path, "the pull request file")?;
     let pr: PrFile = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not {{\"number\": <PR number>, \"head_sha\": \"...\"}}; it should be written by `htdemucs-devops report` in the pull_request workflow",
@@ -165,7 +166,11 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
 
     console.print(&terminal(&found, console.style()));
     if let Some(summary) = &env.step_summary {
-        crate::github::files::append_summary(summary, &full, &report_path.display().to_string())?;
+        crate::output::step_files::append_summary(
+            summary,
+            &full,
+            &report_path.display().to_string(),
+        )?;
     }
 
     let plan = deliver::Plan {
@@ -211,14 +216,14 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
             ),
             ("report-path".to_string(), report_path.display().to_string()),
         ];
-        crate::github::files::append_outputs(outputs, &pairs)?;
+        crate::output::step_files::append_outputs(outputs, &pairs)?;
     }
     console.info(&format!("full report written to {}", report_path.display()));
     // A report that could not be read is a failure to do the job, after everything
     // else (the red comment, the check runs, the outputs) is in place.
     if let Some(unusable) = merge::broken_error(&found) {
         if let Some(err) = delivered.error {
-            console.say(crate::report::Level::Error, &format!("{err:#}"));
+            console.say(crate::output::Level::Error, &format!("{err:#}"));
         }
         return Err(unusable);
     }
@@ -231,7 +236,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
     })
 }
 
-fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> String {
+fn terminal(found: &[merge::Found], style: crate::output::terminal::Style) -> String {
     let mut out = format!("{}\n", style.bold(&merge::verdict_line(found)));
     for f in found {
         let word = merge::status_word(f.report.status);
@@ -242,8 +247,8 @@ fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> St
         };
         out.push_str(&format!(
             "  {:<12} {word:<8} {}\n",
-            crate::report::terminal::sanitize(&f.label),
-            crate::report::terminal::sanitize(&f.report.headline)
+            crate::output::terminal::sanitize(&f.label),
+            crate::output::terminal::sanitize(&f.report.headline)
         ));
     }
     out

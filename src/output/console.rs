@@ -7,10 +7,10 @@
 use std::cell::Cell;
 use std::io::Write;
 
-use crate::github::commands::{command, inert_json, neutralize, WorkflowCommand};
-use crate::github::env::{Host, RunEnv};
-use crate::report::terminal::{sanitize, Style};
-use crate::report::{Annotation, Level};
+use crate::output::terminal::{sanitize, Style};
+use crate::output::workflow::{command, inert_json, neutralize, WorkflowCommand};
+use crate::output::{Annotation, Level};
+use crate::run_env::{Host, RunEnv};
 use crate::secrets::Secrets;
 
 /// GitHub shows at most this many annotations of each level per step.
@@ -258,9 +258,9 @@ impl Console {
         if let Some(summary) = &self.env.step_summary {
             let md = format!(
                 "**htdemucs-devops could not do its job:** {}\n",
-                crate::report::markdown::escape(msg)
+                crate::output::markdown::escape(msg)
             );
-            let _ = crate::github::files::append_summary(summary, &md, "the log");
+            let _ = crate::output::step_files::append_summary(summary, &md, "the log");
         }
     }
 
