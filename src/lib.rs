@@ -36,13 +36,14 @@ use crate::run_env::RunEnv;
 
 /// Parses the command line, runs the phase and returns the process exit code.
 pub fn run_cli() -> i32 {
-    let console = Console::new(RunEnv::from_process());
+    let env = RunEnv::from_process();
+    let console = Console::new(&env);
     console.guard_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are successes; usage errors are "could not do its job".
-            if console.env().host.speaks_workflow_commands() {
+            if env.host.speaks_workflow_commands() {
                 // The arguments echoed in a usage error came from a workflow file: through
                 // the console's sink like any other text.
                 let text = e.render().to_string();
@@ -57,7 +58,7 @@ pub fn run_cli() -> i32 {
             return if e.use_stderr() { TOOL_ERROR } else { 0 };
         }
     };
-    match run(cli, &console) {
+    match run(cli, &console, &env) {
         Ok(outcome) => outcome.code(),
         Err(e) => {
             console.fatal(&format!("{e:#}"));
@@ -66,13 +67,13 @@ pub fn run_cli() -> i32 {
     }
 }
 
-fn run(cli: Cli, console: &Console) -> Result<Outcome> {
+fn run(cli: Cli, console: &Console, env: &RunEnv) -> Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let root = cli
         .global
         .root
         .clone()
-        .or_else(|| console.env().workspace.clone())
+        .or_else(|| env.workspace.clone())
         .map(|r| if r.is_absolute() { r } else { cwd.join(r) })
         .unwrap_or_else(|| cwd.clone());
     if !root.is_dir() {
@@ -89,6 +90,7 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
     };
     let ctx = Ctx {
         console,
+        env,
         config: loaded.config,
         config_path: loaded.path,
         root,

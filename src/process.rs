@@ -63,7 +63,7 @@ pub fn run_tool(
             Err(e) => Err(anyhow::Error::new(e))
                 .with_context(|| format!("cannot start {program} in {}", cwd.display())),
             Ok(out) => {
-                let secrets = &console.env().secrets;
+                let secrets = console.secrets();
                 let run = ToolRun {
                     code: out.status.code(),
                     stdout: secrets

@@ -8,12 +8,17 @@ use super::console::Console;
 use super::{PhaseOutput, PhaseReport, Status};
 use crate::exit::Outcome;
 use crate::fs::write_atomic;
+use crate::run_env::RunEnv;
 
 /// The output layer: writes `<out_dir>/<phase>.json`, prints the terminal summary,
 /// sends annotations (capped), appends the step summary and sets step outputs.
 /// Returns the outcome the phase's status maps to.
-pub fn emit<R: PhaseOutput>(console: &Console, out_dir: &Path, report: &R) -> Result<Outcome> {
-    let env = console.env();
+pub fn emit<R: PhaseOutput>(
+    console: &Console,
+    env: &RunEnv,
+    out_dir: &Path,
+    report: &R,
+) -> Result<Outcome> {
     let envelope = PhaseReport::build(report, env)?;
     let path: PathBuf = out_dir.join(format!("{}.json", envelope.phase));
     let json = serde_json::to_vec_pretty(&envelope).context("cannot serialise the phase report")?;

@@ -305,5 +305,5 @@ pub(crate) fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) 
         crate::fs::write_atomic(p, html.as_bytes())?;
     }
     report.format = opts.format;
-    crate::output::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report)
 }

@@ -193,7 +193,7 @@ fn now() -> i64 {
 
 pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
     let cfg = &ctx.config.publish;
-    let env = ctx.console.env();
+    let env = ctx.env;
     let baseline = ctx.resolve(
         args.baseline
             .as_deref()
@@ -319,5 +319,5 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
         report.branch = Some(spec.branch);
         report.push_attempts = pushed.attempts;
     }
-    crate::output::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report)
 }

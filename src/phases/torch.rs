@@ -149,7 +149,7 @@ fn write_outputs(ctx: &Ctx, a: &StatusArgs, pairs: &[(&str, &str)]) -> Result<()
     if !a.github_output {
         return Ok(());
     }
-    let Some(path) = &ctx.console.env().output_file else {
+    let Some(path) = &ctx.env.output_file else {
         bail!("--github-output needs $GITHUB_OUTPUT (it is set in a GitHub Actions step)");
     };
     let pairs: Vec<(String, String)> = pairs

@@ -78,14 +78,14 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
         format: o.format,
         run,
     };
-    crate::output::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report)
 }
 
 /// Commit, ref and time of this run, from Actions or the local repository. With `ours`,
 /// this machine's fingerprint replaces the producers' (they ran here); otherwise it is
 /// only filled in when the run has none.
 pub(super) fn stamp(ctx: &Ctx, run: &mut Run, ours: bool) {
-    let env = ctx.console.env();
+    let env = ctx.env;
     if run.meta.commit.is_none() {
         run.meta.commit = env.sha.clone().or_else(|| git::head_commit(&ctx.root));
     }

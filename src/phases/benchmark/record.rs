@@ -14,7 +14,7 @@ use crate::exit::Outcome;
 use crate::git;
 
 pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
-    let env = ctx.console.env();
+    let env = ctx.env;
     let on_pr = matches!(
         env.event_name.as_deref(),
         Some("pull_request" | "pull_request_target")

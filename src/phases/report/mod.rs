@@ -80,7 +80,7 @@ fn site_url(ctx: &Ctx) -> Option<String> {
     if let Some(u) = &ctx.config.report.site_url {
         return Some(u.clone());
     }
-    let env = ctx.console.env();
+    let env = ctx.env;
     if env.server_url.trim_end_matches('/') != "https://github.com" {
         return None;
     }
@@ -121,7 +121,7 @@ fn read_pr_file(dir: &Path) -> Result<Option<PrFile>> {
 
 pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
     let console = ctx.console;
-    let env = console.env();
+    let env = ctx.env;
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let dir = match &args.reports {
         Some(d) if d.is_absolute() => d.clone(),
@@ -182,6 +182,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         comment: cfg.comment,
         comment_author: cfg.comment_author.clone(),
         check_runs: cfg.check_runs,
+        env,
         out_dir: &ctx.out_dir,
         comment_path: &comment_path,
         timeout: std::time::Duration::try_from_secs_f64(cfg.request_timeout_secs)
