@@ -5,12 +5,12 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 use super::console::Console;
-use super::{PhaseOutput, PhaseReport, Status};
+use super::{PhaseOutput, PhaseReport, Show, Status};
 use crate::exit::Outcome;
 use crate::fs::write_atomic;
 use crate::run_env::RunEnv;
 
-/// The output layer: writes `<out_dir>/<phase>.json`, prints the terminal summary,
+/// The output layer: writes `<out_dir>/<phase>.json`, prints what `show` asks for,
 /// sends annotations (capped), appends the step summary and sets step outputs.
 /// Returns the outcome the phase's status maps to.
 pub fn emit<R: PhaseOutput>(
@@ -18,13 +18,19 @@ pub fn emit<R: PhaseOutput>(
     env: &RunEnv,
     out_dir: &Path,
     report: &R,
+    show: Show,
 ) -> Result<Outcome> {
     let envelope = PhaseReport::build(report, env)?;
     let path: PathBuf = out_dir.join(format!("{}.json", envelope.phase));
     let json = serde_json::to_vec_pretty(&envelope).context("cannot serialise the phase report")?;
     write_atomic(&path, &json)?;
 
-    console.print(&report.terminal(console.style()));
+    let shown = match show {
+        Show::Summary => report.terminal(console.style()),
+        Show::Markdown => envelope.markdown.clone(),
+        Show::Document(text) => text,
+    };
+    console.print(&shown);
     console.annotate(&envelope.annotations, &path.display().to_string());
     if let Some(summary) = &env.step_summary {
         super::step_files::append_summary(

@@ -110,6 +110,19 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// What the terminal shows for a phase: the caller's choice (`--format`), passed to
+/// [`emit`] rather than stored in the report. The JSON report on disk is written whatever
+/// is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Show {
+    /// The phase's own summary ([`PhaseOutput::terminal`]).
+    Summary,
+    /// The Markdown section, the same text the step summary gets.
+    Markdown,
+    /// A document the caller already rendered (JSON, JUnit XML, HTML...).
+    Document(String),
+}
+
 /// What a phase's report must offer to the output layer.
 pub trait PhaseOutput: Serialize {
     /// `lint`, `test`, `parity`, `benchmark`: the JSON file's stem and the section key.

@@ -8,7 +8,8 @@ use crate::output::markdown::{escape, Align, Table};
 use crate::output::terminal::{sanitize, table, Style};
 use crate::output::{Annotation, Level, PhaseOutput, Status};
 
-/// What the terminal shows (`--format`); the JSON report on disk is always written.
+/// What the terminal shows (`--format`), chosen by the caller of
+/// [`crate::output::emit`]; the JSON report on disk is always written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     #[default]
@@ -43,8 +44,6 @@ pub struct ParityReport {
     /// Isolated mode: where the error is introduced, per clip.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introduced: Vec<super::stages::Introduced>,
-    #[serde(skip)]
-    pub format: Format,
 }
 
 impl ParityReport {
@@ -70,7 +69,6 @@ impl ParityReport {
             run: None,
             notes: Vec::new(),
             introduced,
-            format: Format::Text,
         }
     }
 
@@ -193,16 +191,6 @@ impl PhaseOutput for ParityReport {
     }
 
     fn terminal(&self, style: Style) -> String {
-        match self.format {
-            Format::Json => return self.json_text(),
-            Format::Junit => return super::junit::render(self),
-            Format::Markdown => return self.markdown(),
-            Format::Html => {
-                return super::html::render_html(self)
-                    .unwrap_or_else(|e| format!("cannot render the HTML report: {e:#}\n"))
-            }
-            Format::Text => {}
-        }
         let modes = self.has_modes();
         let mut headers = vec![
             "", "stage", "array", "max abs", "p99 abs", "outside", "SNR dB",

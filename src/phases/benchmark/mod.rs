@@ -75,10 +75,9 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
         baseline_path: crate::paths::relativize(&path.display().to_string(), &ctx.root, &ctx.root),
         fail_on_regression: o.fail_on_regression || cfg.fail_on_regression,
         current_run: run.to_design_json(),
-        format: o.format,
-        run,
     };
-    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report)
+    let show = crate::bench::report::show(o.format, &report, &run);
+    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report, show)
 }
 
 /// Commit, ref and time of this run, from Actions or the local repository. With `ours`,
