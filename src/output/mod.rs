@@ -1,6 +1,9 @@
-//! The report model every phase shares: a phase's own serialisable report implements
-//! [`PhaseOutput`]; [`emit`] turns it into the JSON file in the output folder, the
-//! terminal summary, the step summary, annotations and step outputs — one output layer.
+//! The output layer. Here, the pure report model every phase shares: a phase's own
+//! serialisable report implements [`PhaseOutput`], and [`Show`] is what the terminal
+//! shows of it. [`emit`] turns it into the JSON file in the output folder, the terminal
+//! text, the step summary, annotations and step outputs. Around it: the console (the one
+//! sink), terminal and Markdown building blocks, the template set-up, workflow commands
+//! and the step files. Nothing here talks to GitHub's API.
 
 pub mod console;
 pub mod emit;
