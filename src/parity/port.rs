@@ -13,11 +13,11 @@ use super::model::{Check, Reported, Tolerance};
 use super::pairs::{self, PairsConfig};
 use super::report::db;
 use super::shard::shard_of;
-use crate::console::Console;
 use crate::context::Ctx;
-use crate::fsio::clip;
+use crate::fs::clip;
+use crate::output::console::Console;
+use crate::output::Level;
 use crate::phases::parity::display;
-use crate::report::Level;
 
 /// The stage whose tolerance applies to stems (as for WAV folders).
 pub const STEMS_STAGE: &str = "stems";

@@ -199,7 +199,7 @@ pub(super) fn validate(s: &InitConfig, config: &str) -> Result<()> {
 
 /// Renders every scaffold file from `settings` (with `cli_product` resolved) for `repo`.
 pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
-    let mut env = crate::render::environment();
+    let mut env = crate::output::templates::environment();
     // GitHub's `${{ }}` expressions fill the workflows; `[[ ]]` marks ours instead.
     let syntax = SyntaxConfig::builder()
         .variable_delimiters("[[", "]]")
