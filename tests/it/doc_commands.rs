@@ -5,6 +5,7 @@
 
 mod check;
 mod extract;
+mod make;
 
 use check::{Allowed, Checker};
 use extract::{commands_in, DocCommand};
@@ -12,10 +13,6 @@ use std::path::{Path, PathBuf};
 
 /// Programs of other projects the docs tell a reader to run, and why they are there.
 const EXTERNAL: &[(&str, &str)] = &[
-    (
-        "cargo",
-        "Rust's build tool: building and installing from source",
-    ),
     ("git", "version control"),
     ("act", "runs workflows locally (docs/act.md)"),
     ("pip", "Python's installer"),
@@ -71,7 +68,7 @@ fn doc_files(root: &Path) -> Vec<PathBuf> {
 
 /// Names the extractor takes for commands in an unlabelled block.
 fn known_programs() -> Vec<&'static str> {
-    let ours = ["htdemucs-devops", "htdemucs-stage-runner", "make"];
+    let ours = ["htdemucs-devops", "htdemucs-stage-runner", "make", "cargo"];
     ours.into_iter()
         .chain(EXTERNAL.iter().map(|(name, _)| *name))
         .collect()
@@ -151,6 +148,8 @@ fn an_unknown_subcommand_target_or_program_fails_naming_file_and_line() {
                $ make help\n\
                $ frobtool --all\n\
                $ htdemucs-devops coreml inspect x.mlpackage --format yaml\n\
+               $ cargo build --features torch,cuda\n\
+               $ python examples/htdemucs-mini/model/gone.py\n\
                ```\n";
     let commands = commands_in("synthetic.md", doc, &known_programs());
     let checker = Checker::new(&root(), allowed());
@@ -164,7 +163,9 @@ fn an_unknown_subcommand_target_or_program_fails_naming_file_and_line() {
             "synthetic.md:11",
             "synthetic.md:12",
             "synthetic.md:13",
-            "synthetic.md:14"
+            "synthetic.md:14",
+            "synthetic.md:15",
+            "synthetic.md:16"
         ],
         "{bad:#?}"
     );
@@ -178,4 +179,10 @@ fn an_unknown_subcommand_target_or_program_fails_naming_file_and_line() {
     assert!(bad[3].contains("run neither by CI"), "{}", bad[3]);
     assert!(bad[4].contains("`frobtool` is not"), "{}", bad[4]);
     assert!(bad[5].contains("invalid value 'yaml'"), "{}", bad[5]);
+    assert!(bad[6].contains("no feature `cuda`"), "{}", bad[6]);
+    assert!(
+        bad[7].contains("gone.py` is not in the repository"),
+        "{}",
+        bad[7]
+    );
 }

@@ -1,12 +1,12 @@
 //! Decides whether one documented command is exercised: `htdemucs-devops` and
 //! `htdemucs-stage-runner` lines go through the real binaries (clap parses them, cheap ones
-//! run for real on a copy of the example), `make` lines name a target that `make -n`
-//! accepts and that CI or `make demo` runs (or an allow-listed one), anything else must
-//! be a known external program.
+//! run for real on a copy of the example), `cargo` lines name this package's binaries and
+//! features, `make` lines go to make.rs, anything else must be a known external program;
+//! repository paths in any of them must exist.
 
 use super::extract::DocCommand;
+use super::make::MakeTargets;
 use crate::common::*;
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,35 +21,26 @@ pub struct Allowed<'a> {
 pub struct Checker<'a> {
     root: PathBuf,
     allowed: Allowed<'a>,
-    /// A stand-in venv holding only the requirements stamp, so `make -n` needs no real venv.
-    fake_venv: tempfile::TempDir,
-    /// Make targets that `make test` (what `.ci/run` runs) or `make demo` reaches.
-    reached: BTreeSet<String>,
+    targets: MakeTargets,
 }
 
 impl<'a> Checker<'a> {
     pub fn new(root: &Path, allowed: Allowed<'a>) -> Self {
-        let fake_venv = tempdir();
-        write(
-            &fake_venv.path().join(".htdemucs-devops-requirements.txt"),
-            "",
-        );
-        let mut checker = Checker {
+        Checker {
             root: root.to_path_buf(),
             allowed,
-            fake_venv,
-            reached: BTreeSet::new(),
-        };
-        checker.reached = checker.reached_targets();
-        checker
+            targets: MakeTargets::new(root),
+        }
     }
 
     /// Ok with how the command is exercised, or what is wrong with it.
     pub fn check(&self, cmd: &DocCommand) -> Result<String, String> {
+        self.check_repo_paths(cmd.args())?;
         match cmd.program() {
             "htdemucs-devops" => self.check_cli(cmd.args()),
             "htdemucs-stage-runner" => check_runner(cmd.args()),
-            "make" => self.check_make(cmd.args()),
+            "make" => self.targets.check(cmd.args(), self.allowed.make_targets),
+            "cargo" => self.check_cargo(cmd.args()),
             p => match self.allowed.external.iter().find(|(name, _)| *name == p) {
                 Some((_, why)) => Ok(format!("external: {why}")),
                 None => Err(format!(
@@ -116,110 +107,95 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_make(&self, args: &[String]) -> Result<String, String> {
-        let (vars, targets): (Vec<&String>, Vec<&String>) = args
+    /// Paths into this repository (`examples/...`, `docs/...`) exist; an output path's
+    /// folder does.
+    fn check_repo_paths(&self, args: &[String]) -> Result<(), String> {
+        const TOP: &[&str] = &[
+            "examples/",
+            "benchmarks/",
+            "docs/",
+            "tests/",
+            "src/",
+            "dist/",
+            "templates/",
+            ".ci/",
+        ];
+        const OUTPUT_FLAGS: &[&str] = &["--out", "--out-dir", "--capture", "--site-dir"];
+        let mut prev = "";
+        for arg in args {
+            if TOP.iter().any(|t| arg.starts_with(t)) && !arg.contains(['*', '$', '{']) {
+                let path = self.root.join(arg);
+                let ok = if OUTPUT_FLAGS.contains(&prev) {
+                    path.parent().is_some_and(Path::is_dir)
+                } else {
+                    path.exists()
+                };
+                if !ok {
+                    return Err(format!("`{arg}` is not in the repository"));
+                }
+            }
+            prev = arg;
+        }
+        Ok(())
+    }
+
+    /// `--bin`, `--features` and the crate `cargo install` names are this package's.
+    fn check_cargo(&self, args: &[String]) -> Result<String, String> {
+        let out = run(Command::new(env!("CARGO"))
+            .args([
+                "metadata",
+                "--no-deps",
+                "--offline",
+                "--format-version",
+                "1",
+            ])
+            .current_dir(&self.root));
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("cargo metadata: {e}: {}", stderr(&out)));
+        let package = &meta["packages"][0];
+        let name = package["name"].as_str().expect("a package name");
+        let bins: Vec<&str> = package["targets"]
+            .as_array()
+            .expect("targets")
             .iter()
-            .filter(|a| !a.starts_with('-'))
-            .partition(|a| a.contains('='));
-        let mut how = Vec::new();
-        for target in targets {
-            let out = run(self.make().arg("-n").args(&vars).arg(target.as_str()));
-            if !out.status.success() {
-                return Err(format!(
-                    "`make -n {target}` fails:\n{}",
-                    tail(&stderr(&out), 10)
-                ));
-            }
-            if self.reached.contains(target.as_str()) {
-                how.push(format!("{target}: run by `make test` or `make demo`"));
-            } else if let Some((_, why)) =
-                self.allowed.make_targets.iter().find(|(t, _)| t == target)
-            {
-                how.push(format!("{target}: allowed ({why})"));
-            } else {
-                return Err(format!(
-                    "make target `{target}` is run neither by CI (`make test`) nor by `make demo`: \
-                     make one of them run it, or add it to MAKE_ALLOWED in \
-                     tests/it/doc_commands.rs with why"
-                ));
-            }
-        }
-        Ok(how.join("; "))
-    }
-
-    /// `make` in the repository, with the stand-in venv and none of an outer make's flags.
-    fn make(&self) -> Command {
-        let mut cmd = Command::new("make");
-        cmd.arg("--no-print-directory")
-            .arg("-C")
-            .arg(&self.root)
-            .arg(format!("VENV={}", self.fake_venv.path().display()));
-        for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VENV"] {
-            cmd.env_remove(var);
-        }
-        cmd
-    }
-
-    /// The targets `make test` (the target `.ci/run` runs) and `make demo` reach through
-    /// prerequisites and `$(MAKE) target` lines, from make's own database.
-    fn reached_targets(&self) -> BTreeSet<String> {
-        let db = stdout(&run(self.make().args([
-            "-pRrq",
-            "--",
-            "doc-commands-probe",
-        ])));
-        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut current: Option<String> = None;
-        for line in db.lines() {
-            if let Some(recipe) = line.strip_prefix('\t') {
-                if let (Some(t), Some((_, rest))) = (&current, recipe.split_once("$(MAKE)")) {
-                    let subs = rest
-                        .split_whitespace()
-                        .filter(|w| !w.starts_with('-') && !w.contains('=') && !w.contains('$'));
-                    graph
-                        .entry(t.clone())
-                        .or_default()
-                        .extend(subs.map(String::from));
+            .filter(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
+            })
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        let features = package["features"].as_object().expect("features");
+        let mut words = args.iter().map(String::as_str).peekable();
+        let sub = words.next().unwrap_or("");
+        while let Some(w) = words.next() {
+            match w {
+                "--bin" => {
+                    let b = words.next().unwrap_or("");
+                    if !bins.contains(&b) {
+                        return Err(format!(
+                            "no binary `{b}` in Cargo.toml (there are {bins:?})"
+                        ));
+                    }
                 }
-                continue;
-            }
-            current = None;
-            if line.starts_with('#') || line.contains('=') || line.starts_with(' ') {
-                continue;
-            }
-            if let Some((target, prereqs)) = line.split_once(':') {
-                if target.is_empty() || target.contains(' ') || prereqs.starts_with(':') {
-                    continue;
+                "--features" | "-F" => {
+                    for f in words.next().unwrap_or("").split([',', ' ']) {
+                        if !features.contains_key(f) {
+                            return Err(format!("no feature `{f}` in Cargo.toml"));
+                        }
+                    }
                 }
-                let deps = prereqs.split('|').flat_map(str::split_whitespace);
-                graph
-                    .entry(target.to_string())
-                    .or_default()
-                    .extend(deps.map(String::from));
-                current = Some(target.to_string());
-            }
-        }
-        let ci = std::fs::read_to_string(self.root.join(".ci/run")).expect("read .ci/run");
-        let mut todo: Vec<String> = vec!["demo".into()];
-        for line in ci.lines().filter(|l| !l.trim_start().starts_with('#')) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            for pair in words.windows(2) {
-                if pair[0] == "make" && !pair[1].starts_with('-') && !pair[1].contains('=') {
-                    todo.push(pair[1].trim_matches('"').to_string());
+                // Options of `cargo install` taking a value.
+                "--git" | "--tag" | "--branch" | "--rev" | "--version" | "--root" => {
+                    words.next();
                 }
+                w if sub == "install" && !w.starts_with('-') && w != name => {
+                    return Err(format!("`cargo install {w}`: the crate is `{name}`"));
+                }
+                _ => {}
             }
         }
-        assert!(
-            todo.len() > 1,
-            "found no `make TARGET` in .ci/run: how does CI run the tests now?"
-        );
-        let mut seen = BTreeSet::new();
-        while let Some(t) = todo.pop() {
-            if seen.insert(t.clone()) {
-                todo.extend(graph.get(&t).into_iter().flatten().cloned());
-            }
-        }
-        seen
+        Ok(format!("cargo {sub}: binaries and features exist"))
     }
 }
 
@@ -311,9 +287,4 @@ fn copy_example(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), to.join(&name)).unwrap();
         }
     }
-}
-
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
