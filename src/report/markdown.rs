@@ -1,5 +1,7 @@
 //! Markdown building blocks for the step summary and the PR comment. Everything that
-//! came from outside (test names, lint messages, paths) goes through [`escape`].
+//! came from outside (test names, lint messages, paths) goes through [`escape`]: the
+//! Markdown templates' formatter (`crate::render`) applies it to every value not marked
+//! safe; tracebacks go through [`pre`].
 
 /// Escapes untrusted text for inline use in GitHub-flavoured Markdown, including table
 /// cells: HTML metacharacters become entities, other Markdown punctuation is
@@ -38,6 +40,25 @@ pub fn fenced(text: &str, lang: &str) -> String {
     let fence = "`".repeat(longest.max(2) + 1);
     let body = text.trim_end_matches('\n');
     format!("{fence}{lang}\n{body}\n{fence}\n")
+}
+
+/// Untrusted multi-line text as a `<pre>` block. GitHub does not read Markdown inside
+/// `<pre>` and the block can only end at `</pre>`, which escaping makes impossible, so
+/// tracebacks show verbatim and nothing in them renders as HTML. (`@name` needs no
+/// care here: GitHub makes no mentions inside `<pre>`, and decorators stay copyable.)
+pub fn pre(text: &str) -> String {
+    let mut out = String::from("<pre>");
+    for c in text.trim_end().chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out.push_str("</pre>\n");
+    out
 }
 
 /// A `<details>` block: the summary line is escaped, the body is trusted Markdown.
