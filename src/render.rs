@@ -79,6 +79,8 @@ macro_rules! markdown_templates {
 const MARKDOWN_TEMPLATES: &[(&str, &str)] = markdown_templates![
     "_macros",
     "benchmark",
+    "lint",
+    "rule_cell",
     "steps_on_main",
 ];
 
