@@ -82,6 +82,7 @@ const MARKDOWN_TEMPLATES: &[(&str, &str)] = markdown_templates![
     "lint",
     "rule_cell",
     "steps_on_main",
+    "test",
 ];
 
 fn markdown_environment() -> &'static Result<Environment<'static>, String> {
