@@ -80,6 +80,7 @@ const MARKDOWN_TEMPLATES: &[(&str, &str)] = markdown_templates![
     "_macros",
     "benchmark",
     "lint",
+    "parity",
     "rule_cell",
     "steps_on_main",
     "test",
