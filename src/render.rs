@@ -81,6 +81,7 @@ const MARKDOWN_TEMPLATES: &[(&str, &str)] = markdown_templates![
     "benchmark",
     "lint",
     "parity",
+    "publish",
     "rule_cell",
     "steps_on_main",
     "test",
