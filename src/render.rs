@@ -79,6 +79,10 @@ macro_rules! markdown_templates {
 const MARKDOWN_TEMPLATES: &[(&str, &str)] = markdown_templates![
     "_macros",
     "benchmark",
+    "comment_cut",
+    "comment_footer",
+    "comment_head",
+    "comment_section",
     "lint",
     "parity",
     "publish",
