@@ -89,6 +89,7 @@ const MARKDOWN_TEMPLATES: &[(&str, &str)] = markdown_templates![
     "rule_cell",
     "steps_on_main",
     "test",
+    "unusable_report",
 ];
 
 fn markdown_environment() -> &'static Result<Environment<'static>, String> {
