@@ -173,6 +173,30 @@ mod tests {
     }
 
     #[test]
+    fn a_fold_escapes_its_summary_and_pre_keeps_a_traceback_verbatim() {
+        let mut env = environment();
+        for (name, source) in MARKDOWN_TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        env.add_template(
+            "t.md.j2",
+            "{% import \"_macros.md.j2\" as md %}{% call md.details(s) %}{{ tb|pre }}  \n{% endcall %}",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let md = env.get_template("t.md.j2").and_then(|t| {
+            t.render(minijinja::context! { s => "<b>@x</summary>", tb => "a </pre>\n  *x* @y\n" })
+        });
+        assert_eq!(
+            md.ok().as_deref(),
+            Some(
+                "<details><summary>&lt;b&gt;@\u{200B}x&lt;/summary&gt;</summary>\n\n\
+                 <pre>a &lt;/pre&gt;\n  *x* @y</pre>\n</details>\n"
+            )
+        );
+    }
+
+    #[test]
     fn every_markdown_template_parses() {
         assert_eq!(markdown_environment().as_ref().err(), None);
     }
