@@ -10,7 +10,6 @@ use super::changepoint::{self, ChangePoint};
 use super::compare::Options;
 use super::fingerprint;
 use super::metric;
-use crate::output::markdown::escape;
 
 /// The most recent runs of a series that the search looks at: it costs O(n²) per
 /// shuffle, and steps older than this are history the charts already show.
@@ -194,33 +193,33 @@ pub fn recent(base: &Baseline, opts: &Options, testbed: Option<&str>) -> Vec<Sin
     out
 }
 
-/// The PR comment's line about recent steps on main (empty when there are none).
-pub fn markdown(steps: &[Since]) -> String {
-    if steps.is_empty() {
-        return String::new();
-    }
-    let items: Vec<String> = steps
+/// A recent step as the Markdown templates show it (`steps_on_main.md.j2`).
+#[derive(Serialize)]
+pub(super) struct StepView {
+    backend: String,
+    label: String,
+    /// Markdown already ([`Since::text`]).
+    since: String,
+}
+
+/// The steps the PR comment lists, and how many more there are.
+pub(super) fn steps_view(steps: &[Since]) -> (Vec<StepView>, usize) {
+    let shown = steps
         .iter()
         .take(COMMENT_STEPS)
-        .map(|s| {
-            format!(
-                "{} · {} {}",
-                escape(&super::render::backend_name(&s.backend)),
-                escape(&s.label),
-                s.text()
-            )
+        .map(|s| StepView {
+            backend: super::render::backend_name(&s.backend),
+            label: s.label.clone(),
+            since: s.text(),
         })
         .collect();
-    let more = steps.len().saturating_sub(COMMENT_STEPS);
-    format!(
-        "\n**Steps on main** (change points in this testbed's history): {}{}\n",
-        items.join("; "),
-        if more > 0 {
-            format!("; and {more} more")
-        } else {
-            String::new()
-        }
-    )
+    (shown, steps.len().saturating_sub(COMMENT_STEPS))
+}
+
+/// The PR comment's line about recent steps on main (empty when there are none).
+pub fn markdown(steps: &[Since]) -> String {
+    let (steps, more) = steps_view(steps);
+    crate::output::templates::markdown("steps_on_main.md.j2", minijinja::context! { steps, more })
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! The benchmark's Markdown section (PR comment and step summary): one verdict line
 //! whose symbol agrees with the phase's status, the regressions first, then the
 //! design's stage table with the ratio's and each backend's change, then the details
-//! folded (every comparison, the stages' shares of the pipeline).
+//! folded (every comparison, the stages' shares of the pipeline). The layout is
+//! `templates/markdown/benchmark.md.j2`; this file gathers the figures it shows,
+//! formatted but not escaped (the template's formatter escapes them).
+
+use serde::Serialize;
 
 use super::compare::{Comparison, Row};
 use super::decide::Verdict;
@@ -10,23 +14,6 @@ use super::render::{
     backend_name, backends, detail, info_of, pct, pct1, row_name, sparkline, stage_label,
     verdict_line, RowIndex,
 };
-use crate::output::markdown::{code, details, escape, Align, Table};
-
-fn md_change(row: Option<&Row>) -> String {
-    let Some(r) = row else {
-        return String::new();
-    };
-    let change = r.change_pct.map_or("n/a".to_string(), pct1);
-    match r.verdict {
-        Verdict::Regression => format!("**{}** ❌", escape(&change)),
-        Verdict::Improvement => format!("{} ✅", escape(&change)),
-        Verdict::Unchanged => escape(&change),
-        Verdict::New => "new".into(),
-        Verdict::NewTestbed => "new testbed".into(),
-        Verdict::Missing => "missing".into(),
-        Verdict::NotMeasured => "not measured".into(),
-    }
-}
 
 /// The verdict line's symbol: ❌ only when regressions fail the phase (`gated`), ⚠️
 /// when they only warn, ℹ️ when nothing could be judged yet.
@@ -39,224 +26,166 @@ pub fn symbol(c: &Comparison, gated: bool) -> &'static str {
     }
 }
 
-fn regressions_table(regs: &[&Row]) -> String {
-    let mut t = Table::new(&[
-        "Regression",
-        "Baseline",
-        "Current",
-        "Change",
-        "Needed",
-        "Noise",
-        "Runs",
-    ])
-    .align(&[
-        Align::Left,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-    ]);
-    for r in regs {
-        let info = info_of(r);
-        let f = |v: Option<f64>| v.map_or("—".to_string(), |v| metric::format_value(v, &info));
-        t.row(vec![
-            escape(&row_name(r)),
-            escape(&f(r.baseline)),
-            escape(&f(r.current)),
-            format!("**{}**", escape(&r.change_pct.map_or("n/a".into(), pct1))),
-            escape(&format!("±{:.1}%", r.bar_pct.unwrap_or(r.threshold_pct))),
-            escape(&r.noise_pct.map_or("—".into(), |n| format!("{n:.1}%"))),
-            r.history_runs.to_string(),
-        ]);
-    }
-    t.render()
+/// A change cell: the template's `change` macro words it by verdict.
+#[derive(Serialize)]
+struct Change {
+    verdict: &'static str,
+    change: String,
 }
 
-fn stage_table(c: &Comparison) -> String {
+fn change(row: Option<&Row>) -> Option<Change> {
+    row.map(|r| Change {
+        verdict: r.verdict.as_str(),
+        change: r.change_pct.map_or("n/a".to_string(), pct1),
+    })
+}
+
+#[derive(Serialize)]
+struct Regression {
+    name: String,
+    baseline: String,
+    current: String,
+    change: String,
+    needed: String,
+    noise: String,
+    runs: usize,
+}
+
+#[derive(Serialize)]
+struct Stage {
+    label: String,
+    bold: bool,
+    candidate: String,
+    reference: String,
+    delta: String,
+    wins: bool,
+    ratio: Option<Change>,
+    backs: Vec<Option<Change>>,
+    trend: String,
+}
+
+#[derive(Serialize)]
+struct Compared {
+    backend: String,
+    metric: String,
+    baseline: String,
+    current: String,
+    change: String,
+    verdict: &'static str,
+    runs: usize,
+}
+
+#[derive(Serialize)]
+struct Share {
+    backend: String,
+    label: String,
+    baseline: String,
+    current: String,
+    change: String,
+    runs: usize,
+}
+
+fn value(v: Option<f64>, info: &metric::MetricInfo) -> String {
+    v.map_or("—".to_string(), |v| metric::format_value(v, info))
+}
+
+fn regression(r: &Row) -> Regression {
+    let info = info_of(r);
+    Regression {
+        name: row_name(r),
+        baseline: value(r.baseline, &info),
+        current: value(r.current, &info),
+        change: r.change_pct.map_or("n/a".into(), pct1),
+        needed: format!("±{:.1}%", r.bar_pct.unwrap_or(r.threshold_pct)),
+        noise: r.noise_pct.map_or("—".into(), |n| format!("{n:.1}%")),
+        runs: r.history_runs,
+    }
+}
+
+fn stages(c: &Comparison, trend_of: Option<&str>) -> Vec<Stage> {
     let backs = backends(c);
-    let cand = c.candidate.as_deref();
-    let refb = c.reference.as_deref();
-    let has_ratios = c.rows.iter().any(|r| r.kind == Kind::Ratio);
-    let mut headers: Vec<String> = vec!["Stage".into()];
-    headers.extend(cand.map(|b| escape(&backend_name(b))));
-    headers.extend(refb.map(|b| escape(&backend_name(b))));
-    if refb.is_some() {
-        headers.push("Δ".into());
-        if has_ratios {
-            headers.push("Δ vs baseline".into());
-        }
-    }
-    for b in &backs {
-        headers.push(format!("{} vs baseline", escape(&backend_name(b))));
-    }
-    let trend_of = cand.or(backs.first().map(String::as_str));
-    if let Some(b) = trend_of {
-        headers.push(format!("Trend ({})", escape(&backend_name(b))));
-    }
-    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let mut align = vec![Align::Left];
-    align.resize(headers.len(), Align::Right);
-    let mut t = Table::new(&header_refs).align(&align);
     let ix = RowIndex::new(c);
-    for s in &c.stages {
-        let any_row = ix.any(&s.metric);
-        let info = any_row
-            .map(info_of)
-            .unwrap_or_else(|| metric::info(&s.metric, &Default::default(), None));
-        let fmt = |v: Option<f64>| {
-            v.map_or("—".to_string(), |v| {
-                escape(&metric::format_value(v, &info))
-            })
-        };
-        let label = escape(&stage_label(c, s));
-        let mut cells = vec![if s.group == 2 {
-            format!("**{label}**")
-        } else {
-            label
-        }];
-        if cand.is_some() {
-            cells.push(fmt(s.candidate));
-        }
-        if refb.is_some() {
-            cells.push(fmt(s.reference));
-            let mark = if s.candidate_wins { " ✓" } else { "" };
-            cells.push(
-                s.delta_pct
-                    .map_or("—".into(), |d| format!("{}{mark}", escape(&pct(d)))),
-            );
-            if has_ratios {
-                cells.push(md_change(ix.ratio(&s.metric)));
-            }
-        }
-        for b in &backs {
-            cells.push(md_change(ix.get(b, &s.metric)));
-        }
-        if let Some(b) = trend_of {
-            cells.push(
-                ix.get(b, &s.metric)
+    c.stages
+        .iter()
+        .map(|s| {
+            let info = ix
+                .any(&s.metric)
+                .map(info_of)
+                .unwrap_or_else(|| metric::info(&s.metric, &Default::default(), None));
+            Stage {
+                label: stage_label(c, s),
+                bold: s.group == 2,
+                candidate: value(s.candidate, &info),
+                reference: value(s.reference, &info),
+                delta: s.delta_pct.map_or("—".into(), pct),
+                wins: s.candidate_wins && s.delta_pct.is_some(),
+                ratio: change(ix.ratio(&s.metric)),
+                backs: backs.iter().map(|b| change(ix.get(b, &s.metric))).collect(),
+                trend: trend_of
+                    .and_then(|b| ix.get(b, &s.metric))
                     .map_or(String::new(), |r| sparkline(&r.trend)),
-            );
-        }
-        t.row(cells);
-    }
-    t.render()
+            }
+        })
+        .collect()
 }
 
-fn all_rows(c: &Comparison) -> String {
-    let mut all = Table::new(&[
-        "Backend", "Metric", "Baseline", "Current", "Change", "Verdict", "Runs",
-    ])
-    .align(&[
-        Align::Left,
-        Align::Left,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Left,
-        Align::Right,
-    ]);
-    for r in &c.rows {
-        let info = info_of(r);
-        let f = |v: Option<f64>| {
-            v.map_or("—".to_string(), |v| {
-                escape(&metric::format_value(v, &info))
-            })
-        };
-        all.row(vec![
-            escape(&r.backend),
-            code(&r.metric),
-            f(r.baseline),
-            f(r.current),
-            r.change_pct.map_or("—".into(), |p| escape(&pct1(p))),
-            r.verdict.as_str().to_string(),
-            r.history_runs.to_string(),
-        ]);
+fn compared(r: &Row) -> Compared {
+    let info = info_of(r);
+    Compared {
+        backend: r.backend.clone(),
+        metric: r.metric.clone(),
+        baseline: value(r.baseline, &info),
+        current: value(r.current, &info),
+        change: r.change_pct.map_or("—".into(), pct1),
+        verdict: r.verdict.as_str(),
+        runs: r.history_runs,
     }
-    format!(
-        "{}\nTime and memory are compared with up to the last {} runs on the same testbed ({}), and only once it has {} of them; the {} ÷ {} ratios with runs on every testbed. Each run is summarised by the mean of its samples after setting aside spikes (the table shows the same figure), outlying runs set aside. A change counts when it is beyond the metric's threshold and beyond {}× the run-to-run noise.",
-        all.render(),
-        c.rule.window,
-        escape(&c.testbed_label),
-        c.min_runs,
-        escape(&backend_name(c.candidate.as_deref().unwrap_or("candidate"))),
-        escape(&backend_name(c.reference.as_deref().unwrap_or("reference"))),
-        c.rule.noise_sigmas
-    )
 }
 
-fn shares(c: &Comparison) -> String {
-    let mut t =
-        Table::new(&["Backend", "Stage", "Baseline", "Current", "Change", "Runs"]).align(&[
-            Align::Left,
-            Align::Left,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-        ]);
-    let share = |v: f64| format!("{:.1}%", v * 100.0);
-    for s in &c.shares {
-        t.row(vec![
-            escape(&backend_name(&s.backend)),
-            escape(&s.label),
-            s.baseline.map_or("—".into(), share),
-            share(s.current),
-            s.change_pct.map_or("—".into(), |p| escape(&pct1(p))),
-            s.history_runs.to_string(),
-        ]);
+fn share(s: &super::comparison::ShareRow) -> Share {
+    let fraction = |v: f64| format!("{:.1}%", v * 100.0);
+    Share {
+        backend: backend_name(&s.backend),
+        label: s.label.clone(),
+        baseline: s.baseline.map_or("—".into(), fraction),
+        current: fraction(s.current),
+        change: s.change_pct.map_or("—".into(), pct1),
+        runs: s.history_runs,
     }
-    t.render()
 }
 
 /// The Markdown section. `gated`: regressions fail the phase.
 pub fn markdown(c: &Comparison, gated: bool) -> String {
-    let mut out = format!(
-        "{} **Benchmark:** {}\n\n",
-        symbol(c, gated),
-        escape(&verdict_line(c))
-    );
-    let regs: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
-        .collect();
-    if !regs.is_empty() {
-        out.push_str(&regressions_table(&regs));
-        out.push('\n');
-    }
-    out.push_str(&stage_table(c));
-    if super::render::new_testbed(c) && c.rows.iter().any(|r| r.kind == Kind::Ratio) {
-        // On a testbed without history the ratio column is the only one compared, and
-        // against other machines: say so, so that a move there is read for what it is.
-        out.push_str(&format!(
-            "\n_Δ vs baseline compares the {} ÷ {} ratio with runs on other testbeds; part of a move there can come from the machine rather than the change, so only a move beyond the ratio's threshold counts._\n",
-            escape(&backend_name(c.candidate.as_deref().unwrap_or("candidate"))),
-            escape(&backend_name(c.reference.as_deref().unwrap_or("reference"))),
-        ));
-    }
-    // Change points on main (bench::changes): "since `abc1234` (+12 %)".
-    out.push_str(&super::changes::markdown(&c.change_points));
-    let imps: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Improvement)
-        .collect();
-    if !imps.is_empty() {
-        out.push_str("\n**Improvements:** ");
-        let items: Vec<String> = imps.iter().map(|r| escape(&detail(r))).collect();
-        out.push_str(&items.join("; "));
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(&details(
-        &format!("All {} comparisons", c.rows.len()),
-        &all_rows(c),
-    ));
-    if !c.shares.is_empty() {
-        out.push('\n');
-        out.push_str(&details("Share of the full pipeline", &shares(c)));
-    }
-    out
+    let backs = backends(c);
+    let cand = c.candidate.as_deref();
+    let refb = c.reference.as_deref();
+    let trend_of = cand.or(backs.first().map(String::as_str));
+    let has_ratios = c.rows.iter().any(|r| r.kind == Kind::Ratio);
+    let (steps, more) = super::changes::steps_view(&c.change_points);
+    let ctx = minijinja::context! {
+        symbol => symbol(c, gated),
+        verdict => verdict_line(c),
+        regressions => c.rows.iter().filter(|r| r.verdict == Verdict::Regression)
+            .map(regression).collect::<Vec<_>>(),
+        cand => cand.map(backend_name),
+        refb => refb.map(backend_name),
+        has_ratios,
+        backs => backs.iter().map(|b| backend_name(b)).collect::<Vec<_>>(),
+        trend => trend_of.map(backend_name),
+        stages => stages(c, trend_of),
+        ratio_note => super::render::new_testbed(c) && has_ratios,
+        cand_name => backend_name(cand.unwrap_or("candidate")),
+        ref_name => backend_name(refb.unwrap_or("reference")),
+        steps,
+        more,
+        improvements => c.rows.iter().filter(|r| r.verdict == Verdict::Improvement)
+            .map(detail).collect::<Vec<_>>(),
+        rows => c.rows.iter().map(compared).collect::<Vec<_>>(),
+        window => c.rule.window,
+        testbed => &c.testbed_label,
+        min_runs => c.min_runs,
+        noise_sigmas => c.rule.noise_sigmas.to_string(),
+        shares => c.shares.iter().map(share).collect::<Vec<_>>(),
+    };
+    crate::output::templates::markdown("benchmark.md.j2", ctx)
 }

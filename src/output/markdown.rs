@@ -1,5 +1,7 @@
 //! Markdown building blocks for the step summary and the PR comment. Everything that
-//! came from outside (test names, lint messages, paths) goes through [`escape`].
+//! came from outside (test names, lint messages, paths) goes through [`escape`]: the
+//! Markdown templates' formatter (`crate::output::templates`) applies it to every value not marked
+//! safe; tracebacks go through [`pre`].
 
 /// Escapes untrusted text for inline use in GitHub-flavoured Markdown, including table
 /// cells: HTML metacharacters become entities, other Markdown punctuation is
@@ -38,6 +40,25 @@ pub fn fenced(text: &str, lang: &str) -> String {
     let fence = "`".repeat(longest.max(2) + 1);
     let body = text.trim_end_matches('\n');
     format!("{fence}{lang}\n{body}\n{fence}\n")
+}
+
+/// Untrusted multi-line text as a `<pre>` block. GitHub does not read Markdown inside
+/// `<pre>` and the block can only end at `</pre>`, which escaping makes impossible, so
+/// tracebacks show verbatim and nothing in them renders as HTML. (`@name` needs no
+/// care here: GitHub makes no mentions inside `<pre>`, and decorators stay copyable.)
+pub fn pre(text: &str) -> String {
+    let mut out = String::from("<pre>");
+    for c in text.trim_end().chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out.push_str("</pre>\n");
+    out
 }
 
 /// A `<details>` block: the summary line is escaped, the body is trusted Markdown.
@@ -90,69 +111,6 @@ pub fn closers(md: &str) -> String {
     out
 }
 
-/// Column alignment for [`Table`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Align {
-    Left,
-    Right,
-    Center,
-}
-
-/// A GFM table. Cells are Markdown the caller has already escaped.
-#[derive(Debug, Clone)]
-pub struct Table {
-    headers: Vec<String>,
-    align: Vec<Align>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new(headers: &[&str]) -> Self {
-        Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            align: vec![Align::Left; headers.len()],
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn align(mut self, align: &[Align]) -> Self {
-        for (slot, a) in self.align.iter_mut().zip(align) {
-            *slot = *a;
-        }
-        self
-    }
-
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    pub fn render(&self) -> String {
-        let mut out = format!("| {} |\n|", self.headers.join(" | "));
-        for a in &self.align {
-            out.push_str(match a {
-                Align::Left => " --- |",
-                Align::Right => " ---: |",
-                Align::Center => " :---: |",
-            });
-        }
-        out.push('\n');
-        for row in &self.rows {
-            let mut cells = row.clone();
-            cells.resize(self.headers.len(), String::new());
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,12 +143,5 @@ mod tests {
         );
         assert_eq!(closers(&details("s", &fenced("a\n</details>", ""))), "");
         assert_eq!(closers("~~~\n<details>"), "\n~~~");
-    }
-
-    #[test]
-    fn table_renders_alignment_and_pads_rows() {
-        let mut t = Table::new(&["a", "b"]).align(&[Align::Left, Align::Right]);
-        t.row(vec!["1".into()]);
-        assert_eq!(t.render(), "| a | b |\n| --- | ---: |\n| 1 |  |\n");
     }
 }

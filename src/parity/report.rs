@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Check, Mode, Tolerance};
-use crate::output::markdown::{escape, Align, Table};
 use crate::output::terminal::{sanitize, table, Style};
 use crate::output::{Annotation, Level, PhaseOutput, Status};
 
@@ -269,78 +268,50 @@ impl PhaseOutput for ParityReport {
     }
 
     fn markdown(&self) -> String {
-        let modes = self.has_modes();
-        let mut out = format!(
-            "### {} Parity\n\n{}\n\n",
-            self.status().symbol(),
-            escape(&self.headline())
-        );
-        out.push_str(&format!(
-            "Reference {} vs candidate {}; default tolerance atol {}, rtol {}, SNR ≥ {} dB, SDR ≥ {} dB.\n\n",
-            crate::output::markdown::code(&self.reference),
-            crate::output::markdown::code(&self.candidate),
-            self.tolerance.atol,
-            self.tolerance.rtol,
-            self.tolerance.min_snr_db,
-            self.tolerance.min_sdr_db
-        ));
-        let mut headers = vec!["", "Stage", "Array", "Max abs", "SNR dB"];
-        if modes {
-            headers.push("Isolated SNR dB");
-        }
-        headers.extend(["SDR dB", "Problem"]);
-        let mut align = vec![
-            Align::Center,
-            Align::Left,
-            Align::Left,
-            Align::Right,
-            Align::Right,
-        ];
-        if modes {
-            align.push(Align::Right);
-        }
-        align.extend([Align::Right, Align::Left]);
-        let mut t = Table::new(&headers).align(&align);
-        for row in self.rows() {
-            let c = row.main;
-            let problem = c
-                .problems
-                .first()
-                .or_else(|| row.isolated.and_then(|i| i.problems.first()))
-                .map(|p| escape(p))
-                .unwrap_or_default();
-            let mut cells = vec![
-                if row.passed() { "✓" } else { "✗" }.to_string(),
-                escape(&c.stage),
-                escape(&c.label()),
-                c.metrics.as_ref().map_or("—".into(), |m| sci(m.max_abs)),
-                snr_of(Some(c)),
-            ];
-            if modes {
-                cells.push(snr_of(row.isolated));
-            }
-            cells.push(sdr_of(c));
-            cells.push(problem);
-            t.row(cells);
-        }
-        out.push_str(&t.render());
         let code = |x: &str| crate::output::markdown::code(x);
-        if !self.introduced.is_empty() {
-            out.push_str("\n**Where the error is introduced** (isolated mode: each candidate stage fed the reference's inputs):\n\n");
-            for i in &self.introduced {
-                out.push_str(&format!("- {}\n", i.sentence(&code)));
-            }
-        }
-        if !self.notes.is_empty() {
-            out.push_str("\n**Stages the candidate did not compute itself:**\n\n");
-            for n in &self.notes {
-                out.push_str(&format!("- {}: {}\n", code(&n.stage), escape(&n.note)));
-            }
-        }
-        if let Some(run) = &self.run {
-            out.push_str(&format!("\n{}\n", run.sentence(&code)));
-        }
-        out
+        let rows: Vec<_> = self
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let c = row.main;
+                minijinja::context! {
+                    passed => row.passed(),
+                    stage => &c.stage,
+                    array => c.label(),
+                    max_abs => c.metrics.as_ref().map_or("—".into(), |m| sci(m.max_abs)),
+                    snr => snr_of(Some(c)),
+                    isolated_snr => snr_of(row.isolated),
+                    sdr => sdr_of(c),
+                    problem => c
+                        .problems
+                        .first()
+                        .or_else(|| row.isolated.and_then(|i| i.problems.first()))
+                        .cloned()
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        crate::output::templates::markdown(
+            "parity.md.j2",
+            minijinja::context! {
+                symbol => self.status().symbol(),
+                headline => self.headline(),
+                reference => &self.reference,
+                candidate => &self.candidate,
+                atol => self.tolerance.atol.to_string(),
+                rtol => self.tolerance.rtol.to_string(),
+                snr => self.tolerance.min_snr_db.to_string(),
+                sdr => self.tolerance.min_sdr_db.to_string(),
+                modes => self.has_modes(),
+                rows,
+                introduced => self.introduced.iter().map(|i| i.sentence(&code))
+                    .collect::<Vec<_>>(),
+                notes => self.notes.iter().map(|n| minijinja::context! {
+                    stage => &n.stage, note => &n.note,
+                }).collect::<Vec<_>>(),
+                run => self.run.as_ref().map(|r| r.sentence(&code)),
+            },
+        )
     }
 
     fn annotations(&self) -> Vec<Annotation> {

@@ -12,7 +12,6 @@ use crate::bench::config::BenchmarkConfig;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::git;
-use crate::output::markdown::{code, escape};
 use crate::output::terminal::Style;
 use crate::output::{PhaseOutput, PhaseReport, Status};
 use crate::site::history::History;
@@ -119,15 +118,14 @@ impl PhaseOutput for PublishReport {
         out
     }
     fn markdown(&self) -> String {
-        let mut md = format!("### Site\n\n{}\n", escape(&self.headline()));
-        if let Some(c) = &self.commit {
-            md.push_str(&format!(
-                "\nCommit {} on {}.\n",
-                code(c),
-                code(self.branch.as_deref().unwrap_or(""))
-            ));
-        }
-        md
+        crate::output::templates::markdown(
+            "publish.md.j2",
+            minijinja::context! {
+                headline => self.headline(),
+                commit => &self.commit,
+                branch => self.branch.as_deref().unwrap_or(""),
+            },
+        )
     }
     fn outputs(&self) -> Vec<(String, String)> {
         let mut o = Vec::new();

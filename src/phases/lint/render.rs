@@ -4,11 +4,12 @@
 //! here is ever read as a workflow command.
 
 use crate::ingest::diagnostic::{Diagnostic, Severity};
-use crate::output::markdown::{code, details, escape, Align, Table};
 use crate::output::terminal::{sanitize, table, Style};
 use crate::output::PhaseOutput;
 
-use super::report::{LintReport, Source};
+use serde::Serialize;
+
+use super::report::{LintReport, Source, ToolResult};
 use crate::output::plural;
 
 /// Findings listed in the terminal summary; the rest are in the JSON report.
@@ -155,136 +156,146 @@ fn icon(s: Severity) -> &'static str {
     }
 }
 
-/// A link to rule documentation, only for plain https URLs (they come from tool output,
-/// so anything that could break out of the link syntax is shown as text instead).
-fn rule_cell(rule: &str, url: Option<&str>) -> String {
-    let safe = url.filter(|u| {
+/// The URL of a rule's documentation if it may be linked: only plain https URLs (they
+/// come from tool output, so anything that could break out of the link syntax is not
+/// linked; the rule is shown as text instead).
+fn rule_url(url: Option<&str>) -> Option<&str> {
+    url.filter(|u| {
         u.starts_with("https://")
             && u.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._~/:%?=&#+".contains(c))
-    });
-    match safe {
-        Some(u) => format!("[{}]({u})", escape(rule)),
-        None => escape(rule),
+    })
+}
+
+/// A rule as the Rules table shows it (`rule_cell.md.j2`, which `lint.md.j2` includes).
+fn rule_cell(rule: &str, url: Option<&str>) -> String {
+    crate::output::templates::markdown(
+        "rule_cell.md.j2",
+        minijinja::context! { rule, url => rule_url(url) },
+    )
+}
+
+#[derive(Serialize)]
+struct ToolView<'a> {
+    name: &'a str,
+    command: Option<&'a str>,
+    exit: String,
+    file: Option<&'a str>,
+    reason: Option<&'a str>,
+    skipped: bool,
+    errors: usize,
+    warnings: usize,
+    notes: usize,
+    fixable: usize,
+}
+
+#[derive(Serialize)]
+struct RuleView<'a> {
+    /// The rule, linked when it may be ([`rule_cell`]): Markdown.
+    cell: String,
+    tool: &'a str,
+    icon: &'static str,
+    severity: &'static str,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct FindingView<'a> {
+    icon: &'static str,
+    place: String,
+    tool: &'a str,
+    rule: Option<&'a str>,
+    message: &'a str,
+    fixable: bool,
+}
+
+fn tool_view(t: &ToolResult) -> ToolView<'_> {
+    let (mut command, mut exit, mut file, mut reason) = (None, String::new(), None, None);
+    match &t.source {
+        Source::Ran {
+            command: c,
+            exit_code,
+            ..
+        } => {
+            command = Some(c.as_str());
+            exit = exit_code.map_or("by signal".to_string(), |c| c.to_string());
+        }
+        Source::Report { file: f } => file = Some(f.as_str()),
+        Source::Skipped { reason: r } => reason = Some(r.as_str()),
+    }
+    ToolView {
+        name: &t.name,
+        command,
+        exit,
+        file,
+        reason,
+        skipped: matches!(t.source, Source::Skipped { .. }),
+        errors: t.counts.errors,
+        warnings: t.counts.warnings,
+        notes: t.counts.notes,
+        fixable: t.counts.fixable,
     }
 }
 
+fn finding_view(d: &Diagnostic) -> FindingView<'_> {
+    let place = match &d.file {
+        Some(f) if d.line.is_some() => format!("{f}:{}", position(d)),
+        Some(f) => f.clone(),
+        None => "(no file)".to_string(),
+    };
+    FindingView {
+        icon: icon(d.severity),
+        place,
+        tool: &d.tool,
+        rule: d.rule.as_deref(),
+        message: &d.message,
+        fixable: d.fixable,
+    }
+}
+
+/// The Markdown section (`templates/markdown/lint.md.j2`).
 pub fn markdown(r: &LintReport) -> String {
-    let mut out = format!(
-        "### {} Lint: {}\n\n",
-        r.status.symbol(),
-        escape(&r.headline())
-    );
-    if r.fixed {
-        out.push_str("Fix commands ran before linting (`lint --fix`).\n\n");
-    }
-    if r.tools.is_empty() {
-        out.push_str("No linter was configured.\n");
-        return out;
-    }
-    let right = [
-        Align::Left,
-        Align::Left,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-    ];
-    let mut tools =
-        Table::new(&["Tool", "How", "Errors", "Warnings", "Notes", "Fixable"]).align(&right);
-    for t in &r.tools {
-        let how = match &t.source {
-            Source::Ran {
-                command, exit_code, ..
-            } => format!(
-                "ran {} (exit {})",
-                code(command),
-                exit_code.map_or("by signal".to_string(), |c| c.to_string())
-            ),
-            Source::Report { file } => format!("report {}", code(file)),
-            Source::Skipped { reason } => format!("skipped: {}", escape(reason)),
-        };
-        let skipped = matches!(t.source, Source::Skipped { .. });
-        let n = |v: usize| {
-            if skipped {
-                "–".to_string()
-            } else {
-                v.to_string()
-            }
-        };
-        tools.row(vec![
-            escape(&t.name),
-            how,
-            n(t.counts.errors),
-            n(t.counts.warnings),
-            n(t.counts.notes),
-            n(t.counts.fixable),
-        ]);
-    }
-    out.push_str(&tools.render());
-
-    if !r.rules.is_empty() {
-        let mut rules = Table::new(&["Rule", "Tool", "Severity", "Findings"]).align(&[
-            Align::Left,
-            Align::Left,
-            Align::Left,
-            Align::Right,
-        ]);
-        for rc in r.rules.iter().take(TOP_RULES) {
-            rules.row(vec![
-                rule_cell(rc.rule.as_deref().unwrap_or("(no rule)"), rc.url.as_deref()),
-                escape(&rc.tool),
-                format!("{} {}", icon(rc.severity), rc.severity.word()),
-                rc.count.to_string(),
-            ]);
-        }
-        let title = if r.rules.len() > TOP_RULES {
-            format!("\n**Top {TOP_RULES} of {} rules**\n\n", r.rules.len())
+    let n = r.diagnostics.len() + r.omitted;
+    let findings_summary = if n > MARKDOWN_LIMIT {
+        if r.omitted == 0 {
+            format!(
+                "{n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)"
+            )
         } else {
-            "\n**Rules**\n\n".to_string()
-        };
-        out.push_str(&title);
-        out.push_str(&rules.render());
-    }
-
-    if !r.diagnostics.is_empty() {
-        let mut list = Table::new(&["", "Location", "Rule", "Message"]);
-        for d in r.diagnostics.iter().take(MARKDOWN_LIMIT) {
-            let place = match &d.file {
-                Some(f) if d.line.is_some() => format!("{f}:{}", position(d)),
-                Some(f) => f.clone(),
-                None => "(no file)".to_string(),
-            };
-            let rule = match &d.rule {
-                Some(rule) => format!("{} {}", escape(&d.tool), escape(rule)),
-                None => escape(&d.tool),
-            };
-            let msg = if d.fixable {
-                format!("{} (fixable)", escape(&d.message))
-            } else {
-                escape(&d.message)
-            };
-            list.row(vec![icon(d.severity).to_string(), code(&place), rule, msg]);
+            format!(
+                "{n} findings (the first {MARKDOWN_LIMIT} are listed; lint.json lists {})",
+                r.diagnostics.len()
+            )
         }
-        let n = r.diagnostics.len() + r.omitted;
-        let summary = if n > MARKDOWN_LIMIT {
-            if r.omitted == 0 {
-                format!(
-                    "{n} findings (the first {MARKDOWN_LIMIT} are listed; the rest are in lint.json)"
-                )
-            } else {
-                format!(
-                    "{n} findings (the first {MARKDOWN_LIMIT} are listed; lint.json lists {})",
-                    r.diagnostics.len()
-                )
-            }
-        } else {
-            plural(n, "finding")
-        };
-        out.push('\n');
-        out.push_str(&details(&summary, &list.render()));
-    }
-    out
+    } else {
+        plural(n, "finding")
+    };
+    let rules: Vec<RuleView> = r
+        .rules
+        .iter()
+        .take(TOP_RULES)
+        .map(|rc| RuleView {
+            cell: rule_cell(rc.rule.as_deref().unwrap_or("(no rule)"), rc.url.as_deref()),
+            tool: &rc.tool,
+            icon: icon(rc.severity),
+            severity: rc.severity.word(),
+            count: rc.count,
+        })
+        .collect();
+    crate::output::templates::markdown(
+        "lint.md.j2",
+        minijinja::context! {
+            symbol => r.status.symbol(),
+            headline => r.headline(),
+            fixed => r.fixed,
+            tools => r.tools.iter().map(tool_view).collect::<Vec<_>>(),
+            rules,
+            rules_total => r.rules.len(),
+            findings => r.diagnostics.iter().take(MARKDOWN_LIMIT).map(finding_view)
+                .collect::<Vec<_>>(),
+            findings_summary,
+        },
+    )
 }
 
 #[cfg(test)]

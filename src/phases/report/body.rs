@@ -4,7 +4,6 @@
 //! `<details>` — and point to the full report.
 
 use super::merge::{verdict, verdict_line, Found};
-use crate::output::markdown::{escape, Align, Table};
 use crate::output::Status;
 
 /// GitHub rejects comment bodies over 65,536 characters; aim a little lower.
@@ -42,48 +41,30 @@ fn link_target(url: &str) -> String {
         .collect()
 }
 
+/// The verdict, the phases table and the links (`comment_head.md.j2`).
 fn head(found: &[Found], marker: &str, links: &Links) -> String {
-    let mut out = String::new();
-    if !marker.is_empty() {
-        out.push_str(marker);
-        out.push('\n');
-    }
-    out.push_str(&format!(
-        "## {}\n\n",
-        escape(&format!("htdemucs-devops: {}", verdict_line(found)))
-    ));
-    let mut table =
-        Table::new(&["Phase", "Result", "Summary"]).align(&[Align::Left, Align::Left, Align::Left]);
-    for f in found {
-        let headline: String = f.report.headline.chars().take(200).collect();
-        table.row(vec![
-            escape(&f.label),
-            format!(
-                "{} {}",
-                f.report.status.symbol(),
-                super::merge::status_word(f.report.status)
-            ),
-            escape(&headline),
-        ]);
-    }
-    out.push_str(&table.render());
-    let mut parts = Vec::new();
-    if let Some(u) = &links.run_url {
-        parts.push(format!("[Workflow run]({})", link_target(u)));
-    }
-    if let Some(u) = &links.site_url {
-        parts.push(format!("[Report site]({})", link_target(u)));
-    }
-    if let Some(sha) = &links.sha {
-        let short: String = sha.chars().take(10).collect();
-        parts.push(format!("commit {}", crate::output::markdown::code(&short)));
-    }
-    if !parts.is_empty() {
-        out.push('\n');
-        out.push_str(&parts.join(" · "));
-        out.push('\n');
-    }
-    out
+    let phases: Vec<_> = found
+        .iter()
+        .map(|f| {
+            minijinja::context! {
+                label => &f.label,
+                symbol => f.report.status.symbol(),
+                word => super::merge::status_word(f.report.status),
+                headline => f.report.headline.chars().take(200).collect::<String>(),
+            }
+        })
+        .collect();
+    crate::output::templates::markdown(
+        "comment_head.md.j2",
+        minijinja::context! {
+            marker,
+            verdict => verdict_line(found),
+            phases,
+            run_url => links.run_url.as_deref().map(link_target),
+            site_url => links.site_url.as_deref().map(link_target),
+            sha => links.sha.as_ref().map(|sha| sha.chars().take(10).collect::<String>()),
+        },
+    )
 }
 
 /// Phase Markdown may come from another run (a fork's artifact in the `workflow_run`
@@ -117,29 +98,25 @@ fn section(f: &Found) -> String {
         f.label,
         f.report.headline
     );
-    let long = md.lines().count() > FOLD_LINES || chars(md) > FOLD_CHARS;
-    if long {
-        let open = if f.report.status == Status::Failed {
-            " open"
-        } else {
-            ""
-        };
-        format!(
-            "<details{open}><summary><b>{}</b></summary>\n\n{md}\n\n</details>\n",
-            escape(&title)
-        )
-    } else {
-        format!("### {}\n\n{md}\n", escape(&title))
-    }
+    crate::output::templates::markdown(
+        "comment_section.md.j2",
+        minijinja::context! {
+            long => md.lines().count() > FOLD_LINES || chars(md) > FOLD_CHARS,
+            open => f.report.status == Status::Failed,
+            title,
+            md,
+        },
+    )
 }
 
 fn cut_note(links: &Links) -> String {
-    let where_ = match (&links.run_url, &links.site_url) {
-        (Some(run), _) => format!("the [workflow run summary]({})", link_target(run)),
-        (None, Some(site)) => format!("the [report site]({})", link_target(site)),
-        (None, None) => "`report.md` in the output folder".to_string(),
-    };
-    format!("\n> ✂️ Cut to fit GitHub's comment size limit; the full section is in {where_}.\n")
+    crate::output::templates::markdown(
+        "comment_cut.md.j2",
+        minijinja::context! {
+            run_url => links.run_url.as_deref().map(link_target),
+            site_url => links.site_url.as_deref().map(link_target),
+        },
+    )
 }
 
 /// Keeps whole lines of `md` within `budget` characters and closes what was left open.
@@ -191,11 +168,13 @@ fn truncate(md: &str, budget: usize) -> String {
 /// The whole comment. `limit` is in characters; `None` for the full, uncut report.
 pub fn compose(found: &[Found], marker: &str, links: &Links, limit: Option<usize>) -> String {
     let head = head(found, marker, links);
-    let footer = format!(
-        "\n<sub>{} htdemucs-devops {} · overall: {}</sub>\n",
-        verdict(found).symbol(),
-        env!("CARGO_PKG_VERSION"),
-        super::merge::status_word(verdict(found))
+    let footer = crate::output::templates::markdown(
+        "comment_footer.md.j2",
+        minijinja::context! {
+            symbol => verdict(found).symbol(),
+            version => env!("CARGO_PKG_VERSION"),
+            word => super::merge::status_word(verdict(found)),
+        },
     );
     let sections: Vec<String> = found.iter().map(section).collect();
     let total: usize = sections.iter().map(|s| chars(s) + 1).sum();

@@ -156,10 +156,9 @@ fn broken(dir: &Path, path: PathBuf, why: String) -> Found {
         .display()
         .to_string();
     let headline = format!("the report {shown} is unusable: {why}");
-    let markdown = format!(
-        "The phase report {} could not be used, so this phase counts as failed: {}.\n\nRe-run the phase (or re-upload its artifact) with the same htdemucs-devops version as this step.\n",
-        crate::output::markdown::code(&shown),
-        crate::output::markdown::escape(&why)
+    let markdown = crate::output::templates::markdown(
+        "unusable_report.md.j2",
+        minijinja::context! { path => &shown, why => &why },
     );
     Found {
         report: PhaseReport {
