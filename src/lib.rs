@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod git;
 pub mod github;
 pub mod ingest;
+pub mod npy;
 pub mod parity;
 pub mod paths;
 pub mod phases;
@@ -23,6 +24,7 @@ pub mod report;
 pub mod runner;
 pub mod scratch;
 pub mod secrets;
+pub mod simd;
 pub mod site;
 pub mod yaml_depth;
 

@@ -5,7 +5,7 @@
 //! validation are the shared scheduler's. Values keep their dtype: float32, float16 and
 //! int32 inputs are bound as such, and every output array coreml-rs returns (float32,
 //! float16, integers) becomes an `Array` of that dtype, float16 kept as its IEEE bit
-//! patterns (decoded by the crate's one float16 decoder, `parity::npy`, when compared).
+//! patterns (decoded by the crate's one float16 decoder, `crate::npy`, when compared).
 //! coreml-rs 0.5.4 itself refuses, before predicting, any model with an output that is
 //! not float32 (its model description reports only float32 outputs); that refusal is
 //! turned into an error saying so and how to re-convert. It cannot be compiled off macOS
