@@ -3,6 +3,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod console;
