@@ -101,10 +101,10 @@ pub fn phase_report(data: &[u8]) {
 pub fn npy(data: &[u8]) {
     let _ = crate::runner::npz::parse_npy(data);
     let mut reader = data;
-    if let Ok(header) = crate::parity::npy::read_header(&mut reader) {
+    if let Ok(header) = crate::npy::read_header(&mut reader) {
         let mut out = Vec::new();
         let take = reader.len() - reader.len() % header.dtype.size().max(1);
-        crate::parity::npy::decode(header.dtype, header.big_endian, &reader[..take], &mut out);
+        crate::npy::decode(header.dtype, header.big_endian, &reader[..take], &mut out);
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod context;
@@ -13,6 +14,7 @@ pub mod fuzzing;
 pub mod git;
 pub mod github;
 pub mod ingest;
+pub mod npy;
 pub mod output;
 pub mod parity;
 pub mod paths;
@@ -22,6 +24,7 @@ pub mod run_env;
 pub mod runner;
 pub mod scratch;
 pub mod secrets;
+pub mod simd;
 pub mod site;
 pub mod yaml_depth;
 

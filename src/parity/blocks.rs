@@ -3,9 +3,9 @@
 //! the metrics take (see `complex`).
 
 use super::complex;
-use super::npy::Kind;
-use super::simd::Level;
 use super::source::Decoder;
+use crate::npy::Kind;
+use crate::simd::Level;
 
 /// Decodes a chunk pair block by block into reused L1-sized buffers; complex pairs are
 /// folded into real ones (see `complex`).

@@ -1,14 +1,20 @@
-//! Inline SVG charts for the HTML report, drawn with plotters: the |error| histogram and
-//! the error-over-time curve of one check. No untrusted text goes into the SVG (axis
-//! captions are fixed), so the HTML template can embed it as is.
+//! Inline SVG charts for the HTML report: the |error| histogram and the error-over-time
+//! curve of one check, drawn with plotters through the crate's one SVG backend
+//! (`chart::svg`, the site's too: text escaped, black drawn in the page's text colour).
+//! The axis captions are fixed, and the backend escapes any text, so the HTML template
+//! embeds the SVG as is.
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
 use super::model::{Curve, Histogram};
+use crate::chart::svg::{SvgBackend, SvgDoc, Tooltip};
 
 const W: u32 = 460;
 const H: u32 = 220;
+/// Axis labels, captions and legend: small enough that the labels of a wide histogram
+/// stay apart.
+const FONT: (&str, u32) = ("sans-serif", 10);
 
 /// The log axis of the curve spans [FLOOR, CEIL] at most. plotters enumerates the key
 /// points between the axis bounds, endlessly when a bound or their ratio is infinite (an
@@ -30,10 +36,9 @@ fn plotted(v: f64) -> f64 {
 /// Bars of |error| counts per power of two (exact zeros not drawn; they are counted in
 /// the table).
 pub fn histogram_svg(h: &Histogram) -> Result<String> {
-    let mut svg = String::new();
+    let doc = SvgDoc::default();
     {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let root = SvgBackend::new((W, H), doc.clone(), Tooltip::default()).into_drawing_area();
         let first = h.counts.iter().position(|&c| c > 0).unwrap_or(0) as i32;
         let last = h.counts.iter().rposition(|&c| c > 0).unwrap_or(0) as i32;
         // Saturating: a merged shard report may carry any exponent and counts.
@@ -51,6 +56,8 @@ pub fn histogram_svg(h: &Histogram) -> Result<String> {
             .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
+            .label_style(FONT)
+            .axis_desc_style(FONT)
             .disable_x_mesh()
             .x_desc("|error| (power of two)")
             .y_desc("elements")
@@ -82,15 +89,14 @@ pub fn histogram_svg(h: &Histogram) -> Result<String> {
         chart.draw_series(bars).map_err(|e| anyhow!("{e}"))?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
-    Ok(svg)
+    Ok(doc.finish((W, H), "Histogram of |error|"))
 }
 
 /// RMS and max |error| per time bucket, log scale.
 pub fn curve_svg(c: &Curve) -> Result<String> {
-    let mut svg = String::new();
+    let doc = SvgDoc::default();
     {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let root = SvgBackend::new((W, H), doc.clone(), Tooltip::default()).into_drawing_area();
         let n = c.rms.len().max(1);
         let scale = match c.sample_rate {
             Some(sr) if sr > 0 => c.axis_len as f64 / f64::from(sr),
@@ -123,6 +129,8 @@ pub fn curve_svg(c: &Curve) -> Result<String> {
             .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
+            .label_style(FONT)
+            .axis_desc_style(FONT)
             .x_desc(if c.sample_rate.is_some() {
                 "time (s)"
             } else {
@@ -160,13 +168,16 @@ pub fn curve_svg(c: &Curve) -> Result<String> {
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RGBColor(70, 110, 190)));
         chart
             .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
+            .label_font(FONT)
+            // Not pure white: the backend leaves white fills to the page, and the legend
+            // must hide the lines behind it.
+            .background_style(RGBColor(0xf6, 0xf8, 0xfa).mix(0.9))
             .border_style(BLACK.mix(0.3))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
-    Ok(svg)
+    Ok(doc.finish((W, H), "Error over time (RMS and max per bucket)"))
 }
 
 #[cfg(test)]
@@ -206,8 +217,8 @@ mod tests {
         }
         let xs: Vec<i64> = first
             .split("<rect")
-            .skip(2) // the background
-            .filter(|r| r.contains("fill=\"#466EBE\""))
+            .skip(1) // what precedes the first rectangle
+            .filter(|r| r.contains("fill=\"#466ebe\""))
             .filter_map(|r| r.split("x=\"").nth(1)?.split('"').next()?.parse().ok())
             .collect();
         assert_eq!(xs.len(), 12, "{first}");

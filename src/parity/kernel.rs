@@ -3,9 +3,9 @@
 //! vectorise (two float64 vectors per sum with AVX2, one with AVX-512; see `simd`);
 //! rarely-needed work (finding the max's index) is done after the loop.
 
-use super::simd::multiversion;
+use crate::simd::multiversion;
 #[cfg(test)]
-use super::simd::Level;
+use crate::simd::Level;
 
 pub const LANES: usize = 8;
 

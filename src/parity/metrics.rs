@@ -13,7 +13,7 @@ pub use super::histogram::Distribution;
 use super::kernel::{self, Lanes, Params};
 use super::model::{Curve, Histogram, Metrics, StemSdr};
 use super::quantile::Quantile;
-use super::simd::Level;
+use crate::simd::Level;
 
 /// Buckets of the error-over-time curve.
 pub const CURVE_BUCKETS: u64 = 200;

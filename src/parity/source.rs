@@ -13,10 +13,10 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::npy::{self, DType};
 use super::readers::{Counted, CrcCheck};
-use super::simd::Level;
 use crate::audio::wav::{self, SampleFormat};
+use crate::npy::{self, DType};
+use crate::simd::Level;
 
 /// What one array is, read from its header only.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,11 +11,12 @@ use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::parity::compare::{self, Labels};
 use crate::parity::model::{Check, Mode};
+use crate::parity::plan::plan_stages;
 use crate::parity::report::ParityReport;
-use crate::parity::runner::{self, plan_stages, Input, Invocation, Timing};
 use crate::parity::shard::shard_of;
 use crate::parity::source::Source;
 use crate::parity::stages::RunSettings;
+use crate::runner::launch::{self, Input, Invocation, Timing};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -72,7 +73,7 @@ impl RunMode {
 
 pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
     let cfg = &ctx.config.parity.run;
-    let runner = runner::locate(
+    let runner = launch::locate(
         args.runner
             .clone()
             .or_else(|| cfg.runner.as_ref().map(|p| ctx.resolve(p))),
@@ -99,23 +100,15 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
         Err(e) => return Err(e.into()),
     };
     let plan = plan.unwrap_or_default();
-    let mut env = crate::runner::libtorch::runner_env(&runner, &ctx.config.torch, &ctx.root)?;
     // The allocator and thread settings every backend gets (`runner:` in the config); an
     // explicit --threads wins over the configured count.
-    env.extend(ctx.config.runner.launch_env());
-    if let Some(t) = args.threads {
-        for (k, v) in env.iter_mut() {
-            if [
-                crate::runner::settings::THREADS_ENV,
-                "OMP_NUM_THREADS",
-                "MKL_NUM_THREADS",
-            ]
-            .contains(&k.as_str())
-            {
-                *v = t.to_string();
-            }
-        }
-    }
+    let env = launch::environment(
+        &runner,
+        &ctx.config.torch,
+        &ctx.config.runner,
+        args.threads,
+        &ctx.root,
+    )?;
     let clips: Vec<PathBuf> = if args.clips.is_empty() {
         cfg.clips.clone()
     } else {
@@ -153,12 +146,12 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
         let reference = dir.join("reference.npz");
         let chained = dir.join("candidate-chained.npz");
         let isolated = dir.join("candidate-isolated.npz");
-        let call = |backend: &str,
-                    capture: &Path,
-                    from: Option<&Path>,
-                    shared: Option<&Path>,
-                    stages: &[String]| {
-            runner::invoke(
+        let mut call = |backend: &String,
+                        capture: &Path,
+                        from: Option<&Path>,
+                        shared: Option<&Path>,
+                        stages: &[String]| {
+            let results = launch::run(
                 ctx.console,
                 &Invocation {
                     runner: &runner,
@@ -174,6 +167,11 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
                     env: &env,
                 },
             )
+            .with_context(|| format!("parity run: {}", input.label()))?;
+            if let Some(t) = results.as_ref().and_then(threads_used) {
+                settings.threads_used.insert(backend.clone(), t);
+            }
+            Ok::<(), anyhow::Error>(())
         };
         call(reference_backend, &reference, None, None, &plan.reference)?;
         let mut pairs = Vec::new();
@@ -197,14 +195,6 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
                 &plan.candidate,
             )?;
             pairs.push((Mode::Isolated, isolated.clone()));
-        }
-        for (backend, capture) in [(reference_backend, &reference)]
-            .into_iter()
-            .chain(pairs.iter().map(|(_, c)| (candidate_backend, c)))
-        {
-            if let Some(t) = threads_used(capture) {
-                settings.threads_used.insert(backend.clone(), t);
-            }
         }
         for (mode, cand) in pairs {
             let mut r = Source::open(&reference)?;
@@ -257,10 +247,8 @@ fn compared(array: &str, stages: &std::collections::BTreeSet<String>, everything
     }
 }
 
-/// The thread count a runner reported in its results (`<capture>.json`, `$meta.threads`).
-fn threads_used(capture: &Path) -> Option<usize> {
-    let text = std::fs::read_to_string(capture.with_extension("json")).ok()?;
-    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+/// The thread count a runner reported in its results (`$meta.threads`).
+fn threads_used(doc: &serde_json::Value) -> Option<usize> {
     doc.get(crate::runner::META)?
         .get("threads")?
         .as_u64()

@@ -83,7 +83,7 @@ fn resolve(ctx: &Ctx, t: &Target) -> Result<(TorchConfig, Option<String>, PathBu
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
         cfg.cache = Some(cwd.join(d));
     }
-    let runner = crate::parity::runner::locate(t.runner.clone());
+    let runner = crate::runner::launch::locate(t.runner.clone());
     let wanted = match &t.torch_version {
         Some(v) => Some(libtorch::release_of(v).to_string()),
         None => libtorch::built_for(&runner)?,

@@ -12,8 +12,8 @@
 
 use std::fmt;
 
-use crate::parity::npy;
-pub use crate::parity::npy::DType;
+use crate::npy;
+pub use crate::npy::DType;
 
 /// A dense float32 array in C (row-major) order.
 #[derive(Clone, Debug, PartialEq)]

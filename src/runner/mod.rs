@@ -2,14 +2,15 @@
 //!
 //! `htdemucs-stage-runner` (src/bin/stage_runner) links a backend (tch, Core ML) and
 //! implements [`schedule::Backend`]; everything else a run needs lives here, compiled into
-//! the library without any backend so it is testable anywhere and the main binary can call
-//! [`run_stage_runner`] without linking libtorch.
+//! the library without any backend so it is testable anywhere. The main binary starts the
+//! runner through [`launch`], without linking libtorch.
 
 pub mod array;
 pub mod declare;
 pub mod error;
 pub mod external;
 mod feed;
+pub mod launch;
 pub mod libtorch;
 pub mod memory;
 #[cfg(test)]
@@ -25,7 +26,6 @@ pub mod segment;
 pub mod segment_run;
 pub mod settings;
 pub mod signal;
-pub mod spawn;
 pub mod spec;
 mod spec_checks;
 pub mod stage_impl;
@@ -34,10 +34,9 @@ pub mod wav;
 
 pub use array::{Array, ArrayF32, DType, ShapePattern};
 pub use error::{RunnerError, EXIT_BAD_INPUT};
-pub use results::{merge_results, results_json, RunMeta, META};
+pub use results::{results_json, RunMeta, META};
 pub use route::StageRouting;
 pub use schedule::{run_pipeline, Backend, RunOutcome, RunPlan, StageTiming};
 pub use segment::Segmenting;
 pub use segment_run::run_segmented;
-pub use spawn::{locate_runner, run_stage_runner, AudioSource, RunnerInvocation, SpawnError};
 pub use spec::{BackendSpec, ComputeUnits, Engine, PipelineSpec, StageSpec};

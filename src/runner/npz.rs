@@ -13,7 +13,7 @@ use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use super::array::Array;
-use crate::parity::npy;
+use crate::npy;
 
 /// A problem reading or writing an `.npz`/`.npy`, with the file it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +175,7 @@ pub fn npy_bytes(array: &Array) -> Vec<u8> {
 
 /// Parses a `.npy` of any dtype the parity phase reads (floats, complex, integers,
 /// bools; either byte order), in C order, keeping its dtype. The header is the parity
-/// phase's parser (`crate::parity::npy`, the one `.npy` reader), checked against the
+/// phase's parser (`crate::npy`, the one `.npy` reader), checked against the
 /// bytes really present before anything is allocated from it.
 pub fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
     let header = npy::parse_header(bytes).map_err(|e| format!("{e:#}"))?;

@@ -1,10 +1,10 @@
-//! The results JSON: backend -> metric -> number or samples, plus `$meta`, and merging runs.
+//! The results JSON: backend -> metric -> number or samples, plus `$meta`.
 //!
 //! This is the benchmark phase's producer format:
 //! `{"pytorch": {"stft_sec": [..], "stft_load_sec": 0.01, "stft_mem_increase_mb": 80.5, ...,
 //!   "total_load_sec": 0.3, "memory_peak_mb": 412.5}, "$meta": {...}}`.
-//! Keys starting with `$` are never backends. One runner process writes one backend;
-//! [`merge_results`] combines processes, so each backend's memory is its own process's.
+//! Keys starting with `$` are never backends. One runner process writes one backend, so
+//! each backend's memory is its own process's; the benchmark phase merges the processes' runs.
 //!
 //! Every stage owns the keys [`stage_metric_keys`] gives it; the run-wide totals have
 //! names no stage can produce ([`metric_collision`] is part of the spec's validation).
@@ -185,78 +185,6 @@ fn engine_key(info: &Value) -> &str {
     }
 }
 
-/// Merges per-process documents: backends side by side, `$meta` combined.
-///
-/// Fails when two documents carry the same backend, or disagree on threads or audio length
-/// (their numbers would not be comparable).
-pub fn merge_results(parts: Vec<Value>) -> Result<Value, String> {
-    let mut merged = Map::new();
-    let mut meta: Option<Map<String, Value>> = None;
-    for part in parts {
-        let Value::Object(doc) = part else {
-            return Err("a results document is not a JSON object".into());
-        };
-        for (key, value) in doc {
-            if key == META {
-                let Value::Object(m) = value else {
-                    return Err("`$meta` is not an object".into());
-                };
-                meta = Some(match meta.take() {
-                    None => m,
-                    Some(acc) => merge_meta(acc, m)?,
-                });
-            } else if merged.insert(key.clone(), value).is_some() {
-                return Err(format!("backend `{key}` appears in two results documents"));
-            }
-        }
-    }
-    let mut out = Map::new();
-    if let Some(m) = meta {
-        out.insert(META.into(), Value::Object(m));
-    }
-    out.extend(merged);
-    Ok(Value::Object(out))
-}
-
-fn merge_meta(
-    mut acc: Map<String, Value>,
-    next: Map<String, Value>,
-) -> Result<Map<String, Value>, String> {
-    for key in ["threads", "audio_seconds", "run_settings"] {
-        if acc.get(key) != next.get(key) {
-            return Err(format!(
-                "runs disagree on `{key}` ({} vs {}); run every backend with the same options",
-                acc.get(key).unwrap_or(&Value::Null),
-                next.get(key).unwrap_or(&Value::Null)
-            ));
-        }
-    }
-    for (key, value) in next {
-        match (acc.get_mut(&key), value) {
-            (Some(Value::Object(a)), Value::Object(b))
-                if key == "backends" || key == "fingerprint" =>
-            {
-                // Engine versions differ per backend process; keep every one.
-                for (k, v) in b {
-                    a.entry(k).or_insert(v);
-                }
-            }
-            (Some(Value::Array(a)), Value::Array(b)) if key == "stages" => {
-                for v in b {
-                    if !a.contains(&v) {
-                        a.push(v);
-                    }
-                }
-            }
-            (None, v) => {
-                acc.insert(key, v);
-            }
-            _ => {}
-        }
-    }
-    Ok(acc)
-}
-
 /// The machine the numbers came from: compare baselines only across equal fingerprints.
 pub fn fingerprint() -> Value {
     json!({
@@ -298,12 +226,6 @@ fn round3(x: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn doc(backend: &str, threads: usize) -> Value {
-        json!({"$meta": {"threads": threads, "audio_seconds": 1.0, "stages": ["a"],
-                         "backends": {backend: {"engine": "torch"}}},
-               backend: {"a_sec": [0.1, 0.2], "memory_peak_mb": 10.0}})
-    }
-
     #[test]
     fn stage_keys_never_overwrite_each_other_or_a_total() {
         assert_eq!(metric_collision(["stft", "model", "istft"]), None);
@@ -337,24 +259,5 @@ mod tests {
         assert_eq!(m["model_mem_increase_mb"], json!(100.0));
         assert_eq!(m["memory_peak_mb"], json!(900.0));
         assert!(!m.contains_key("model_peak_mb"));
-    }
-
-    #[test]
-    fn merge_keeps_backends_and_meta() {
-        let merged = merge_results(vec![doc("pytorch", 2), doc("converted", 2)]).unwrap();
-        assert_eq!(merged["pytorch"]["a_sec"], json!([0.1, 0.2]));
-        assert_eq!(merged["converted"]["memory_peak_mb"], json!(10.0));
-        let backends = merged[META]["backends"].as_object().unwrap();
-        assert_eq!(backends.len(), 2);
-    }
-
-    #[test]
-    fn merge_rejects_duplicates_and_mismatched_threads() {
-        assert!(merge_results(vec![doc("pytorch", 2), doc("pytorch", 2)])
-            .unwrap_err()
-            .contains("two"));
-        assert!(merge_results(vec![doc("pytorch", 2), doc("converted", 1)])
-            .unwrap_err()
-            .contains("threads"));
     }
 }

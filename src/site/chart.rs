@@ -6,7 +6,7 @@
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
-use super::svg::{SvgBackend, SvgDoc, Tooltip};
+use crate::chart::svg::{SvgBackend, SvgDoc, Tooltip};
 
 /// One run's value in a series.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,4 +5,3 @@ pub mod groups;
 pub mod history;
 pub mod latest;
 pub mod pages;
-pub mod svg;

@@ -481,7 +481,7 @@ fn wav_stems_get_demucs_sdr() {
 /// the bit), and an unknown `HTDEMUCS_DEVOPS_SIMD` value exits 2 naming it.
 #[test]
 fn instruction_set_override_gives_the_same_report_and_refuses_unknown_values() {
-    use htdemucs_devops::parity::simd::{Level, ENV};
+    use htdemucs_devops::simd::{Level, ENV};
     let p = pair(|_, _, d| {
         let noise = normal(5, d.len());
         for (x, n) in d.iter_mut().zip(noise) {

@@ -1,6 +1,6 @@
 //! Real libtorch runs of the example: stage-by-stage equals whole pipeline, isolation, results JSON.
 
-use htdemucs_devops::runner::{run_stage_runner, AudioSource, RunnerInvocation, META};
+use htdemucs_devops::runner::META;
 use serde_json::Value;
 
 use crate::common::*;
@@ -220,40 +220,43 @@ fn a_stage_named_model_keeps_its_own_load_time() {
     assert!(err.contains("`total_load_sec`"), "{err}");
 }
 
+/// `parity run` starts one runner process per backend and mode through the launcher
+/// (`runner::launch`); each runs under the launcher's allocator and thread settings and
+/// records them, the same for every process.
 #[test]
-fn run_stage_runner_spawns_one_process_per_backend_and_merges() {
-    let inv = RunnerInvocation {
-        program: Some(RUNNER.into()),
-        spec: example().join("pipeline.yml"),
-        backends: vec!["pytorch".into(), "converted".into()],
-        audio: AudioSource::Signal(0.5),
-        warmup: 0,
-        repeat: 1,
-        threads: Some(1),
-        capture_dir: None,
-        inputs_from: None,
-    };
-    let doc = run_stage_runner(&inv).unwrap();
-    for backend in ["pytorch", "converted"] {
-        assert_eq!(doc[backend]["freq_branch_sec"].as_array().unwrap().len(), 1);
-        assert!(doc[backend]["memory_peak_mb"].as_f64().unwrap() > 10.0);
+fn parity_run_launches_each_backend_under_the_same_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cfg.yml"),
+        format!(
+            "parity:\n  run:\n    spec: {}\n    reference_backend: pytorch\n    \
+             candidate_backend: converted\n    signal_seconds: 0.5\n",
+            spec("pipeline.yml")
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(MAIN)
+        .current_dir(dir.path())
+        .args(["parity", "run", "--config", "cfg.yml", "--runner", RUNNER])
+        .args(["--threads", "1", "--out-dir", "out", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let clip = dir.path().join("out/parity-run/0-signal-0.5s");
+    let mut seen = Vec::new();
+    for run in ["reference", "candidate-chained", "candidate-isolated"] {
+        let text = std::fs::read_to_string(clip.join(format!("{run}.json"))).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let settings = &doc[META]["run_settings"];
+        assert_eq!(settings["threads"], 1, "{run}: {settings}");
+        assert_eq!(settings["env"]["OMP_NUM_THREADS"], "1", "{run}: {settings}");
+        if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            assert_eq!(settings["env"]["MALLOC_ARENA_MAX"], "2", "{settings}");
+            assert_eq!(settings["env"]["GLIBC_TUNABLES"], "glibc.malloc.hugetlb=1");
+        }
+        assert_eq!(&doc[META]["fingerprint"]["run_settings"], settings);
+        seen.push(settings.clone());
     }
-    assert_eq!(doc[META]["backends"].as_object().unwrap().len(), 2);
-    // Both processes ran under the launcher's settings, and recorded them.
-    let settings = &doc[META]["run_settings"];
-    assert_eq!(settings["threads"], 1);
-    assert_eq!(settings["env"]["OMP_NUM_THREADS"], "1");
-    if cfg!(all(target_os = "linux", target_env = "gnu")) {
-        assert_eq!(settings["env"]["MALLOC_ARENA_MAX"], "2", "{settings}");
-        assert_eq!(settings["env"]["GLIBC_TUNABLES"], "glibc.malloc.hugetlb=1");
-    }
-    assert_eq!(&doc[META]["fingerprint"]["run_settings"], settings);
-
-    let bad = RunnerInvocation {
-        backends: vec!["nope".into()],
-        ..inv
-    };
-    let err = run_stage_runner(&bad).unwrap_err();
-    assert_eq!(err.exit_code, Some(2));
-    assert!(err.message.contains("no backend `nope`"), "{}", err.message);
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
 }

@@ -1,7 +1,7 @@
 //! `htdemucs-stage-runner`: runs a pipeline spec's stages on ONE backend, timing and capturing them.
 //!
-//! One backend per process, so peak memory is that backend's alone; the main binary spawns
-//! one runner per backend (`htdemucs_devops::runner::run_stage_runner`) and merges the JSON.
+//! One backend per process, so peak memory is that backend's alone; the main binary starts
+//! one runner per backend (`htdemucs_devops::runner::launch`) and reads each one's JSON.
 //! All engine code lives in this binary: `torch.rs` (feature `torch`) and `coreml.rs`
 //! (feature `coreml`, macOS only). Exit 0 on success, 2 on any bad input or setup.
 

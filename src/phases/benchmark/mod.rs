@@ -153,30 +153,16 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
             .split_first()
             .with_context(|| format!("benchmark producer {:?} has an empty command", p.name))?;
         let cwd = ctx.resolve(p.working_directory.as_deref().unwrap_or(Path::new(".")));
-        // The built-in stage runner is found the way `parity run` finds it (beside this
-        // binary first), so a config can name it without a path.
-        let program = if program == crate::runner::spawn::RUNNER_BIN {
-            crate::parity::runner::locate(None)
-                .to_string_lossy()
-                .into_owned()
-        } else {
-            program.clone()
-        };
-        // A torch-linked runner gets its libtorch's folder on the loader path.
-        let is_runner = Path::new(&program).file_name()
-            == Some(std::ffi::OsStr::new(crate::runner::spawn::RUNNER_BIN));
-        // Every backend process gets the same allocator and threads (`runner:` config).
-        let env = if is_runner {
-            let mut env = crate::runner::libtorch::runner_env(
-                Path::new(&program),
-                &ctx.config.torch,
-                &ctx.root,
-            )?;
-            env.extend(ctx.config.runner.launch_env());
-            env
-        } else {
-            Vec::new()
-        };
+        // The stage runner, named without a path, is found beside this binary first and
+        // gets its libtorch and the `runner:` allocator and thread settings.
+        let line = crate::runner::launch::CommandLine::new(
+            program,
+            args,
+            &cwd,
+            &ctx.config.torch,
+            &ctx.config.runner,
+            &ctx.root,
+        )?;
         for i in 0..warmup + reps {
             let what = if i < warmup {
                 format!("{} warm-up {}/{warmup}", p.name, i + 1)
@@ -184,21 +170,14 @@ fn run_producers(ctx: &Ctx, a: &RunArgs) -> Result<Outcome> {
                 format!("{} repetition {}/{reps}", p.name, i - warmup + 1)
             };
             progress.step(&what);
-            let mut cmd = std::process::Command::new(&program);
-            crate::secrets::scrub_child_env(&mut cmd);
-            let out = cmd
-                .args(args)
-                .envs(env.iter().map(|(k, v)| (k, v)))
-                .current_dir(&cwd)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .with_context(|| {
-                    format!(
-                        "cannot start benchmark producer {:?} ({program}) in {}",
-                        p.name,
-                        cwd.display()
-                    )
-                })?;
+            let out = line.command().output().with_context(|| {
+                format!(
+                    "cannot start benchmark producer {:?} ({}) in {}",
+                    p.name,
+                    line.program().display(),
+                    cwd.display()
+                )
+            })?;
             if !out.status.success() {
                 progress.finish();
                 ctx.console.raw(&String::from_utf8_lossy(&out.stderr));

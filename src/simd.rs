@@ -99,10 +99,10 @@ impl Level {
 macro_rules! multiversion {
     ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:path;) => {
         $(#[$attr])*
-        $vis fn $name(level: $crate::parity::simd::Level, $($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
-                use $crate::parity::simd::Level;
+                use $crate::simd::Level;
                 #[target_feature(enable = "avx,avx2")]
                 fn avx2($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)

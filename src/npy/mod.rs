@@ -8,11 +8,13 @@
 //! count must fit in 64 bits (a shape of (2³², 2³²) would wrap to 0 elements), and
 //! callers compare [`Header::data_bytes`] with what the file really holds.
 
-pub use super::dtype::{DType, Kind};
-use super::simd::multiversion;
+pub mod dtype;
+
+use crate::simd::multiversion;
 #[cfg(test)]
-use super::simd::Level;
+use crate::simd::Level;
 use anyhow::{bail, Context, Result};
+pub use dtype::{DType, Kind};
 use std::io::Read;
 
 /// The parsed header of one `.npy` array.
