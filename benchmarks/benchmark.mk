@@ -21,24 +21,29 @@ bench: ## Benchmarks: the regression rule's noise simulation (vs github-action-b
 	$(CARGO) bench --profile dev --bench site_render
 	$(CARGO) bench --profile dev --bench parse_scaling
 
-# The real HTDemucs (examples/htdemucs, 4 sources, float32 `pytorch` backend) after
-# `make demo-htdemucs SOURCES=4`: each stage timed by the runner against Python over
-# interleaved rounds on one 7.8 s segment, then each stage against a plain C++ libtorch loop
-# on one thread, then parity on the demo's 30 s captures against `cat`.
+# The real HTDemucs (examples/htdemucs, 4 sources, float32 `pytorch` backend): each stage
+# timed by the runner against Python over interleaved rounds, then against a plain C++
+# libtorch loop on one thread, on one 7.8 s segment (a copy of pipeline.yml without
+# `segmenting:`, so both sides feed the model the same arrays); then, when
+# `make demo-htdemucs SOURCES=4` has written its 30 s captures, parity on them against `cat`.
 HTDEMUCS_DEMO_OUT := .htdemucs-devops/demo-htdemucs
 HTDEMUCS_ROUNDS ?= 4
+HTDEMUCS_ONE_SEGMENT := $(HTDEMUCS)/build/one-segment.yml
 
 .PHONY: bench-htdemucs
-bench-htdemucs: build ## The real HTDemucs: runner vs Python and vs native libtorch per stage, parity on 30 s vs cat (after demo-htdemucs SOURCES=4)
-	@ref=$$(ls $(HTDEMUCS_DEMO_OUT)/parity-run/0-*/reference.npz 2>/dev/null | head -1); \
-	if [ -z "$$ref" ]; then echo "bench-htdemucs: run make demo-htdemucs SOURCES=4 first (it writes the 30 s captures)" >&2; exit 2; fi
-	$(WITH_VENV) EXAMPLE=$(HTDEMUCS) EXPORT_ARGS="--sources 4" MODE=isolated AUDIO_SECONDS=7.8 \
-		REPEAT=3 WARMUP=1 ROUNDS=$(HTDEMUCS_ROUNDS) PYTHON=python bash benchmarks/runner_overhead.sh
+bench-htdemucs: build ## The real HTDemucs: runner vs Python and vs native libtorch per stage; parity on the demo's 30 s captures vs cat
+	$(WITH_VENV) python $(HTDEMUCS)/model/export.py --out $(HTDEMUCS)/build --sources 4
+	sed -e '/^segmenting:/,/^stages:/{/^stages:/!d}' -e 's#: build/#: #' \
+		$(HTDEMUCS)/pipeline.yml > $(HTDEMUCS_ONE_SEGMENT)
+	$(WITH_VENV) EXAMPLE=$(HTDEMUCS) SPEC=$(HTDEMUCS_ONE_SEGMENT) EXPORT_ARGS="--sources 4" \
+		MODE=isolated AUDIO_SECONDS=7.8 REPEAT=3 WARMUP=1 ROUNDS=$(HTDEMUCS_ROUNDS) PYTHON=python \
+		bash benchmarks/runner_overhead.sh
 	for stage in stft separate istft; do \
-		$(WITH_VENV) EXAMPLE=$(HTDEMUCS) STAGE=$$stage AUDIO_SECONDS=7.8 REPEAT=3 WARMUP=1 \
-			ROUNDS=$(HTDEMUCS_ROUNDS) THP=1 PYTHON=python bash benchmarks/native/compare.sh; \
+		$(WITH_VENV) EXAMPLE=$(HTDEMUCS) SPEC=$(HTDEMUCS_ONE_SEGMENT) STAGE=$$stage AUDIO_SECONDS=7.8 \
+			REPEAT=3 WARMUP=1 ROUNDS=$(HTDEMUCS_ROUNDS) THP=1 PYTHON=python bash benchmarks/native/compare.sh; \
 	done
-	dir=$$(dirname $$(ls $(HTDEMUCS_DEMO_OUT)/parity-run/0-*/reference.npz | head -1)); \
+	@dir=$$(ls -d $(HTDEMUCS_DEMO_OUT)/parity-run/0-* 2>/dev/null | head -1); \
+	if [ -z "$$dir" ]; then echo "bench-htdemucs: no 30 s captures yet; make demo-htdemucs SOURCES=4 writes them"; exit 0; fi; \
 	$(WITH_VENV) REFERENCE=$$dir/reference.npz CANDIDATE=$$dir/candidate-chained.npz \
 		PARITY_ARGS="--root $(HTDEMUCS)" RUNS=3 PYTHON=python BENCH_DIR=$$(mktemp -d) \
 		bash benchmarks/parity/bench.sh

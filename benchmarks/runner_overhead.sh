@@ -27,7 +27,7 @@
 #      THREADS (all cores), ROUNDS (5), ALLOCATOR (pinned|default), MODE (chained|isolated),
 #      PIN (CPU list), HTDEMUCS_STAGE_RUNNER (default: target/release/...),
 #      EXAMPLE (examples/htdemucs-mini; examples/htdemucs is the real model), EXPORT_ARGS
-#      (for its exporter, e.g. `--sources 4`).
+#      (for its exporter, e.g. `--sources 4`), SPEC (default: the example's pipeline.yml).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,7 +71,7 @@ pin=()
 if [[ -n ${PIN:-} ]]; then pin=(taskset -c "$PIN"); echo "pinned to CPU(s) $PIN"; fi
 input_args=(--signal-seconds "$seconds")
 run_runner() {
-  "${pin[@]}" "$runner" --spec "$example/pipeline.yml" --backend pytorch "${input_args[@]}" \
+  "${pin[@]}" "$runner" --spec "${SPEC:-$example/pipeline.yml}" --backend pytorch "${input_args[@]}" \
     --warmup "$warmup" --repeat "$repeat" --threads "$threads" --out "$1" "${@:2}"
 }
 # One untimed run captures every stage's inputs, so Python gets the very same values.

@@ -7,7 +7,7 @@
 # Env: PYTHON (python3 with torch), EXAMPLE (examples/htdemucs-mini; examples/htdemucs for
 #      the real model, exported first), STAGE (freq_branch), ROUNDS (6), REPEAT (40),
 #      WARMUP (3), AUDIO_SECONDS (5), PIN (CPU list for taskset, default 1), THP (0|1),
-#      HTDEMUCS_STAGE_RUNNER.
+#      HTDEMUCS_STAGE_RUNNER, SPEC (default: the example's pipeline.yml).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +20,7 @@ warmup=${WARMUP:-3}
 seconds=${AUDIO_SECONDS:-5}
 runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
 example=$root/${EXAMPLE:-examples/htdemucs-mini}
-spec=$example/pipeline.yml
+spec=${SPEC:-$example/pipeline.yml}
 pin=(taskset -c "${PIN:-1}")
 # The same fixed glibc malloc thresholds as benchmarks/runner_overhead.sh, for all three.
 # THP=1 also sets libtorch's THP_MEM_ALLOC_ENABLE=1 (2 MiB-aligned large tensors) for all.
