@@ -75,5 +75,5 @@ pub enum Command {
     /// Core ML models on any OS: `inspect` prints an .mlpackage's inputs and outputs,
     /// `check` compares the pipeline spec's Core ML stages with their models
     #[command(after_help = EXIT_CODES_HELP)]
-    Coreml(crate::phases::coreml::CoremlArgs),
+    Coreml(crate::phases::parity::coreml::CoremlArgs),
 }

@@ -104,6 +104,6 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
         Command::Publish(args) => phases::publish::run(&ctx, args),
         Command::Parity(args) => phases::parity::run(&ctx, args),
         Command::Torch(args) => phases::torch::run(&ctx, args),
-        Command::Coreml(args) => phases::coreml::run(&ctx, args),
+        Command::Coreml(args) => phases::parity::coreml::run(&ctx, args),
     }
 }

@@ -7,7 +7,6 @@ pub mod changepoint;
 pub mod changes;
 pub mod compare;
 pub mod comparison;
-pub mod config;
 pub mod decide;
 pub mod design;
 pub mod fingerprint;

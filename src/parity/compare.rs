@@ -15,13 +15,13 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use super::blocks::{kind, Blocks};
-use super::config::{Overrides, ParityConfig};
 use super::metrics::{self, Accumulator};
 use super::model::{Check, Metrics, Mode, Tolerance};
 use super::npy::Kind;
 use super::simd::Level;
 use super::source::{stage_of, ArrayStream, Source};
 use crate::console::Console;
+use crate::phases::parity::config::{Overrides, ParityConfig};
 
 /// Elements read per chunk: 32 Ki (128 KiB of float32 per side, like `cat`'s reads),
 /// so a worker's chunk pair stays in its core's L2 cache between the kernel's copy

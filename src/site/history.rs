@@ -10,10 +10,10 @@ use std::path::Path;
 
 use crate::bench::baseline::{self, Baseline};
 use crate::bench::compare::compare;
-use crate::bench::config::BenchmarkConfig;
 use crate::bench::decide::Verdict;
 use crate::bench::metric::{self, Direction};
 use crate::bench::run::Run;
+use crate::phases::benchmark::config::BenchmarkConfig;
 
 /// How many earlier runs each run is judged against when marking regressions: enough
 /// for the rule's window on every runner kind, without making publishing quadratic.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::model::Tolerance;
+use crate::parity::model::Tolerance;
 
 /// A float16 network carries absolute errors of a few 1e-4 on values below 1 after a few
 /// layers (its unit roundoff is 2⁻¹¹ ≈ 4.9e-4); 1e-3 lets a faithful conversion pass while
@@ -42,7 +42,7 @@ pub struct ParityConfig {
     pub run: RunConfig,
     /// A flat folder of `{stem}_{backend}.wav` files: what `parity` compares when given
     /// no paths (see `parity::pairs`).
-    pub pairs: Option<super::pairs::PairsConfig>,
+    pub pairs: Option<crate::parity::pairs::PairsConfig>,
     /// A `metrics.csv` (`stem,sdr,sir,sar`) the port's scripts computed: one SDR check
     /// per stem (see `ingest::metrics_csv`).
     pub metrics_csv: Option<PathBuf>,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
-use super::parity::{finish, overrides, shard_label, ParityOptions};
+use super::{finish, overrides, shard_label, ParityOptions};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::parity::compare::{self, Labels};

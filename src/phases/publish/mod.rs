@@ -4,14 +4,16 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::bench::config::BenchmarkConfig;
+pub mod config;
+
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::git;
+use crate::phases::benchmark::config::BenchmarkConfig;
 use crate::report::markdown::{code, escape};
 use crate::report::terminal::Style;
 use crate::report::{PhaseOutput, PhaseReport, Status};
@@ -41,36 +43,6 @@ pub struct PublishArgs {
     /// Push even from a workflow on another branch than the repository's default
     #[arg(long)]
     pub from_any_branch: bool,
-}
-
-/// The `publish` section of the config.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct PublishConfig {
-    /// Site title [default: the repository name].
-    pub project: Option<String>,
-    pub remote: String,
-    pub branch: String,
-    pub author_name: String,
-    pub author_email: String,
-    /// Commit message; `{sha}` is replaced by the short commit.
-    pub message: String,
-    /// How many times to try a push that was rejected because someone else pushed.
-    pub push_attempts: u32,
-}
-
-impl Default for PublishConfig {
-    fn default() -> Self {
-        PublishConfig {
-            project: None,
-            remote: "origin".into(),
-            branch: "gh-pages".into(),
-            author_name: "github-actions[bot]".into(),
-            author_email: "41898282+github-actions[bot]@users.noreply.github.com".into(),
-            message: "docs(site): publish {sha}".into(),
-            push_attempts: 6,
-        }
-    }
 }
 
 /// What a publish did (the phase report, `publish.json`).
