@@ -1,6 +1,6 @@
 //! The benchmark engine: run model, input adapters, robust statistics, the regression
 //! decision, `baseline.json`, the comparison and its renderers. The `benchmark` phase
-//! (`crate::phases::benchmark`) orchestrates these; `publish` reads [`baseline`].
+//! orchestrates these; `publish` reads [`baseline`].
 
 pub mod baseline;
 pub mod changepoint;

@@ -159,8 +159,7 @@ fn compare_files(
         &mut r,
         &mut c,
         &names,
-        &ctx.config.parity,
-        &ov,
+        &ctx.config.parity.tolerances(&ov),
         &Labels::default(),
     )?;
     let report = ParityReport::new(

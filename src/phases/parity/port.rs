@@ -148,8 +148,7 @@ pub fn pair_checks(
         &mut split.reference,
         &mut split.candidate,
         &both,
-        config,
-        ov,
+        &config.tolerances(ov),
         &Labels::default(),
     )?;
     for stem in one_side {

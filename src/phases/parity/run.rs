@@ -229,8 +229,7 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
                 &mut r,
                 &mut c,
                 &names,
-                &ctx.config.parity,
-                &ov,
+                &ctx.config.parity.tolerances(&ov),
                 &labels,
             )?);
         }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 pub mod config;
 
+use crate::bench::compare::Options;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::git;
-use crate::phases::benchmark::config::BenchmarkConfig;
 use crate::report::markdown::{code, escape};
 use crate::report::terminal::Style;
 use crate::report::{PhaseOutput, PhaseReport, Status};
@@ -145,12 +145,12 @@ fn site_history(site: &Path) -> Result<Option<History>> {
 fn render_union(
     input: &mut SiteInput,
     baseline: &History,
-    cfg: &BenchmarkConfig,
+    options: &Options,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
     input.history = baseline.clone();
     if let Some(site) = site_history(dir)? {
-        input.history.absorb(site, cfg);
+        input.history.absorb(site, options);
     }
     write_site(input, dir)
 }
@@ -171,7 +171,8 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
             .as_deref()
             .unwrap_or(ctx.config.benchmark.baseline.as_path()),
     );
-    let history = crate::site::history::load_history(&baseline, &ctx.config.benchmark)?;
+    let options = ctx.config.benchmark.options();
+    let history = crate::site::history::load_history(&baseline, &options)?;
     let reports = args
         .reports
         .as_ref()
@@ -215,7 +216,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
     if let Some(dir) = &args.site_dir {
         let dir = ctx.resolve(dir);
         let pages = ctx.console.group("render the site", || {
-            render_union(&mut input, &history, &ctx.config.benchmark, &dir)
+            render_union(&mut input, &history, &options, &dir)
         })?;
         report.runs = input.history.runs.len();
         report.pages = pages
@@ -269,7 +270,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
                 // Called again on the fresh tip after every lost race: the union is
                 // taken with what the site holds now.
                 git::commit_and_push(&spec, |dir, _attempt| {
-                    pages = render_union(&mut input, &history, &ctx.config.benchmark, dir)?;
+                    pages = render_union(&mut input, &history, &options, dir)?;
                     Ok(git::Applied::Changed)
                 })
             })
