@@ -35,7 +35,7 @@ WITH_VENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u VENV \
 	PATH="$(VENV_ABS)/bin:$$PATH" HTDEMUCS_VENV="$(VENV_ABS)" LIBTORCH_USE_PYTORCH=1
 
 .PHONY: help setup setup-hooks build test test-rust test-hooks test-example lint format \
-	format-fix demo demo-htdemucs clean models bench-runner bench-native
+	format-fix demo demo-htdemucs clean models bench-runner bench-native test-coreml check-macos
 
 # Cargo features for `make test`: `torch` builds htdemucs-stage-runner against the venv's
 # PyTorch so its tests run real libtorch. `make test FEATURES=` skips them.
@@ -106,6 +106,13 @@ format: setup ## Check formatting: rustfmt and ruff format, changing nothing
 format-fix: setup ## Apply formatting: rustfmt and ruff format
 	$(CARGO) fmt
 	$(WITH_VENV) ruff format --extend-exclude $(DELIBERATE_FORMAT) $(PY_PATHS)
+
+test-coreml: setup ## macOS: the Core ML backend on packages converted by coremltools (float16 outputs kept)
+	$(WITH_VENV) $(CARGO) test --features coreml --test stage_runner coreml_runs
+
+check-macos: ## Type-check the macOS-only Core ML backend from any host (rustup target add aarch64-apple-darwin)
+	$(CARGO) clippy --manifest-path tests/tools/coreml-check/check/Cargo.toml \
+		--target aarch64-apple-darwin --target-dir $(or $(CARGO_TARGET_DIR),target)/coreml-check -- -D warnings
 
 bench-runner: setup ## Stage runner overhead vs the same TorchScript timed from Python
 	$(WITH_VENV) $(CARGO) build --release --features torch --bin htdemucs-stage-runner

@@ -217,7 +217,7 @@ fn phase_report(n: usize) -> String {
 }
 
 fn parse_phase_report(text: &str) {
-    let r = serde_json::from_str::<htdemucs_devops::report::PhaseReport>(text);
+    let r = serde_json::from_str::<htdemucs_devops::output::PhaseReport>(text);
     assert!(r.is_ok(), "{:?}", r.err());
 }
 

@@ -25,7 +25,9 @@
 #
 # Env: PYTHON (default: python3), AUDIO_SECONDS (5), REPEAT (15), WARMUP (3),
 #      THREADS (all cores), ROUNDS (5), ALLOCATOR (pinned|default), MODE (chained|isolated),
-#      PIN (CPU list), HTDEMUCS_STAGE_RUNNER (default: target/release/...).
+#      PIN (CPU list), HTDEMUCS_STAGE_RUNNER (default: target/release/...),
+#      EXAMPLE (examples/htdemucs-mini; examples/htdemucs is the real model), EXPORT_ARGS
+#      (for its exporter, e.g. `--sources 4`).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +39,7 @@ warmup=${WARMUP:-3}
 threads=${THREADS:-$(getconf _NPROCESSORS_ONLN)}
 rounds=${ROUNDS:-5}
 runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
-example=examples/htdemucs-mini
+example=${EXAMPLE:-examples/htdemucs-mini}
 case ${ALLOCATOR:-pinned} in
   pinned) export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 \
     THP_MEM_ALLOC_ENABLE=1 ;;
@@ -55,7 +57,8 @@ if [[ ! -x $runner ]]; then
   LIBTORCH_USE_PYTORCH=${LIBTORCH_USE_PYTORCH:-1} \
     cargo build --release --features torch --bin htdemucs-stage-runner
 fi
-"$python" "$example/model/export.py" --out "$example/build"
+# shellcheck disable=SC2086
+"$python" "$example/model/export.py" --out "$example/build" ${EXPORT_ARGS:-}
 # The runner has no rpath (htdemucs-devops sets this for it; here we start it directly).
 torch_lib=$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -43,7 +43,7 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Loaded> {
         Some(p) => (p.to_path_buf(), true),
         None => (root.join(DEFAULT_CONFIG_PATH), false),
     };
-    let text = match crate::fsio::read_text(&path, "the config file") {
+    let text = match crate::fs::read_text(&path, "the config file") {
         Ok(t) => t,
         Err(e) if e.is_not_found() && !must_exist => {
             return Ok(Loaded {

@@ -1,12 +1,16 @@
-//! What every phase gets: the console, the validated config, and the resolved folders.
+//! What every phase gets: the console, the run environment, the validated config, and the
+//! resolved folders.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::console::Console;
+use crate::output::console::Console;
+use crate::run_env::RunEnv;
 
 pub struct Ctx<'a> {
     pub console: &'a Console,
+    /// The process environment, read once at start-up.
+    pub env: &'a RunEnv,
     pub config: Config,
     /// The config file in use, `None` for built-in defaults.
     pub config_path: Option<PathBuf>,

@@ -91,7 +91,7 @@ pub fn bench_input(data: &[u8]) {
 
 /// A phase report envelope, and a parity shard report inside it.
 pub fn phase_report(data: &[u8]) {
-    let Ok(report) = serde_json::from_slice::<crate::report::PhaseReport>(data) else {
+    let Ok(report) = serde_json::from_slice::<crate::output::PhaseReport>(data) else {
         return;
     };
     let _ = serde_json::from_value::<crate::parity::report::ParityReport>(report.data);

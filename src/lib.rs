@@ -5,21 +5,20 @@ pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod console;
 pub mod context;
 pub mod coreml_spec;
 pub mod exit;
-pub mod fsio;
+pub mod fs;
 pub mod fuzzing;
 pub mod git;
 pub mod github;
 pub mod ingest;
+pub mod output;
 pub mod parity;
 pub mod paths;
 pub mod phases;
 pub mod process;
-pub mod render;
-pub mod report;
+pub mod run_env;
 pub mod runner;
 pub mod scratch;
 pub mod secrets;
@@ -30,20 +29,21 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::console::Console;
 use crate::context::Ctx;
 use crate::exit::{Outcome, TOOL_ERROR};
-use crate::github::env::RunEnv;
+use crate::output::console::Console;
+use crate::run_env::RunEnv;
 
 /// Parses the command line, runs the phase and returns the process exit code.
 pub fn run_cli() -> i32 {
-    let console = Console::new(RunEnv::from_process());
+    let env = RunEnv::from_process();
+    let console = Console::new(&env);
     console.guard_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are successes; usage errors are "could not do its job".
-            if console.env().host.speaks_workflow_commands() {
+            if env.host.speaks_workflow_commands() {
                 // The arguments echoed in a usage error came from a workflow file: through
                 // the console's sink like any other text.
                 let text = e.render().to_string();
@@ -58,7 +58,7 @@ pub fn run_cli() -> i32 {
             return if e.use_stderr() { TOOL_ERROR } else { 0 };
         }
     };
-    match run(cli, &console) {
+    match run(cli, &console, &env) {
         Ok(outcome) => outcome.code(),
         Err(e) => {
             console.fatal(&format!("{e:#}"));
@@ -67,13 +67,13 @@ pub fn run_cli() -> i32 {
     }
 }
 
-fn run(cli: Cli, console: &Console) -> Result<Outcome> {
+fn run(cli: Cli, console: &Console, env: &RunEnv) -> Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let root = cli
         .global
         .root
         .clone()
-        .or_else(|| console.env().workspace.clone())
+        .or_else(|| env.workspace.clone())
         .map(|r| if r.is_absolute() { r } else { cwd.join(r) })
         .unwrap_or_else(|| cwd.clone());
     if !root.is_dir() {
@@ -90,6 +90,7 @@ fn run(cli: Cli, console: &Console) -> Result<Outcome> {
     };
     let ctx = Ctx {
         console,
+        env,
         config: loaded.config,
         config_path: loaded.path,
         root,

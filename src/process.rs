@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::console::Console;
+use crate::output::console::Console;
 use crate::secrets::scrub_child_env;
 
 /// What a finished tool run left behind.
@@ -63,7 +63,7 @@ pub fn run_tool(
             Err(e) => Err(anyhow::Error::new(e))
                 .with_context(|| format!("cannot start {program} in {}", cwd.display())),
             Ok(out) => {
-                let secrets = &console.env().secrets;
+                let secrets = console.secrets();
                 let run = ToolRun {
                     code: out.status.code(),
                     stdout: secrets

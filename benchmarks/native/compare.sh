@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# One single-input stage of the example timed three ways, in interleaved rounds: the release
+# One stage of an example timed three ways, in interleaved rounds: the release
 # htdemucs-stage-runner (isolated mode), Python (torch.jit.load and a loop) and a plain C++
 # libtorch loop (loop.cpp, built here with g++ against the venv's torch). Separates what the
 # runner costs from what running libtorch outside Python costs. Not a test.
 #
-# Env: PYTHON (python3 with torch), STAGE (freq_branch), ROUNDS (6), REPEAT (40), WARMUP (3),
-#      AUDIO_SECONDS (5), PIN (CPU list for taskset, default 1), THP (0|1),
+# Env: PYTHON (python3 with torch), EXAMPLE (examples/htdemucs-mini; examples/htdemucs for
+#      the real model, exported first), STAGE (freq_branch), ROUNDS (6), REPEAT (40),
+#      WARMUP (3), AUDIO_SECONDS (5), PIN (CPU list for taskset, default 1), THP (0|1),
 #      HTDEMUCS_STAGE_RUNNER.
 set -euo pipefail
 
@@ -18,7 +19,8 @@ repeat=${REPEAT:-40}
 warmup=${WARMUP:-3}
 seconds=${AUDIO_SECONDS:-5}
 runner=${HTDEMUCS_STAGE_RUNNER:-$root/target/release/htdemucs-stage-runner}
-example=$root/examples/htdemucs-mini
+example=$root/${EXAMPLE:-examples/htdemucs-mini}
+spec=$example/pipeline.yml
 pin=(taskset -c "${PIN:-1}")
 # The same fixed glibc malloc thresholds as benchmarks/runner_overhead.sh, for all three.
 # THP=1 also sets libtorch's THP_MEM_ALLOC_ENABLE=1 (2 MiB-aligned large tensors) for all.
@@ -37,50 +39,47 @@ g++ -O2 -std=c++17 -w "$root/benchmarks/native/loop.cpp" -o "$scratch/loop" \
   -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include" \
   -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -ltorch -ltorch_cpu -lc10
 
-# Capture every stage's inputs once, then give the stage its input as `audio` of a
-# one-stage spec (isolated mode), as a raw file for C++ and as an .npz for Python.
-"$runner" --spec "$example/pipeline.yml" --backend pytorch --signal-seconds "$seconds" \
+# Capture every stage's inputs once; then the runner runs the one stage in isolated mode
+# (`--inputs-from` the capture, `--stage`), Python and C++ get the same arrays (C++ as raw
+# float32 files, one per input, in the stage's input order).
+"$runner" --spec "$spec" --backend pytorch --signal-seconds "$seconds" \
   --warmup 0 --repeat 1 --out "$scratch/capture.json" --capture "$scratch/capture.npz" > /dev/null
-read -r artifact shape < <("$python" - "$scratch" "$stage" "$example" <<'PY'
+read -r artifact inputs < <("$python" - "$scratch" "$stage" <<'PY'
 import json, sys
 import numpy as np
-scratch, stage, example = sys.argv[1:]
+scratch, stage = sys.argv[1:]
 meta = json.load(open(f"{scratch}/capture.json"))["$meta"]["backends"]["pytorch"]["stages"]
 spec = next(s for s in meta if s["name"] == stage)
-if len(spec["inputs"]) != 1:
-    sys.exit(f"stage {stage} has {len(spec['inputs'])} inputs; this comparison takes one")
-x = np.ascontiguousarray(np.load(f"{scratch}/capture.npz")[spec["inputs"][0]], dtype="<f4")
-x.tofile(f"{scratch}/input.raw")
-np.savez(f"{scratch}/input.npz", audio=x)
-dims = ", ".join(str(d) for d in x.shape)
-with open(f"{scratch}/one.yml", "w") as f:
-    f.write(
-        f"name: one\nsample_rate: 44100\nchannels: 2\nbackends: {{pytorch: {{engine: torch}}}}\n"
-        f"stages:\n  - name: {stage}\n    inputs: [{{name: x, from: audio, shape: [{dims}]}}]\n"
-        f"    outputs: [y]\n    artifacts: {{pytorch: {spec['artifact']}}}\n"
-    )
-print(spec["artifact"], " ".join(str(d) for d in x.shape))
+arrays = np.load(f"{scratch}/capture.npz")
+args = []
+for i, name in enumerate(spec["inputs"]):
+    x = np.ascontiguousarray(arrays[name], dtype="<f4")
+    x.tofile(f"{scratch}/input{i}.raw")
+    args.append(f"{scratch}/input{i}.raw:" + ",".join(str(d) for d in x.shape))
+np.savez(f"{scratch}/inputs.npz", *[arrays[n] for n in spec["inputs"]])
+print(spec["artifact"], " ".join(args))
 PY
 )
 cat > "$scratch/loop.py" <<PY
 import statistics, time
 import numpy as np, torch
 torch.set_num_threads(1)
-x = torch.from_numpy(np.load("$scratch/input.npz")["audio"])
+npz = np.load("$scratch/inputs.npz")
+xs = [torch.from_numpy(npz[f"arr_{i}"]) for i in range(len(npz.files))]
 m = torch.jit.load("$artifact", map_location="cpu").eval()
 ms = []
 with torch.no_grad():
     for i in range($warmup + $repeat):
         t0 = time.perf_counter()
-        m(x)
+        m(*xs)
         if i >= $warmup:
             ms.append((time.perf_counter() - t0) * 1e3)
 print(f"python {statistics.median(ms):.3f} {min(ms):.3f}")
 PY
 
-echo "stage $stage, input shape [$shape], $rounds rounds of $repeat repetitions, pinned to CPU ${PIN:-1}"
+echo "stage $stage of $spec, inputs ${inputs//$scratch\//}, $rounds rounds of $repeat repetitions, pinned to CPU ${PIN:-1}"
 for round in $(seq "$rounds"); do
-  "${pin[@]}" "$runner" --spec "$scratch/one.yml" --backend pytorch --inputs-from "$scratch/input.npz" \
+  "${pin[@]}" "$runner" --spec "$spec" --backend pytorch --inputs-from "$scratch/capture.npz" --stage "$stage" \
     --warmup "$warmup" --repeat "$repeat" --threads 1 --out "$scratch/runner.json" > /dev/null
   "$python" -c "
 import json, statistics, sys
@@ -88,7 +87,7 @@ s = json.load(open('$scratch/runner.json'))['pytorch']['${stage}_sec']
 print(f'runner {statistics.median(s) * 1e3:.3f} {min(s) * 1e3:.3f}')" >> "$scratch/rows"
   "${pin[@]}" "$python" "$scratch/loop.py" >> "$scratch/rows"
   # shellcheck disable=SC2086
-  "${pin[@]}" "$scratch/loop" "$artifact" "$scratch/input.raw" "$warmup" "$repeat" $shape >> "$scratch/rows"
+  "${pin[@]}" "$scratch/loop" "$artifact" "$warmup" "$repeat" $inputs >> "$scratch/rows"
   tail -n 3 "$scratch/rows" | tr '\n' ' '; echo
 done
 "$python" - "$scratch/rows" <<'PY'

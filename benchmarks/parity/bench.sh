@@ -3,7 +3,8 @@
 # .npz captures with the release binary, against `cat` reading both files and against
 # the same metrics in numpy. Targets: time ≤ 2× cat, ≥ 5× faster than numpy, peak RSS
 # < 64 MiB. Files are generated under $BENCH_DIR (default /tmp/parity-bench), never in
-# the repository.
+# the repository; REFERENCE and CANDIDATE compare two existing captures instead (e.g. the
+# real model's 30 s captures from `make demo-htdemucs`), PARITY_ARGS adds arguments.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -11,8 +12,10 @@ dir="${BENCH_DIR:-/tmp/parity-bench}"
 python="${PYTHON:-python3}"
 bin="$root/target/release/htdemucs-devops"
 runs="${RUNS:-5}"
-ref="$dir/reference.npz"
-cand="$dir/candidate.npz"
+ref="${REFERENCE:-$dir/reference.npz}"
+cand="${CANDIDATE:-$dir/candidate.npz}"
+# shellcheck disable=SC2206
+extra=(${PARITY_ARGS:-})
 
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
@@ -40,7 +43,7 @@ stats() {
 
 cat "$ref" "$cand" > /dev/null # warm the page cache for everyone
 read -r t_cat m_cat cpu_cat _ < <(stats cat "$ref" "$cand")
-read -r t_ours m_ours cpu_ours rss_ours < <(stats "$bin" parity --reference "$ref" --candidate "$cand" --out-dir "$dir/out")
+read -r t_ours m_ours cpu_ours rss_ours < <(stats "$bin" parity --reference "$ref" --candidate "$cand" --out-dir "$dir/out" "${extra[@]}")
 read -r t_np _ _ rss_np < <(runs=1 stats "$python" "$root/benchmarks/parity/numpy_metrics.py" "$ref" "$cand")
 
 size=$(du -m "$ref" | cut -f1)

@@ -107,7 +107,7 @@ fn untouched(path: &Path) -> String {
 /// Reads and (in memory) migrates a baseline file. A file that does not parse is an
 /// error naming the file, the position and what to do; nothing is ever written here.
 pub fn load(path: &Path) -> Result<(Baseline, Format)> {
-    let text = crate::fsio::read_text(path, "the baseline")?;
+    let text = crate::fs::read_text(path, "the baseline")?;
     parse(&text, path)
 }
 
@@ -385,6 +385,6 @@ impl Baseline {
         if back != *self {
             bail!("internal error: the baseline for {} does not read back identically; nothing was written", path.display());
         }
-        crate::report::write_atomic(path, text.as_bytes())
+        crate::fs::write_atomic(path, text.as_bytes())
     }
 }

@@ -10,7 +10,7 @@ use super::changepoint::{self, ChangePoint};
 use super::compare::Options;
 use super::fingerprint;
 use super::metric;
-use crate::report::markdown::escape;
+use crate::output::markdown::escape;
 
 /// The most recent runs of a series that the search looks at: it costs O(n²) per
 /// shuffle, and steps older than this are history the charts already show.
@@ -152,7 +152,7 @@ impl Since {
         let commit = if short.chars().all(|c| c.is_ascii_alphanumeric()) {
             format!("`{short}`")
         } else {
-            crate::report::markdown::code(&short)
+            crate::output::markdown::code(&short)
         };
         format!("since {commit} ({:+.0} %)", self.change_pct)
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use super::run::Fingerprint;
-use crate::github::env::RunEnv;
+use crate::run_env::RunEnv;
 
 /// One entry of `benchmark.testbeds.<name>`: a runner kind as `benchmark history` prints
 /// it, or fields to match (`*` matches any run of characters); every given field must
@@ -169,7 +169,7 @@ pub fn collect(env: &RunEnv) -> Fingerprint {
         // local machines are told apart by their CPU instead.
         runner: env.image_os.clone().or_else(|| {
             Some(
-                if env.host == crate::github::env::Host::Local {
+                if env.host == crate::run_env::Host::Local {
                     "local"
                 } else {
                     "self-hosted"

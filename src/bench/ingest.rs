@@ -10,7 +10,7 @@ use std::path::Path;
 use super::metric::{Direction, MetricOverride};
 use super::run::{parse_value, Run, Value};
 use super::stats;
-use crate::fsio::clip;
+use crate::fs::clip;
 
 /// Input formats (`--input-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -37,7 +37,7 @@ pub const DEFAULT_BACKEND: &str = "default";
 
 /// Reads a results file.
 pub fn read_file(path: &Path, format: InputFormat) -> Result<Run> {
-    let text = crate::fsio::read_text(path, "the results file")?;
+    let text = crate::fs::read_text(path, "the results file")?;
     read_str(&text, &path.display().to_string(), format)
 }
 

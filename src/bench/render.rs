@@ -9,8 +9,8 @@ use super::compare::{Comparison, Row, StageRow};
 use super::decide::Verdict;
 use super::metric::{self, Kind, MetricInfo};
 use super::portable;
-use crate::report::plural;
-use crate::report::terminal::{sanitize, table, Style};
+use crate::output::plural;
+use crate::output::terminal::{sanitize, table, Style};
 
 pub use super::render_md::markdown;
 

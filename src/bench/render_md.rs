@@ -10,7 +10,7 @@ use super::render::{
     backend_name, backends, detail, info_of, pct, pct1, row_name, sparkline, stage_label,
     verdict_line, RowIndex,
 };
-use crate::report::markdown::{code, details, escape, Align, Table};
+use crate::output::markdown::{code, details, escape, Align, Table};
 
 fn md_change(row: Option<&Row>) -> String {
     let Some(r) = row else {

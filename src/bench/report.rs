@@ -1,5 +1,6 @@
-//! The benchmark phase's report: the comparison plus how to show it, implementing
-//! [`PhaseOutput`] (`<out-dir>/benchmark.json`, annotations, step outputs).
+//! The benchmark phase's report: the comparison, implementing [`PhaseOutput`]
+//! (`<out-dir>/benchmark.json`, annotations, step outputs), and the formats
+//! `--format` may show instead of its summary.
 
 use serde::Serialize;
 
@@ -8,10 +9,11 @@ use super::decide::Verdict;
 use super::ingest::to_bmf;
 use super::render;
 use super::run::Run;
-use crate::report::terminal::Style;
-use crate::report::{Annotation, Level, PhaseOutput, Status};
+use crate::output::terminal::Style;
+use crate::output::{Annotation, Level, PhaseOutput, Show, Status};
 
-/// Output formats of `benchmark compare` / `run`.
+/// Output formats of `benchmark compare` / `run`, chosen by the caller of
+/// [`crate::output::emit`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// The design's table and the verdicts
@@ -35,10 +37,6 @@ pub struct BenchmarkReport {
     pub fail_on_regression: bool,
     /// The current run in the single-entry format (with `$meta`).
     pub current_run: serde_json::Value,
-    #[serde(skip)]
-    pub format: OutputFormat,
-    #[serde(skip)]
-    pub run: Run,
 }
 
 impl PhaseOutput for BenchmarkReport {
@@ -59,12 +57,7 @@ impl PhaseOutput for BenchmarkReport {
     }
 
     fn terminal(&self, style: Style) -> String {
-        match self.format {
-            OutputFormat::Text => render::text(&self.comparison, style, self.fail_on_regression),
-            OutputFormat::Markdown => render::markdown(&self.comparison, self.fail_on_regression),
-            OutputFormat::Json => pretty(&serde_json::to_value(&self.comparison)),
-            OutputFormat::Bmf => pretty(&Ok(to_bmf(&self.run))),
-        }
+        render::text(&self.comparison, style, self.fail_on_regression)
     }
 
     fn markdown(&self) -> String {
@@ -105,6 +98,17 @@ impl PhaseOutput for BenchmarkReport {
             // The action's `verdict` output: one line for a human.
             ("verdict".into(), render::verdict_line(&self.comparison)),
         ]
+    }
+}
+
+/// What `--format` shows for this report and the `run` it compares; the phase passes it
+/// to [`crate::output::emit`].
+pub fn show(format: OutputFormat, report: &BenchmarkReport, run: &Run) -> Show {
+    match format {
+        OutputFormat::Text => Show::Summary,
+        OutputFormat::Markdown => Show::Markdown,
+        OutputFormat::Json => Show::Document(pretty(&serde_json::to_value(&report.comparison))),
+        OutputFormat::Bmf => Show::Document(pretty(&Ok(to_bmf(run)))),
     }
 }
 

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::api::{Api, ApiError, Method, Need};
-use crate::report::{Annotation, Level, Status};
+use crate::output::{Annotation, Level, Status};
 
 /// GitHub takes at most this many annotations per create or update request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::env::RunEnv;
+use crate::run_env::RunEnv;
 
 /// Where to report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

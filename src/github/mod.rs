@@ -1,12 +1,11 @@
-//! Everything GitHub-specific: the environment, workflow commands and the step files.
+//! Talking to GitHub: the REST client (PR comment, check runs), the event file, the
+//! token and retries. The run environment is [`crate::run_env`]; workflow commands and
+//! the step files are output ([`crate::output`]).
 
 pub mod api;
 pub mod checks;
-pub mod commands;
 pub mod comment;
-pub mod env;
 pub mod error;
 pub mod event;
-pub mod files;
 pub mod retry;
 pub mod token;

@@ -85,7 +85,7 @@ impl Diagnostic {
     /// Caps what a tool wrote at sizes no real finding reaches (a message of 8 KiB, a
     /// path of 4 KiB, a rule of 256 bytes), so a hostile report cannot flood the log.
     pub fn cap_fields(&mut self) {
-        use crate::fsio::cap_field;
+        use crate::fs::cap_field;
         self.message = cap_field(std::mem::take(&mut self.message), 8 * 1024);
         self.file = self.file.take().map(|f| cap_field(f, 4 * 1024));
         self.rule = self.rule.take().map(|r| cap_field(r, 256));

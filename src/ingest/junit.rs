@@ -36,13 +36,13 @@ pub fn stream_file(
     sink: &mut dyn FnMut(TestCase, Producer),
 ) -> Result<JunitFile, JunitError> {
     let shown = path.display().to_string();
-    let (file, _) = crate::fsio::open(path, "the JUnit file")?;
+    let (file, _) = crate::fs::open(path, "the JUnit file")?;
     let reader = std::io::BufReader::with_capacity(64 * 1024, file);
     parse_reader(reader, path, sink).map_err(|e| {
         e.attach(&shown, |offset| {
             // Only on the error path: read the prefix again to turn the byte offset
             // into a line and column a person can jump to.
-            crate::fsio::read_bytes(path, "the JUnit file")
+            crate::fs::read_bytes(path, "the JUnit file")
                 .map(|bytes| line_col(&bytes, offset))
                 .unwrap_or((0, 0))
         })

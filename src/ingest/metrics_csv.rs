@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::fsio::clip;
+use crate::fs::clip;
 
 /// One stem's figures; `None` where the cell was empty (not measured).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +22,7 @@ pub struct StemMetrics {
 
 /// Reads a metrics file.
 pub fn read_file(path: &Path) -> Result<Vec<StemMetrics>> {
-    let text = crate::fsio::read_text(path, "the metrics CSV")?;
+    let text = crate::fs::read_text(path, "the metrics CSV")?;
     parse(&text, &path.display().to_string())
 }
 

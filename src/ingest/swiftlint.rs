@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::diagnostic::{Diagnostic, FormatError, Severity};
 use super::json_array;
 use super::ruff::array_detail;
-use crate::fsio::clip;
+use crate::fs::clip;
 
 #[derive(Debug, Deserialize)]
 struct Entry {

@@ -20,7 +20,7 @@ use super::model::{Check, Metrics, Mode, Tolerance, Tolerances};
 use super::npy::Kind;
 use super::simd::Level;
 use super::source::{stage_of, ArrayStream, Source};
-use crate::console::Console;
+use crate::output::console::Console;
 
 /// Elements read per chunk: 32 Ki (128 KiB of float32 per side, like `cat`'s reads),
 /// so a worker's chunk pair stays in its core's L2 cache between the kernel's copy

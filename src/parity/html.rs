@@ -47,7 +47,7 @@ pub fn render_html_value(data: &serde_json::Value) -> Result<String> {
 
 /// Renders the whole report page.
 pub fn render_html(report: &ParityReport) -> Result<String> {
-    let mut env = crate::render::environment();
+    let mut env = crate::output::templates::environment();
     env.add_template("parity/report.html", TEMPLATE)
         .context("the parity HTML template does not parse")?;
     let mut rows = Vec::new();
@@ -142,7 +142,7 @@ pub fn render_html(report: &ParityReport) -> Result<String> {
     let ctx = minijinja::context! {
         title => "Parity report",
         passed => report.passed,
-        headline => crate::report::PhaseOutput::headline(report),
+        headline => crate::output::PhaseOutput::headline(report),
         reference => &report.reference,
         candidate => &report.candidate,
         shard => &report.shard,

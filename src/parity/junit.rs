@@ -7,7 +7,7 @@ use quick_xml::events::BytesText;
 use quick_xml::Writer;
 
 use super::report::{db, sci, ParityReport};
-use crate::report::terminal::sanitize;
+use crate::output::terminal::sanitize;
 
 /// Renders the report as a JUnit `<testsuites>` document.
 pub fn render(report: &ParityReport) -> String {

@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Check, Mode, Tolerance};
-use crate::report::markdown::{escape, Align, Table};
-use crate::report::terminal::{sanitize, table, Style};
-use crate::report::{Annotation, Level, PhaseOutput, Status};
+use crate::output::markdown::{escape, Align, Table};
+use crate::output::terminal::{sanitize, table, Style};
+use crate::output::{Annotation, Level, PhaseOutput, Status};
 
-/// What the terminal shows (`--format`); the JSON report on disk is always written.
+/// What the terminal shows (`--format`), chosen by the caller of
+/// [`crate::output::emit`]; the JSON report on disk is always written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     #[default]
@@ -43,8 +44,6 @@ pub struct ParityReport {
     /// Isolated mode: where the error is introduced, per clip.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introduced: Vec<super::stages::Introduced>,
-    #[serde(skip)]
-    pub format: Format,
 }
 
 impl ParityReport {
@@ -70,7 +69,6 @@ impl ParityReport {
             run: None,
             notes: Vec::new(),
             introduced,
-            format: Format::Text,
         }
     }
 
@@ -193,16 +191,6 @@ impl PhaseOutput for ParityReport {
     }
 
     fn terminal(&self, style: Style) -> String {
-        match self.format {
-            Format::Json => return self.json_text(),
-            Format::Junit => return super::junit::render(self),
-            Format::Markdown => return self.markdown(),
-            Format::Html => {
-                return super::html::render_html(self)
-                    .unwrap_or_else(|e| format!("cannot render the HTML report: {e:#}\n"))
-            }
-            Format::Text => {}
-        }
         let modes = self.has_modes();
         let mut headers = vec![
             "", "stage", "array", "max abs", "p99 abs", "outside", "SNR dB",
@@ -289,8 +277,8 @@ impl PhaseOutput for ParityReport {
         );
         out.push_str(&format!(
             "Reference {} vs candidate {}; default tolerance atol {}, rtol {}, SNR ≥ {} dB, SDR ≥ {} dB.\n\n",
-            crate::report::markdown::code(&self.reference),
-            crate::report::markdown::code(&self.candidate),
+            crate::output::markdown::code(&self.reference),
+            crate::output::markdown::code(&self.candidate),
             self.tolerance.atol,
             self.tolerance.rtol,
             self.tolerance.min_snr_db,
@@ -336,7 +324,7 @@ impl PhaseOutput for ParityReport {
             t.row(cells);
         }
         out.push_str(&t.render());
-        let code = |x: &str| crate::report::markdown::code(x);
+        let code = |x: &str| crate::output::markdown::code(x);
         if !self.introduced.is_empty() {
             out.push_str("\n**Where the error is introduced** (isolated mode: each candidate stage fed the reference's inputs):\n\n");
             for i in &self.introduced {

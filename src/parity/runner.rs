@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::console::Console;
+use crate::output::console::Console;
 use crate::process::{run_tool, Launch};
 
 pub use crate::runner::spawn::RUNNER_BIN as RUNNER_NAME;

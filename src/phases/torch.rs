@@ -149,14 +149,14 @@ fn write_outputs(ctx: &Ctx, a: &StatusArgs, pairs: &[(&str, &str)]) -> Result<()
     if !a.github_output {
         return Ok(());
     }
-    let Some(path) = &ctx.console.env().output_file else {
+    let Some(path) = &ctx.env.output_file else {
         bail!("--github-output needs $GITHUB_OUTPUT (it is set in a GitHub Actions step)");
     };
     let pairs: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    crate::github::files::append_outputs(Path::new(path), &pairs)
+    crate::output::step_files::append_outputs(Path::new(path), &pairs)
 }
 
 fn provision_cmd(ctx: &Ctx, a: &ProvisionArgs) -> Result<Outcome> {

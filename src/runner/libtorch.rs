@@ -339,7 +339,7 @@ mod tests {
         let err = locate_system(&cfg, Path::new("."), "2.13.0")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .expect("refused");
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
         assert!(err.contains("2.13.0"), "{err}");
     }
@@ -359,7 +359,7 @@ mod tests {
         let err = locate_system(&cfg, Path::new("."), "2.13.0")
             .err()
             .map(|e| e.to_string())
-            .unwrap_or_default();
+            .expect("refused");
         assert!(err.contains("2.13.0") && err.contains("2.10.0"), "{err}");
         let ok = locate_system(&cfg, Path::new("."), "2.10.0").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ok.lib_dir, torch.join("lib"));

@@ -1,6 +1,6 @@
 //! The stage runner's backend-independent half: spec, inputs, scheduling, measurement, output.
 //!
-//! `htdemucs-stage-runner` (src/bin/stage_runner) links a backend (tch, coreml-rs) and
+//! `htdemucs-stage-runner` (src/bin/stage_runner) links a backend (tch, Core ML) and
 //! implements [`schedule::Backend`]; everything else a run needs lives here, compiled into
 //! the library without any backend so it is testable anywhere and the main binary can call
 //! [`run_stage_runner`] without linking libtorch.
@@ -29,6 +29,7 @@ pub mod spawn;
 pub mod spec;
 mod spec_checks;
 pub mod stage_impl;
+pub mod strided;
 pub mod wav;
 
 pub use array::{Array, ArrayF32, DType, ShapePattern};

@@ -119,11 +119,11 @@ pub struct PipelineSpec {
 pub enum Engine {
     /// TorchScript modules through tch (libtorch).
     Torch,
-    /// CoreML models through coreml-rs (macOS only).
+    /// CoreML models through Core ML's API (objc2-core-ml, macOS only).
     Coreml,
 }
 
-/// CoreML compute units. `all` maps to coreml-rs's `CpuAndANE`, its widest choice.
+/// CoreML compute units, Core ML's `MLComputeUnits`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ComputeUnits {
@@ -133,7 +133,7 @@ pub enum ComputeUnits {
     Gpu,
     /// CPU and Neural Engine.
     Ane,
-    /// Everything coreml-rs can select (CPU and Neural Engine).
+    /// Whatever Core ML chooses among CPU, GPU and Neural Engine.
     All,
 }
 

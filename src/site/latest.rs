@@ -9,7 +9,7 @@ use crate::bench::compare::{Row, StageRow};
 use crate::bench::decide::Verdict;
 use crate::bench::metric::{self, MetricInfo, Thresholds};
 use crate::bench::render::{backend_name, RowIndex};
-use crate::report::{PhaseReport, Status};
+use crate::output::{PhaseReport, Status};
 
 fn info_of(row: &Row) -> MetricInfo {
     MetricInfo {

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::groups;
 use super::history::History;
-use crate::report::{write_atomic, PhaseReport, Status};
+use crate::fs::write_atomic;
+use crate::output::{PhaseReport, Status};
 
 /// How many recent runs `history.html` shows; the full page has them all.
 pub const WINDOW: usize = 100;
@@ -30,7 +31,7 @@ pub struct SiteInput {
 }
 
 fn environment() -> Result<minijinja::Environment<'static>> {
-    let mut env = crate::render::environment();
+    let mut env = crate::output::templates::environment();
     for (name, src) in [
         ("base.html", include_str!("../../templates/site/base.html")),
         (

@@ -33,8 +33,7 @@ fn workspace(producers: &[(&str, &str)]) -> tempfile::TempDir {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755))
-            .unwrap_or_default();
+        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let mut cfg = String::from("benchmark:\n  warmup: 0\n  repetitions: 1\n  producers:\n");
     for (name, extra) in producers {
@@ -56,8 +55,8 @@ fn bench_run(ws: &Path) -> (std::process::Output, Value) {
 }
 
 fn recorded(ws: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(ws.join(".htdemucs-devops/benchmark-run.json")).unwrap_or_default();
+    let path = ws.join(".htdemucs-devops/benchmark-run.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let run: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     run["$meta"]["fingerprint"]["run_settings"].clone()
 }
@@ -66,8 +65,7 @@ fn recorded(ws: &Path) -> Value {
 fn every_backend_gets_the_same_settings_and_the_run_records_them() {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let ws = workspace(&[("pytorch", ""), ("coreml", "")]);
-    let cfg =
-        std::fs::read_to_string(ws.path().join(".github/htdemucs-devops.yml")).unwrap_or_default();
+    let cfg = std::fs::read_to_string(ws.path().join(".github/htdemucs-devops.yml")).unwrap();
     let (out, doc) = bench_run(ws.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let settings = recorded(ws.path());

@@ -220,7 +220,10 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
                 uses.starts_with("actions/cache@"),
                 "step {id} uses {uses}, which tests/it/composite.rs does not stand in for"
             );
-            let with = step["with"].as_mapping().cloned().unwrap_or_default();
+            let with = step["with"]
+                .as_mapping()
+                .cloned()
+                .unwrap_or_else(|| panic!("step {id}: actions/cache without `with`"));
             caches.push(
                 with.iter()
                     .map(|(k, v)| {
@@ -249,7 +252,7 @@ pub fn run_action(workspace: &Path, with: &[(&str, &str)], job_env: &[(&str, &st
             .arg(script)
             .current_dir(workspace)
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PATH", std::env::var("PATH").expect("PATH is set"))
             .env("HOME", workspace)
             .env("GITHUB_ACTIONS", "true")
             .env("CI", "true")

@@ -43,7 +43,7 @@ fn inspect(path: &Path) -> Value {
 /// Our JSON in the shape `convert.py` writes coremltools' answer in.
 fn as_expected(ours: &Value) -> Value {
     let features = |list: &Value| -> Value {
-        let items = list.as_array().cloned().unwrap_or_default();
+        let items = list.as_array().cloned().expect("a list of features");
         Value::Array(
             items
                 .iter()
@@ -72,10 +72,8 @@ fn as_expected(ours: &Value) -> Value {
 #[test]
 fn inspect_agrees_with_coremltools_get_spec() {
     let dir = models();
-    let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("expected.json")).unwrap_or_default(),
-    )
-    .unwrap_or(Value::Null);
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let names = [
         "fp32.mlpackage",
         "fp16.mlpackage",
@@ -130,10 +128,10 @@ fn workspace(model: &str, frames: &str) -> tempfile::TempDir {
     write(&ws.path().join("pipeline.yml"), &spec);
     copy_dir(&models().join(model), &ws.path().join("Model.mlpackage"));
     let npy = npy_f32(&[4], &[0.1, 0.2, 0.3, 0.4]);
-    std::fs::create_dir_all(ws.path().join("a")).unwrap_or_default();
-    std::fs::create_dir_all(ws.path().join("b")).unwrap_or_default();
-    std::fs::write(ws.path().join("a/x.npy"), &npy).unwrap_or_default();
-    std::fs::write(ws.path().join("b/x.npy"), &npy).unwrap_or_default();
+    std::fs::create_dir_all(ws.path().join("a")).unwrap();
+    std::fs::create_dir_all(ws.path().join("b")).unwrap();
+    std::fs::write(ws.path().join("a/x.npy"), &npy).unwrap();
+    std::fs::write(ws.path().join("b/x.npy"), &npy).unwrap();
     ws
 }
 
@@ -219,7 +217,7 @@ fn shapes_are_checked_with_wildcards_and_flexible_sizes() {
         models().join("flexible.mlmodel"),
         ws.path().join("flexible.mlmodel"),
     )
-    .unwrap_or_default();
+    .unwrap();
     for (frames, samples, ok) in [
         ("16", "500", true),
         ("8", "64", true),
@@ -250,7 +248,7 @@ fn shapes_are_checked_with_wildcards_and_flexible_sizes() {
 fn unreadable_packages_name_the_file_and_the_fix() {
     let ws = tempdir();
     let pkg = ws.path().join("Broken.mlpackage");
-    std::fs::create_dir_all(&pkg).unwrap_or_default();
+    std::fs::create_dir_all(&pkg).unwrap();
     let out = run(bin().args(["coreml", "inspect"]).arg(&pkg));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -132,13 +132,13 @@ fn generated_ci_has_the_designed_shape() {
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("{j} has no needs"))
     };
     assert_eq!(needs("report"), ["lint", "build-test", "parity"]);
     assert!(jobs["report"]["permissions"]["pull-requests"].as_str() == Some("write"));
     // Benchmark and publish: main only, one writer at a time, never cancelled midway.
     for j in ["benchmark", "publish"] {
-        let cond = jobs[j]["if"].as_str().unwrap_or_default();
+        let cond = jobs[j]["if"].as_str().expect("the job has an if");
         assert!(cond.contains("refs/heads/main"), "{j}: {cond}");
         assert!(jobs[j]["concurrency"]["group"].as_str().is_some(), "{j}");
         assert_eq!(
@@ -153,7 +153,7 @@ fn generated_ci_has_the_designed_shape() {
     let options: Vec<&str> = phase["options"]
         .as_sequence()
         .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
+        .expect("the phase input has options");
     for p in ["lint", "test", "parity", "benchmark", "publish"] {
         assert!(options.contains(&p), "{options:?}");
     }
@@ -203,7 +203,7 @@ fn generated_ci_has_the_designed_shape() {
                 .filter_map(|u| u["package-ecosystem"].as_str())
                 .collect()
         })
-        .unwrap_or_default();
+        .expect("dependabot.yml has updates");
     assert_eq!(ecosystems, ["swift", "pip", "pre-commit", "github-actions"]);
 }
 

@@ -178,7 +178,7 @@ fn the_generated_workflow_runs_green_under_act_on_the_port() {
         .stderr(err_file)
         .status()
         .unwrap_or_else(|e| panic!("act: {e}"));
-    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let log = std::fs::read_to_string(&log_path).unwrap();
     let out = std::process::Output {
         status,
         stdout: Vec::new(),

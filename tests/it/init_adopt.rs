@@ -45,7 +45,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 walk(root, &p, out);
             } else {
                 let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
-                out.insert(rel, std::fs::read(&p).unwrap_or_default());
+                out.insert(rel, std::fs::read(&p).unwrap());
             }
         }
     }
@@ -168,12 +168,12 @@ fn init_adopts_the_port_and_check_stays_clean_after_customising_ci() {
                             .as_str()
                             .or(st["run"].as_str())
                             .or(st["uses"].as_str())
-                            .unwrap_or_default()
+                            .expect("a step has a name, run or uses")
                             .to_string()
                     })
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("job {job} has no steps"))
     };
     let build = steps("build-test");
     let pos = |name: &str| {
@@ -200,7 +200,7 @@ fn init_adopts_the_port_and_check_stays_clean_after_customising_ci() {
     assert!(parity_step["with"]["args"].is_null(), "{parity_step:?}");
     assert!(!read(&dir.join("htdemucs-devops.mk")).contains("devops-stems"));
     for job in ["benchmark", "publish"] {
-        let cond = wf["jobs"][job]["if"].as_str().unwrap_or_default();
+        let cond = wf["jobs"][job]["if"].as_str().expect("the job has an if");
         assert!(cond.contains("refs/heads/main"), "{job}: {cond}");
     }
 
@@ -253,7 +253,7 @@ fn missing_hooks_are_merged_into_theirs() {
     let urls: Vec<&str> = v["repos"]
         .as_sequence()
         .map(|s| s.iter().filter_map(|r| r["repo"].as_str()).collect())
-        .unwrap_or_default();
+        .expect("repos is a list");
     assert_eq!(urls.len(), 3, "{merged}");
     assert!(urls.contains(&"https://github.com/pre-commit/pre-commit-hooks"));
     assert_eq!(init(dir, &["--check"]).status.code(), Some(0));
@@ -368,7 +368,7 @@ fn the_adopted_targets_and_suites_run_as_a_maintainer() {
     let checks = report["data"]["checks"]
         .as_array()
         .cloned()
-        .unwrap_or_default();
+        .expect("the report has checks");
     assert_eq!(checks.len(), 12, "{report}");
     assert!(checks.iter().all(|c| c["passed"] == true), "{report}");
     assert_eq!(

@@ -50,14 +50,17 @@ fn dependabot_is_merged_and_moves_the_one_ruff() {
                     (
                         u["package-ecosystem"]
                             .as_str()
-                            .unwrap_or_default()
+                            .expect("an update has a package-ecosystem")
                             .to_string(),
-                        u["directory"].as_str().unwrap_or_default().to_string(),
+                        u["directory"]
+                            .as_str()
+                            .expect("an update has a directory")
+                            .to_string(),
                     )
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .expect("dependabot.yml has updates");
     for want in [
         ("swift", "/"),
         ("pip", "/tests/parity"),

@@ -138,7 +138,7 @@ fn unknown_platforms_are_refused() {
     let path = format!(
         "{}:{}",
         fake.display(),
-        std::env::var("PATH").unwrap_or_default()
+        std::env::var("PATH").expect("PATH is set")
     );
     let out = run(installer(dir.path(), &server.base)
         .env("PATH", path)
@@ -311,7 +311,7 @@ chmod +x "$root/bin/htdemucs-devops"
     let path = format!(
         "{}:{}",
         fake.display(),
-        std::env::var("PATH").unwrap_or_default()
+        std::env::var("PATH").expect("PATH is set")
     );
     let out = run(installer(dir.path(), &server.base)
         .env("PATH", &path)
@@ -379,7 +379,7 @@ fn runner_platforms_map_to_release_targets() {
     let path = format!(
         "{}:{}",
         fake.display(),
-        std::env::var("PATH").unwrap_or_default()
+        std::env::var("PATH").expect("PATH is set")
     );
     // (RUNNER_OS, RUNNER_ARCH, uname -s, uname -m, hw.optional.arm64, target, warns)
     let cases = [

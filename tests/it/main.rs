@@ -22,6 +22,7 @@ mod common;
 mod composite;
 mod core;
 mod coreml_spec;
+mod doc_commands;
 mod escaping;
 mod fuzz_replay;
 mod gallery;

@@ -90,7 +90,10 @@ fn run_compares_chained_and_isolated_side_by_side() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v: Value =
         serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
-    let checks = v["checks"].as_array().cloned().unwrap_or_default();
+    let checks = v["checks"]
+        .as_array()
+        .cloned()
+        .expect("the report has checks");
     assert_eq!(checks.len(), 2 * 2 * 4, "2 clips × 2 modes × 4 arrays");
     assert_eq!(v["reference"], "pytorch");
     assert_eq!(v["candidate"], "coreml");
@@ -110,7 +113,7 @@ fn run_compares_chained_and_isolated_side_by_side() {
     assert_eq!(find("a.wav", "isolated", "stft.spec")["passed"], true);
     assert_eq!(find("b.wav", "chained", "output.stems")["passed"], false);
     // The runner was called per the contract: reference, candidate, candidate isolated.
-    let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap_or_default();
+    let calls = std::fs::read_to_string(dir.path().join("calls.log")).expect("the runner ran");
     let lines: Vec<&str> = calls.lines().collect();
     assert_eq!(lines.len(), 6, "{calls}");
     assert!(
@@ -133,10 +136,7 @@ fn run_compares_chained_and_isolated_side_by_side() {
     let text = run_parity(dir.path(), &["--clip", "a.wav"]);
     let t = stdout(&text);
     assert!(
-        t.lines()
-            .next()
-            .unwrap_or_default()
-            .contains("isolated SNR"),
+        t.lines().next().expect("a table").contains("isolated SNR"),
         "{t}"
     );
     let rows = t.lines().filter(|l| {
@@ -288,8 +288,8 @@ fn per_stage_tolerances_come_from_the_config() {
 fn run_modes_and_run_counts_reach_the_runner() {
     let dir = fake_runner_dir();
     let calls = |dir: &Path| -> Vec<String> {
-        let text = std::fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
-        std::fs::remove_file(dir.join("calls.log")).unwrap_or_default();
+        let text = std::fs::read_to_string(dir.join("calls.log")).expect("the runner ran");
+        std::fs::remove_file(dir.join("calls.log")).unwrap();
         text.lines().map(String::from).collect()
     };
     // Defaults: parity needs outputs, not timings.
@@ -346,7 +346,10 @@ fn run_modes_and_run_counts_reach_the_runner() {
             .all(|l| l.contains("--warmup 2 --repeat 3 --threads 4") && l.contains("OMP=4")),
         "{lines:?}"
     );
-    let checks = v["checks"].as_array().cloned().unwrap_or_default();
+    let checks = v["checks"]
+        .as_array()
+        .cloned()
+        .expect("the report has checks");
     assert!(!checks.is_empty() && checks.iter().all(|c| c["mode"] == "isolated"));
     assert_eq!(v["run"]["threads"], 4);
     assert_eq!(v["run"]["repeat"], 3);

@@ -36,7 +36,10 @@ fn parity(dir: &Path, args: &[&str]) -> (std::process::Output, Value) {
 }
 
 fn checks(v: &Value) -> Vec<Value> {
-    v["checks"].as_array().cloned().unwrap_or_default()
+    v["checks"]
+        .as_array()
+        .cloned()
+        .expect("the report has a checks array")
 }
 
 fn check<'a>(v: &'a Value, array: &str) -> &'a Value {
@@ -82,7 +85,9 @@ fn a_one_sided_stem_is_a_counted_failure_naming_the_missing_file() {
     assert_eq!(v["passed"], false);
     let guitar = check(&v, "guitar");
     assert_eq!(guitar["passed"], false);
-    let problem = guitar["problems"][0].as_str().unwrap_or_default();
+    let problem = guitar["problems"][0]
+        .as_str()
+        .expect("guitar has a problem");
     assert!(
         problem.starts_with(
             "the candidate file out/guitar_coreml.wav is missing: out/guitar_pytorch.wav"
@@ -169,7 +174,7 @@ fn metrics_csv_gives_one_sdr_check_per_stem() {
     assert_eq!(failed, ["guitar", "piano"], "{v}");
     let p = check(&v, "guitar")["problems"][0]
         .as_str()
-        .unwrap_or_default()
+        .expect("guitar has a problem")
         .to_string();
     assert!(p.contains("41.9") && p.contains("out/metrics.csv:6"), "{p}");
 

@@ -163,7 +163,7 @@ pub fn installer(dir: &Path, base: &str) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg(repo_root().join("dist/install.sh"))
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PATH", std::env::var("PATH").expect("PATH is set"))
         .env("HOME", dir)
         .env("GITHUB_ACTIONS", "true")
         .env("RUNNER_OS", os)

@@ -474,7 +474,7 @@ fn with_pytest(cmd: &mut Command) -> &mut Command {
     let path = format!(
         "{}:{}",
         pytest_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
+        std::env::var("PATH").expect("PATH is set")
     );
     cmd.env("PATH", path).env("PYTHONDONTWRITEBYTECODE", "1")
 }

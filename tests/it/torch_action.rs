@@ -25,7 +25,7 @@ fn parity_run_in_provision_mode_installs_the_copy_and_starts_the_runner_on_it() 
     // The stand-in runner exits 2 once it has recorded what it was started with.
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(s.pip_calls(), 1, "{}", text(&out));
-    let env = std::fs::read_to_string(s.path("runner.env")).unwrap_or_default();
+    let env = std::fs::read_to_string(s.path("runner.env")).expect("the runner was started");
     let lib = s.private().join("torch/lib").display().to_string();
     assert!(
         env.lines()
@@ -55,18 +55,18 @@ fn the_actions_torch_provision_input_caches_the_private_copy_by_release_os_and_a
     let python = s.python();
     let wheels = s.path("wheels");
     let job_env = [
-        ("HTDEMUCS_STAGE_RUNNER", runner.to_str().unwrap_or_default()),
-        ("HTDEMUCS_PYTHON", python.to_str().unwrap_or_default()),
+        ("HTDEMUCS_STAGE_RUNNER", runner.to_str().unwrap()),
+        ("HTDEMUCS_PYTHON", python.to_str().unwrap()),
         // pip reads these as --no-index --find-links: the stub wheel, no network.
         ("PIP_NO_INDEX", "1"),
-        ("PIP_FIND_LINKS", wheels.to_str().unwrap_or_default()),
+        ("PIP_FIND_LINKS", wheels.to_str().unwrap()),
         ("DEPLOY_TOKEN", SECRET),
     ];
     let bin = bin_path();
     let with = |torch: &'static str| {
         vec![
             ("phase", "lint"),
-            ("binary-path", bin.to_str().unwrap_or_default()),
+            ("binary-path", bin.to_str().unwrap()),
             ("args", "--report generic=reports/gen.txt"),
             ("torch", torch),
         ]
@@ -90,10 +90,10 @@ fn the_actions_torch_provision_input_caches_the_private_copy_by_release_os_and_a
         // Installed in the first round only: the second finds it (a cache hit).
         assert_eq!(s.pip_calls(), 1, "round {round}");
     }
-    let env = std::fs::read_to_string(s.path("python.env")).unwrap_or_default();
+    let env = std::fs::read_to_string(s.path("python.env")).expect("python was run");
     assert!(!env.contains(SECRET), "{env}");
     // Linux gets the CPU wheels unless told otherwise (here pip's PIP_NO_INDEX wins).
-    let log = std::fs::read_to_string(s.path("python.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(s.path("python.log")).expect("python was run");
     assert_eq!(
         log.contains("--index-url https://download.pytorch.org/whl/cpu"),
         cfg!(target_os = "linux"),

@@ -155,7 +155,7 @@ impl Scene {
     }
     pub fn provision(&self) -> Output {
         let wheels = self.path("wheels");
-        let wheels = wheels.to_str().unwrap_or_default();
+        let wheels = wheels.to_str().unwrap();
         self.torch(&["provision", "--no-index", "--find-links", wheels], "auto")
     }
 }
@@ -180,14 +180,14 @@ fn provision_installs_once_into_a_private_folder_and_pip_gets_no_token() {
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     assert_eq!(s.pip_calls(), 1);
-    let log = std::fs::read_to_string(s.path("python.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(s.path("python.log")).expect("python was run");
     assert!(log.contains(&format!("torch=={WANTED}")), "{log}");
     assert!(
         log.contains("--no-deps") && log.contains("--target"),
         "{log}"
     );
     // pip (and the Python asked where torch is) never see the token, by name or value.
-    let env = std::fs::read_to_string(s.path("python.env")).unwrap_or_default();
+    let env = std::fs::read_to_string(s.path("python.env")).expect("python was run");
     assert!(env.contains("PATH="), "{env}");
     assert!(
         !env.contains(SECRET) && !env.contains("GITHUB_TOKEN"),

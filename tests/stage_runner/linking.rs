@@ -231,7 +231,11 @@ mod torch {
         let i = text
             .find("\"libtorch\"")
             .unwrap_or_else(|| panic!("no libtorch in {text}"));
-        text[i..].split('"').nth(3).unwrap_or_default().to_string()
+        text[i..]
+            .split('"')
+            .nth(3)
+            .unwrap_or_else(|| panic!("no libtorch path in {text}"))
+            .to_string()
     }
 
     fn can_hide() -> bool {

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
+#[cfg(all(target_os = "macos", feature = "coreml"))]
+mod coreml_runs;
 #[cfg(feature = "torch")]
 mod dtypes;
 mod errors;

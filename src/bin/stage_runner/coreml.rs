@@ -1,22 +1,31 @@
-//! The CoreML backend (macOS only): `.mlpackage`/`.mlmodelc` models through coreml-rs.
+//! The CoreML backend (macOS only): `.mlpackage`/`.mlmodel`/`.mlmodelc` models through Core
+//! ML's own Objective-C API (objc2-core-ml).
 //!
 //! Deliberately thin: load with the requested compute units, bind inputs by the spec's input
 //! names, predict, read outputs by the spec's output names. Timing, memory, capture and
-//! validation are the shared scheduler's. Values keep their dtype: float32, float16 and
-//! int32 inputs are bound as such, and every output array coreml-rs returns (float32,
-//! float16, integers) becomes an `Array` of that dtype, float16 kept as its IEEE bit
-//! patterns (decoded by the crate's one float16 decoder, `parity::npy`, when compared).
-//! coreml-rs 0.5.4 itself refuses, before predicting, any model with an output that is
-//! not float32 (its model description reports only float32 outputs); that refusal is
-//! turned into an error saying so and how to re-convert. It cannot be compiled off macOS
-//! (its build script runs `swift build`), so this file is only checked on macOS CI.
+//! validation are the shared scheduler's. Values keep their dtype both ways: float32,
+//! float16, float64 and int32 inputs are bound as `MLMultiArray`s of that type, and every
+//! output keeps the type Core ML returns it in (a float16 mlProgram output stays float16,
+//! its IEEE bit patterns decoded by the crate's one float16 decoder when compared). Core
+//! ML's arrays have their own strides (it may pad a dimension); the copies in and out go
+//! through `runner::strided`, which is tested on every platform.
 
+use std::cell::RefCell;
+use std::ffi::c_void;
 use std::path::Path;
+use std::ptr::NonNull;
 
-use coreml_rs::mlarray::MLArray;
-use coreml_rs::{ComputePlatform, CoreMLModelOptions, CoreMLModelWithState};
+use block2::StackBlock;
+use htdemucs_devops::runner::strided::{gather, scatter};
 use htdemucs_devops::runner::{Array, Backend, ComputeUnits, DType, StageSpec};
-use ndarray::{ArrayD, IxDyn};
+use objc2::rc::Retained;
+use objc2::runtime::{AnyObject, ProtocolObject};
+use objc2::AnyThread;
+use objc2_core_ml::{
+    MLComputeUnits, MLDictionaryFeatureProvider, MLFeatureProvider, MLFeatureValue, MLModel,
+    MLModelConfiguration, MLMultiArray, MLMultiArrayDataType,
+};
+use objc2_foundation::{NSArray, NSDictionary, NSError, NSInteger, NSNumber, NSString, NSURL};
 
 /// CoreML as a runner backend.
 pub struct CoremlBackend {
@@ -25,98 +34,157 @@ pub struct CoremlBackend {
 
 /// A loaded model with the names to bind.
 pub struct Loaded {
-    model: CoreMLModelWithState,
+    model: Retained<MLModel>,
     inputs: Vec<String>,
     outputs: Vec<String>,
 }
 
-/// An input converted to the element type coreml-rs binds.
-pub enum Input {
-    F32(ArrayD<f32>),
-    F16(ArrayD<half::f16>),
-    I32(ArrayD<i32>),
-}
-
 impl CoremlBackend {
-    /// A backend using `units` (`all` is coreml-rs's widest choice, CPU + Neural Engine).
+    /// A backend using `units` (`all` lets Core ML choose among CPU, GPU and Neural Engine).
     pub fn new(units: ComputeUnits) -> Self {
         Self { units }
     }
 
-    fn platform(&self) -> ComputePlatform {
+    fn compute_units(&self) -> MLComputeUnits {
         match self.units {
-            ComputeUnits::Cpu => ComputePlatform::Cpu,
-            ComputeUnits::Gpu => ComputePlatform::CpuAndGpu,
-            ComputeUnits::Ane | ComputeUnits::All => ComputePlatform::CpuAndANE,
+            ComputeUnits::Cpu => MLComputeUnits::CPUOnly,
+            ComputeUnits::Gpu => MLComputeUnits::CPUAndGPU,
+            ComputeUnits::Ane => MLComputeUnits::CPUAndNeuralEngine,
+            ComputeUnits::All => MLComputeUnits::All,
         }
     }
 }
 
-fn shaped<T>(shape: &[usize], data: Vec<T>) -> Result<ArrayD<T>, String> {
-    ArrayD::from_shape_vec(IxDyn(shape), data).map_err(|e| e.to_string())
+fn describe(e: &NSError) -> String {
+    e.localizedDescription().to_string()
 }
 
-fn input(a: &Array) -> Result<Input, String> {
-    let pairs = a.bytes().chunks_exact(2).map(|c| [c[0], c[1]]);
-    let quads = a.bytes().chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]);
-    match a.dtype() {
-        DType::Float32 => {
-            shaped(a.shape(), quads.map(f32::from_le_bytes).collect()).map(Input::F32)
-        }
-        DType::Float16 => shaped(
-            a.shape(),
-            pairs
-                .map(|b| half::f16::from_bits(u16::from_le_bytes(b)))
-                .collect(),
-        )
-        .map(Input::F16),
-        DType::Int32 => shaped(a.shape(), quads.map(i32::from_le_bytes).collect()).map(Input::I32),
+/// Core ML's element type and its size in bytes for a runner dtype.
+fn ml_type(dtype: DType) -> Result<(MLMultiArrayDataType, usize), String> {
+    match dtype {
+        DType::Float32 => Ok((MLMultiArrayDataType::Float32, 4)),
+        DType::Float16 => Ok((MLMultiArrayDataType::Float16, 2)),
+        DType::Float64 => Ok((MLMultiArrayDataType::Float64, 8)),
+        DType::Int32 => Ok((MLMultiArrayDataType::Int32, 4)),
         other => Err(format!(
-            "CoreML inputs are bound as float32, float16 or int32; this input is {other}"
+            "Core ML takes float32, float16, float64 or int32 arrays; this input is {other}"
         )),
     }
 }
 
-fn le_bytes<T: Copy, const N: usize>(
-    a: &ArrayD<T>,
-    to: impl Fn(T) -> [u8; N],
-) -> (Vec<usize>, Vec<u8>) {
-    // `iter` walks in logical C order whatever the memory layout.
-    (a.shape().to_vec(), a.iter().flat_map(|v| to(*v)).collect())
+/// The runner dtype and element size of an array Core ML returned.
+fn runner_type(t: MLMultiArrayDataType) -> Result<(DType, usize), String> {
+    if t == MLMultiArrayDataType::Float32 {
+        Ok((DType::Float32, 4))
+    } else if t == MLMultiArrayDataType::Float16 {
+        Ok((DType::Float16, 2))
+    } else if t == MLMultiArrayDataType::Float64 {
+        Ok((DType::Float64, 8))
+    } else if t == MLMultiArrayDataType::Int32 {
+        Ok((DType::Int32, 4))
+    } else if t == MLMultiArrayDataType::Int8 {
+        Ok((DType::Int8, 1))
+    } else {
+        Err(format!(
+            "an MLMultiArray data type this runner does not know ({})",
+            t.0
+        ))
+    }
 }
 
-fn output(array: MLArray) -> Result<Array, String> {
-    let (dtype, (shape, bytes)) = match &array {
-        MLArray::Float32Array(a) => (DType::Float32, le_bytes(a, f32::to_le_bytes)),
-        MLArray::Float16Array(a) => (DType::Float16, le_bytes(a, |h| h.to_bits().to_le_bytes())),
-        MLArray::Int32Array(a) => (DType::Int32, le_bytes(a, i32::to_le_bytes)),
-        MLArray::Int16Array(a) => (DType::Int16, le_bytes(a, i16::to_le_bytes)),
-        MLArray::Int8Array(a) => (DType::Int8, le_bytes(a, i8::to_le_bytes)),
-        MLArray::UInt32Array(a) => (DType::Uint32, le_bytes(a, u32::to_le_bytes)),
-        MLArray::UInt16Array(a) => (DType::Uint16, le_bytes(a, u16::to_le_bytes)),
-        MLArray::UInt8Array(a) => (DType::Uint8, le_bytes(a, u8::to_le_bytes)),
-    };
+fn numbers(values: &[usize]) -> Retained<NSArray<NSNumber>> {
+    let numbers: Vec<Retained<NSNumber>> = values
+        .iter()
+        .map(|v| NSNumber::numberWithInteger(*v as NSInteger))
+        .collect();
+    NSArray::from_retained_slice(&numbers)
+}
+
+fn integers(array: &NSArray<NSNumber>) -> Vec<isize> {
+    array.iter().map(|n| n.integerValue()).collect()
+}
+
+/// A new `MLMultiArray` holding `a`'s values.
+fn multi_array(a: &Array) -> Result<Retained<MLMultiArray>, String> {
+    let (ml, size) = ml_type(a.dtype())?;
+    let shape = numbers(a.shape());
+    // SAFETY: a freshly allocated MLMultiArray initialised with a valid shape and type.
+    let array =
+        unsafe { MLMultiArray::initWithShape_dataType_error(MLMultiArray::alloc(), &shape, ml) }
+            .map_err(|e| describe(&e))?;
+    let result: RefCell<Result<(), String>> = RefCell::new(Ok(()));
+    let dims = a.shape().to_vec();
+    let fill = StackBlock::new(
+        |bytes: NonNull<c_void>, len: NSInteger, strides: NonNull<NSArray<NSNumber>>| {
+            // SAFETY: Core ML passes its buffer of `len` bytes and its strides, both valid for
+            // the duration of this block.
+            let (dst, strides) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(
+                        bytes.as_ptr().cast::<u8>(),
+                        len.max(0) as usize,
+                    ),
+                    integers(strides.as_ref()),
+                )
+            };
+            *result.borrow_mut() = scatter(a.bytes(), dst, size, &dims, &strides);
+        },
+    );
+    // SAFETY: the block only writes within the buffer Core ML hands it.
+    unsafe { array.getMutableBytesWithHandler(&fill) };
+    result.into_inner()?;
+    Ok(array)
+}
+
+/// The values of an `MLMultiArray` Core ML returned, in its own dtype.
+fn read(array: &MLMultiArray) -> Result<Array, String> {
+    // SAFETY: plain property reads of a valid array.
+    let (t, shape, strides) = unsafe { (array.dataType(), array.shape(), array.strides()) };
+    let (dtype, size) = runner_type(t)?;
+    let shape: Vec<usize> = integers(&shape)
+        .into_iter()
+        .map(|d| d.max(0) as usize)
+        .collect();
+    let strides = integers(&strides);
+    let result: RefCell<Result<Vec<u8>, String>> = RefCell::new(Ok(Vec::new()));
+    let copy = StackBlock::new(|bytes: NonNull<c_void>, len: NSInteger| {
+        // SAFETY: Core ML passes its buffer of `len` bytes, valid for this block.
+        let src =
+            unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), len.max(0) as usize) };
+        *result.borrow_mut() = gather(src, size, &shape, &strides);
+    });
+    // SAFETY: the block only reads within the buffer Core ML hands it.
+    unsafe { array.getBytesWithHandler(&copy) };
+    let bytes = result.into_inner()?;
     Array::from_bytes(dtype, shape, bytes).map_err(|e| e.to_string())
 }
 
 impl Backend for CoremlBackend {
     type Module = Loaded;
     type Value = Array;
-    type Prepared = Vec<Input>;
+    type Prepared = Retained<MLDictionaryFeatureProvider>;
 
     fn load(&mut self, artifact: &Path, stage: &StageSpec) -> Result<Loaded, String> {
-        let options = CoreMLModelOptions {
-            compute_platform: self.platform(),
-            ..Default::default()
-        };
-        // `.mlmodelc` is already compiled; `.mlpackage`/`.mlmodel` are compiled on load.
-        let compiled = artifact.extension().is_some_and(|e| e == "mlmodelc");
-        let model = if compiled {
-            CoreMLModelWithState::new_compiled(artifact, options)
-        } else {
-            CoreMLModelWithState::new(artifact, options)
-        };
-        let model = model.load().map_err(|e| e.to_string())?;
+        let path = artifact
+            .to_str()
+            .ok_or_else(|| format!("{} is not UTF-8", artifact.display()))?;
+        let mut url = NSURL::fileURLWithPath(&NSString::from_str(path));
+        // `.mlmodelc` is already compiled; `.mlpackage`/`.mlmodel` are compiled first, into
+        // a temporary directory Core ML owns (the synchronous call, as a runner wants).
+        if artifact.extension().is_none_or(|e| e != "mlmodelc") {
+            // SAFETY: a file URL; the result is checked.
+            #[allow(deprecated)]
+            let compiled = unsafe { MLModel::compileModelAtURL_error(&url) };
+            url = compiled
+                .map_err(|e| format!("compiling {}: {}", artifact.display(), describe(&e)))?;
+        }
+        // SAFETY: a new configuration, then a model from a compiled model URL.
+        let model = unsafe {
+            let config = MLModelConfiguration::new();
+            config.setComputeUnits(self.compute_units());
+            MLModel::modelWithContentsOfURL_configuration_error(&url, &config)
+        }
+        .map_err(|e| format!("loading {}: {}", artifact.display(), describe(&e)))?;
         Ok(Loaded {
             model,
             inputs: stage.inputs.iter().map(|i| i.name.clone()).collect(),
@@ -136,42 +204,52 @@ impl Backend for CoremlBackend {
         Ok(value.dtype())
     }
 
-    fn prepare(&mut self, _m: &mut Loaded, inputs: &[&Array]) -> Result<Vec<Input>, String> {
-        inputs.iter().map(|a| input(a)).collect()
+    /// The inputs as Core ML feature values, built once, outside the timed calls.
+    fn prepare(
+        &mut self,
+        m: &mut Loaded,
+        inputs: &[&Array],
+    ) -> Result<Retained<MLDictionaryFeatureProvider>, String> {
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        for (name, array) in m.inputs.iter().zip(inputs) {
+            let array = multi_array(array).map_err(|e| format!("input `{name}`: {e}"))?;
+            keys.push(NSString::from_str(name));
+            // SAFETY: a feature value wrapping a valid array.
+            values.push(unsafe { MLFeatureValue::featureValueWithMultiArray(&array) });
+        }
+        let keys: Vec<&NSString> = keys.iter().map(|k| &**k).collect();
+        let values: Vec<&AnyObject> = values.iter().map(|v| v.as_ref()).collect();
+        let dictionary = NSDictionary::from_slices(&keys, &values);
+        // SAFETY: a dictionary of NSString to MLFeatureValue, as the initialiser expects.
+        unsafe {
+            MLDictionaryFeatureProvider::initWithDictionary_error(
+                MLDictionaryFeatureProvider::alloc(),
+                &dictionary,
+            )
+        }
+        .map_err(|e| describe(&e))
     }
 
-    fn run(&mut self, m: &mut Loaded, prepared: &Vec<Input>) -> Result<Vec<Array>, String> {
-        for (name, array) in m.inputs.iter().zip(prepared) {
-            // add_input takes ownership; the copy is inside the timed region, as it is
-            // for any caller of coreml-rs that reuses its input.
-            let bound = match array {
-                Input::F32(a) => m.model.add_input(name, a.clone()),
-                Input::F16(a) => m.model.add_input(name, a.clone()),
-                Input::I32(a) => m.model.add_input(name, a.clone()),
-            };
-            bound.map_err(|e| format!("input `{name}`: {e}"))?;
-        }
-        let mut output_map = m.model.predict().map_err(|e| {
-            let text = e.to_string();
-            if text.contains("non-f32 output") {
-                format!(
-                    "{text}: coreml-rs 0.5.4 runs only models whose outputs are all float32, and \
-                     one of this model's outputs is not (a float16 mlProgram output?); re-convert \
-                     with float32 outputs (coremltools: outputs=[ct.TensorType(name=..., \
-                     dtype=np.float32)]), which keeps float16 compute inside the model"
-                )
-            } else {
-                text
-            }
-        })?;
+    fn run(
+        &mut self,
+        m: &mut Loaded,
+        prepared: &Retained<MLDictionaryFeatureProvider>,
+    ) -> Result<Vec<Array>, String> {
+        let input = ProtocolObject::<dyn MLFeatureProvider>::from_ref(&**prepared);
+        // SAFETY: a loaded model and a provider of its inputs.
+        let output = unsafe { m.model.predictionFromFeatures_error(input) }
+            .map_err(|e| format!("prediction failed: {}", describe(&e)))?;
         m.outputs
             .iter()
             .map(|name| {
-                let array = output_map
-                    .outputs
-                    .remove(name)
+                // SAFETY: looking up a feature of a valid provider by name.
+                let value = unsafe { output.featureValueForName(&NSString::from_str(name)) }
                     .ok_or_else(|| format!("the model has no output `{name}`"))?;
-                output(array).map_err(|e| format!("output `{name}`: {e}"))
+                // SAFETY: reading the array of a valid feature value.
+                let array = unsafe { value.multiArrayValue() }
+                    .ok_or_else(|| format!("output `{name}` is not a multi-array"))?;
+                read(&array).map_err(|e| format!("output `{name}`: {e}"))
             })
             .collect()
     }

@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // The message may quote a spec's names and paths: inert for a CI log reader.
             let msg = format!("htdemucs-stage-runner: error: {e}\n");
-            eprint!("{}", htdemucs_devops::github::commands::neutralize(&msg));
+            eprint!("{}", htdemucs_devops::output::workflow::neutralize(&msg));
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
         }
     }

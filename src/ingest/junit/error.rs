@@ -5,7 +5,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum JunitError {
     #[error(transparent)]
-    Read(#[from] crate::fsio::ReadError),
+    Read(#[from] crate::fs::ReadError),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,

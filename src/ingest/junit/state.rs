@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use quick_xml::events::BytesStart;
 
-use crate::fsio::cap_field;
+use crate::fs::cap_field;
 
 use super::capped::{Capped, ISSUE_HEAD, ISSUE_TAIL, OUTPUT_HEAD, OUTPUT_TAIL};
 use super::error::Raw;

@@ -3,7 +3,7 @@
 //! main's site. Decided from the workflow's ref (`GITHUB_REF`); a local run, with no
 //! workflow around it, is the person's explicit choice and is not second-guessed.
 
-use crate::github::env::RunEnv;
+use crate::run_env::RunEnv;
 
 /// The ref this workflow run is on when it is not `refs/heads/<target>` (another
 /// branch, a tag, a pull request's merge ref); `None` when it is, or outside a workflow.

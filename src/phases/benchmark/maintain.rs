@@ -11,7 +11,7 @@ use crate::bench::render;
 use crate::bench::{changes, metric};
 use crate::context::Ctx;
 use crate::exit::Outcome;
-use crate::report::terminal;
+use crate::output::terminal;
 
 pub(super) fn history(ctx: &Ctx, a: &HistoryArgs) -> Result<Outcome> {
     let path = baseline_path(ctx, &a.baseline);

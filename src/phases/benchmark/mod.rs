@@ -21,8 +21,8 @@ use crate::bench::report::BenchmarkReport;
 use crate::bench::run::Run;
 use crate::context::Ctx;
 use crate::exit::Outcome;
+use crate::fs::write_atomic;
 use crate::git;
-use crate::report::write_atomic;
 
 pub fn run(ctx: &Ctx, args: &BenchmarkArgs) -> Result<Outcome> {
     match &args.command {
@@ -76,17 +76,16 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
         baseline_path: crate::paths::relativize(&path.display().to_string(), &ctx.root, &ctx.root),
         fail_on_regression: o.fail_on_regression || cfg.fail_on_regression,
         current_run: run.to_design_json(),
-        format: o.format,
-        run,
     };
-    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+    let show = crate::bench::report::show(o.format, &report, &run);
+    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report, show)
 }
 
 /// Commit, ref and time of this run, from Actions or the local repository. With `ours`,
 /// this machine's fingerprint replaces the producers' (they ran here); otherwise it is
 /// only filled in when the run has none.
 pub(super) fn stamp(ctx: &Ctx, run: &mut Run, ours: bool) {
-    let env = ctx.console.env();
+    let env = ctx.env;
     if run.meta.commit.is_none() {
         run.meta.commit = env.sha.clone().or_else(|| git::head_commit(&ctx.root));
     }

@@ -14,7 +14,7 @@ use crate::exit::Outcome;
 use crate::git;
 
 pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
-    let env = ctx.console.env();
+    let env = ctx.env;
     let on_pr = matches!(
         env.event_name.as_deref(),
         Some("pull_request" | "pull_request_target")
@@ -47,7 +47,7 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
     if let Some(from) = super::branch::off_branch(env, &target) {
         if !a.from_any_branch {
             ctx.console.say(
-                crate::report::Level::Notice,
+                crate::output::Level::Notice,
                 &super::branch::skipped("recording the benchmark run", &from, &target),
             );
             return Ok(Outcome::Ok);
@@ -93,7 +93,7 @@ pub(super) fn record_run(ctx: &Ctx, a: &RecordArgs) -> Result<Outcome> {
     // Later steps of the same job (publish) read the workspace's copy: give it the run too.
     if let Err(e) = record::append_to_file(&abs, &run) {
         ctx.console.say(
-            crate::report::Level::Notice,
+            crate::output::Level::Notice,
             &format!(
                 "the run is recorded on {}, but the local {} was not updated: {e:#}",
                 spec.branch,

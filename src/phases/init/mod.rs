@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::config::DEFAULT_CONFIG_PATH;
 use crate::context::Ctx;
 use crate::exit::Outcome;
-use crate::report::{Annotation, Level};
+use crate::output::{Annotation, Level};
 
 use blocks::{diff, last_top_level_key_is, missing_hooks, missing_updates, upsert, CI_MARKERS};
 use templates::{detect_cli_product, validate, Kind};
@@ -311,7 +311,7 @@ fn write(
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("cannot create {}", dir.display()))?;
                 }
-                crate::report::write_atomic(&path, new.as_bytes())?;
+                crate::fs::write_atomic(&path, new.as_bytes())?;
             }
         }
         let verb = if dry_run && new_text.is_some() {

@@ -138,7 +138,7 @@ pub(super) fn validate(s: &InitConfig, config: &str) -> Result<()> {
 
 /// Renders every scaffold file from `settings` (with `cli_product` resolved) for `repo`.
 pub fn render_all(settings: &InitConfig, repo: &Repo) -> Result<Vec<Rendered>> {
-    let mut env = crate::render::environment();
+    let mut env = crate::output::templates::environment();
     // GitHub's `${{ }}` expressions fill the workflows; `[[ ]]` marks ours instead.
     let syntax = SyntaxConfig::builder()
         .variable_delimiters("[[", "]]")
@@ -285,7 +285,7 @@ mod tests {
         };
         s.cli_product = Some("x".into());
         let err = validate(&s, "c.yml").err().map(|e| e.to_string());
-        assert!(err.unwrap_or_default().starts_with("c.yml: init.runs_on"));
+        assert!(err.expect("refused").starts_with("c.yml: init.runs_on"));
         let s = InitConfig {
             skip: vec!["nope.txt".into()],
             cli_product: Some("x".into()),
@@ -293,7 +293,7 @@ mod tests {
         };
         let err = validate(&s, "c.yml").err().map(|e| e.to_string());
         assert!(err
-            .unwrap_or_default()
+            .expect("refused")
             .contains("init.skip lists \"nope.txt\""));
     }
 
@@ -318,7 +318,7 @@ mod tests {
                 .iter()
                 .find(|f| f.path == p)
                 .map(|f| f.text.clone())
-                .unwrap_or_default()
+                .unwrap_or_else(|| panic!("{p} is not rendered"))
         };
         assert!(text(".pre-commit-config.yaml").contains(&format!("rev: \"v{RUFF_VERSION}\"")));
         // Setup and CI read the pin at run time; our default is only their fallback.
@@ -355,7 +355,7 @@ mod tests {
                 .iter()
                 .find(|f| f.path == p)
                 .map(|f| f.text.clone())
-                .unwrap_or_default()
+                .unwrap_or_else(|| panic!("{p} is not rendered"))
         };
         let version = env!("CARGO_PKG_VERSION");
         assert!(

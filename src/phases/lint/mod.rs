@@ -13,8 +13,8 @@ use clap::Args;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::ingest::diagnostic::{Diagnostic, Format};
+use crate::output::Level;
 use crate::process::{run_tool, shell_words, Launch, ToolRun};
-use crate::report::Level;
 use report::{Counts, LintReport, Source, ToolResult};
 use tools::{ReportSpec, ToolSpec};
 
@@ -60,7 +60,13 @@ pub fn run(ctx: &Ctx, args: &LintArgs) -> Result<Outcome> {
         ctx.config.lint.fail_on_warnings,
         args.fix,
     );
-    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(
+        ctx.console,
+        ctx.env,
+        &ctx.out_dir,
+        &report,
+        crate::output::Show::Summary,
+    )
 }
 
 /// Makes every diagnostic's path relative to the workspace root.
@@ -77,10 +83,10 @@ fn ingest_reports(ctx: &Ctx, reports: &[ReportSpec]) -> Result<(Vec<ToolResult>,
     let mut all = Vec::new();
     for spec in reports {
         let shown = spec.file.display().to_string();
-        let bytes = crate::fsio::read_bytes(&spec.file, "the lint report").with_context(|| {
+        let bytes = crate::fs::read_bytes(&spec.file, "the lint report").with_context(|| {
             format!(
                 "--report {}={shown}: check the path and the file",
-                crate::fsio::clip(&spec.tool, 80)
+                crate::fs::clip(&spec.tool, 80)
             )
         })?;
         let text = String::from_utf8_lossy(&bytes);

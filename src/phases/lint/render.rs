@@ -4,12 +4,12 @@
 //! here is ever read as a workflow command.
 
 use crate::ingest::diagnostic::{Diagnostic, Severity};
-use crate::report::markdown::{code, details, escape, Align, Table};
-use crate::report::terminal::{sanitize, table, Style};
-use crate::report::PhaseOutput;
+use crate::output::markdown::{code, details, escape, Align, Table};
+use crate::output::terminal::{sanitize, table, Style};
+use crate::output::PhaseOutput;
 
 use super::report::{LintReport, Source};
-use crate::report::plural;
+use crate::output::plural;
 
 /// Findings listed in the terminal summary; the rest are in the JSON report.
 pub const TERMINAL_LIMIT: usize = 200;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ingest::diagnostic::{Diagnostic, Severity};
-use crate::report::{plural, Annotation, Level, PhaseOutput, Status};
+use crate::output::{plural, Annotation, Level, PhaseOutput, Status};
 
 /// How a tool's findings were obtained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,7 +222,7 @@ impl PhaseOutput for LintReport {
         s
     }
 
-    fn terminal(&self, style: crate::report::terminal::Style) -> String {
+    fn terminal(&self, style: crate::output::terminal::Style) -> String {
         super::render::terminal(self, style)
     }
 

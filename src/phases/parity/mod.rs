@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
+use crate::output::{PhaseReport, Show};
 use crate::parity::compare::{self, Labels};
 use crate::parity::model::Check;
 use crate::parity::report::{Format, ParityReport};
 use crate::parity::shard::{parse_shard, shard_of};
 use crate::parity::source::Source;
-use crate::report::PhaseReport;
 use config::{Overrides, Rule};
 pub use run::RunArgs;
 
@@ -297,17 +297,23 @@ fn rejudge(mut check: Check) -> Check {
 }
 
 /// Writes JUnit and HTML next to the JSON report (and where asked), then emits.
-pub(crate) fn finish(ctx: &Ctx, mut report: ParityReport, opts: &ParityOptions) -> Result<Outcome> {
+pub(crate) fn finish(ctx: &Ctx, report: ParityReport, opts: &ParityOptions) -> Result<Outcome> {
     let junit = crate::parity::junit::render(&report);
     let html = crate::parity::render_html(&report)?;
-    crate::report::write_atomic(&ctx.out_dir.join("parity.junit.xml"), junit.as_bytes())?;
-    crate::report::write_atomic(&ctx.out_dir.join("parity.html"), html.as_bytes())?;
+    crate::fs::write_atomic(&ctx.out_dir.join("parity.junit.xml"), junit.as_bytes())?;
+    crate::fs::write_atomic(&ctx.out_dir.join("parity.html"), html.as_bytes())?;
     if let Some(p) = &opts.junit {
-        crate::report::write_atomic(p, junit.as_bytes())?;
+        crate::fs::write_atomic(p, junit.as_bytes())?;
     }
     if let Some(p) = &opts.html {
-        crate::report::write_atomic(p, html.as_bytes())?;
+        crate::fs::write_atomic(p, html.as_bytes())?;
     }
-    report.format = opts.format;
-    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+    let show = match opts.format {
+        Format::Text => Show::Summary,
+        Format::Markdown => Show::Markdown,
+        Format::Json => Show::Document(report.json_text()),
+        Format::Junit => Show::Document(junit),
+        Format::Html => Show::Document(html),
+    };
+    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report, show)
 }

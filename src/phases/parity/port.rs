@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 
 use super::config::{Overrides, ParityConfig};
 use super::display;
-use crate::console::Console;
 use crate::context::Ctx;
-use crate::fsio::clip;
+use crate::fs::clip;
+use crate::output::console::Console;
+use crate::output::Level;
 use crate::parity::compare::{self, empty_check, Labels};
 use crate::parity::model::{Check, Reported, Tolerance};
 use crate::parity::pairs::{self, PairsConfig};
 use crate::parity::report::db;
 use crate::parity::shard::shard_of;
-use crate::report::Level;
 
 /// The stage whose tolerance applies to stems (as for WAV folders).
 pub const STEMS_STAGE: &str = "stems";

@@ -14,9 +14,9 @@ use crate::bench::compare::Options;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::git;
-use crate::report::markdown::{code, escape};
-use crate::report::terminal::Style;
-use crate::report::{PhaseOutput, PhaseReport, Status};
+use crate::output::markdown::{code, escape};
+use crate::output::terminal::Style;
+use crate::output::{PhaseOutput, PhaseReport, Status};
 use crate::site::history::History;
 use crate::site::pages::{write_site, SiteInput};
 
@@ -165,7 +165,7 @@ fn now() -> i64 {
 
 pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
     let cfg = &ctx.config.publish;
-    let env = ctx.console.env();
+    let env = ctx.env;
     let baseline = ctx.resolve(
         args.baseline
             .as_deref()
@@ -233,7 +233,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
         .filter(|_| args.push && !args.from_any_branch);
     if let Some(from) = &off {
         ctx.console.say(
-            crate::report::Level::Notice,
+            crate::output::Level::Notice,
             &crate::phases::benchmark::branch::skipped("publishing the site", from, &default),
         );
     }
@@ -292,5 +292,11 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
         report.branch = Some(spec.branch);
         report.push_attempts = pushed.attempts;
     }
-    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(
+        ctx.console,
+        ctx.env,
+        &ctx.out_dir,
+        &report,
+        crate::output::Show::Summary,
+    )
 }

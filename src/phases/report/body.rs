@@ -4,8 +4,8 @@
 //! `<details>` — and point to the full report.
 
 use super::merge::{verdict, verdict_line, Found};
-use crate::report::markdown::{escape, Align, Table};
-use crate::report::Status;
+use crate::output::markdown::{escape, Align, Table};
+use crate::output::Status;
 
 /// GitHub rejects comment bodies over 65,536 characters; aim a little lower.
 pub const COMMENT_LIMIT: usize = 65_536 - 536;
@@ -76,7 +76,7 @@ fn head(found: &[Found], marker: &str, links: &Links) -> String {
     }
     if let Some(sha) = &links.sha {
         let short: String = sha.chars().take(10).collect();
-        parts.push(format!("commit {}", crate::report::markdown::code(&short)));
+        parts.push(format!("commit {}", crate::output::markdown::code(&short)));
     }
     if !parts.is_empty() {
         out.push('\n');
@@ -248,8 +248,8 @@ mod tests {
 
     fn found(phase: &str, md: String) -> Found {
         Found {
-            report: crate::report::PhaseReport {
-                schema: crate::report::REPORT_SCHEMA.into(),
+            report: crate::output::PhaseReport {
+                schema: crate::output::REPORT_SCHEMA.into(),
                 phase: phase.into(),
                 tool_version: "0".into(),
                 generated_at: String::new(),

@@ -8,15 +8,16 @@ use std::path::Path;
 
 use super::body::{self, Links, COMMENT_LIMIT};
 use super::merge::Found;
-use crate::console::Console;
+use crate::fs::write_atomic;
 use crate::github::api::{Api, ApiError, Method, Need};
 use crate::github::checks::{self, CheckRun};
-use crate::github::commands::command;
 use crate::github::comment::Sticky;
-use crate::github::env::Host;
 use crate::github::event::Target;
 use crate::github::token::Token;
-use crate::report::{write_atomic, Level};
+use crate::output::console::Console;
+use crate::output::workflow::command;
+use crate::output::Level;
+use crate::run_env::{Host, RunEnv};
 
 pub struct Plan<'a> {
     pub found: &'a [Found],
@@ -29,6 +30,7 @@ pub struct Plan<'a> {
     /// `report.comment_author`: whose comments are ours, when set.
     pub comment_author: Option<String>,
     pub check_runs: bool,
+    pub env: &'a RunEnv,
     pub out_dir: &'a Path,
     pub comment_path: &'a Path,
     pub timeout: std::time::Duration,
@@ -42,8 +44,8 @@ pub struct Delivered {
     pub error: Option<anyhow::Error>,
 }
 
-fn check_runs(console: &Console, plan: &Plan) -> Vec<CheckRun> {
-    let env = console.env();
+fn check_runs(plan: &Plan) -> Vec<CheckRun> {
+    let env = plan.env;
     plan.found
         .iter()
         .map(|f| {
@@ -56,7 +58,7 @@ fn check_runs(console: &Console, plan: &Plan) -> Vec<CheckRun> {
                     format!(
                         "- **{}**: {}",
                         a.level.command(),
-                        crate::report::markdown::escape(&a.message)
+                        crate::output::markdown::escape(&a.message)
                     )
                 })
                 .collect();
@@ -83,11 +85,11 @@ fn check_runs(console: &Console, plan: &Plan) -> Vec<CheckRun> {
         .collect()
 }
 
-fn annotate_all(console: &Console, found: &[Found]) {
-    if !console.env().host.speaks_workflow_commands() {
+fn annotate_all(console: &Console, plan: &Plan) {
+    if !plan.env.host.speaks_workflow_commands() {
         return;
     }
-    for f in found {
+    for f in plan.found {
         console.annotate(&f.report.annotations, &f.path.display().to_string());
     }
 }
@@ -106,12 +108,12 @@ fn file_name(label: &str) -> String {
 }
 
 pub fn deliver(console: &Console, plan: &Plan) -> Result<Delivered> {
-    let env = console.env();
+    let env = plan.env;
     if let (Some(token), true) = (&env.token, env.host.speaks_workflow_commands()) {
         // The runner hides registered values in every later log line.
         console.command(&command("add-mask", &[], token.expose()));
     }
-    let runs = check_runs(console, plan);
+    let runs = check_runs(plan);
     let offline: Option<String> = if env.host == Host::Act {
         Some("running under act".into())
     } else if env.token.is_none() {
@@ -137,7 +139,7 @@ pub fn deliver(console: &Console, plan: &Plan) -> Result<Delivered> {
                 &format!("{why}, so its token is read-only: results are in the step summary and these annotations. To get the PR comment, post it from a workflow_run workflow (README: \"PR comments and forks\")."),
             );
         }
-        annotate_all(console, plan.found);
+        annotate_all(console, plan);
         return Ok(Delivered::default());
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -153,7 +155,7 @@ async fn online(
     token: Token,
     runs: &[CheckRun],
 ) -> Result<Delivered> {
-    let env = console.env();
+    let env = plan.env;
     let api = Api::new(env, token, plan.timeout, console)?;
     let repo = env
         .repository
@@ -233,7 +235,7 @@ async fn online(
         }
     }
     if fallback {
-        annotate_all(console, plan.found);
+        annotate_all(console, plan);
     }
     Ok(out)
 }

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
-use crate::report::{plural, PhaseReport, Status, REPORT_SCHEMA};
+use crate::output::{plural, PhaseReport, Status, REPORT_SCHEMA};
 
 /// Phases in the order the comment shows them; others follow alphabetically.
 pub const ORDER: &[&str] = &["lint", "test", "parity", "benchmark"];
@@ -96,7 +96,7 @@ enum Entry {
 }
 
 fn classify(path: &Path) -> Entry {
-    let bytes = match crate::fsio::read_bytes(path, "the phase report") {
+    let bytes = match crate::fs::read_bytes(path, "the phase report") {
         Ok(b) => b,
         Err(e) => return Entry::Broken(format!("it cannot be read ({e:#})")),
     };
@@ -158,8 +158,8 @@ fn broken(dir: &Path, path: PathBuf, why: String) -> Found {
     let headline = format!("the report {shown} is unusable: {why}");
     let markdown = format!(
         "The phase report {} could not be used, so this phase counts as failed: {}.\n\nRe-run the phase (or re-upload its artifact) with the same htdemucs-devops version as this step.\n",
-        crate::report::markdown::code(&shown),
-        crate::report::markdown::escape(&why)
+        crate::output::markdown::code(&shown),
+        crate::output::markdown::escape(&why)
     );
     Found {
         report: PhaseReport {

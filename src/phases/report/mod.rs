@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
+use crate::fs::write_atomic;
 use crate::github::event;
-use crate::report::{write_atomic, Status};
+use crate::output::Status;
 
 pub use body::COMMENT_LIMIT;
 
@@ -46,7 +47,7 @@ fn site_url(ctx: &Ctx) -> Option<String> {
     if let Some(u) = &ctx.config.report.site_url {
         return Some(u.clone());
     }
-    let env = ctx.console.env();
+    let env = ctx.env;
     if env.server_url.trim_end_matches('/') != "https://github.com" {
         return None;
     }
@@ -75,7 +76,7 @@ fn read_pr_file(dir: &Path) -> Result<Option<PrFile>> {
     let Some(path) = found.first() else {
         return Ok(None);
     };
-    let text = crate::fsio::read_text(path, "the pull request file")?;
+    let text = crate::fs::read_text(path, "the pull request file")?;
     let pr: PrFile = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not {{\"number\": <PR number>, \"head_sha\": \"...\"}}; it should be written by `htdemucs-devops report` in the pull_request workflow",
@@ -87,7 +88,7 @@ fn read_pr_file(dir: &Path) -> Result<Option<PrFile>> {
 
 pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
     let console = ctx.console;
-    let env = console.env();
+    let env = ctx.env;
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let dir = match &args.reports {
         Some(d) if d.is_absolute() => d.clone(),
@@ -132,7 +133,11 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
 
     console.print(&terminal(&found, console.style()));
     if let Some(summary) = &env.step_summary {
-        crate::github::files::append_summary(summary, &full, &report_path.display().to_string())?;
+        crate::output::step_files::append_summary(
+            summary,
+            &full,
+            &report_path.display().to_string(),
+        )?;
     }
 
     let plan = deliver::Plan {
@@ -144,6 +149,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
         comment: cfg.comment,
         comment_author: cfg.comment_author.clone(),
         check_runs: cfg.check_runs,
+        env,
         out_dir: &ctx.out_dir,
         comment_path: &comment_path,
         timeout: std::time::Duration::try_from_secs_f64(cfg.request_timeout_secs)
@@ -178,14 +184,14 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
             ),
             ("report-path".to_string(), report_path.display().to_string()),
         ];
-        crate::github::files::append_outputs(outputs, &pairs)?;
+        crate::output::step_files::append_outputs(outputs, &pairs)?;
     }
     console.info(&format!("full report written to {}", report_path.display()));
     // A report that could not be read is a failure to do the job, after everything
     // else (the red comment, the check runs, the outputs) is in place.
     if let Some(unusable) = merge::broken_error(&found) {
         if let Some(err) = delivered.error {
-            console.say(crate::report::Level::Error, &format!("{err:#}"));
+            console.say(crate::output::Level::Error, &format!("{err:#}"));
         }
         return Err(unusable);
     }
@@ -198,7 +204,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<Outcome> {
     })
 }
 
-fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> String {
+fn terminal(found: &[merge::Found], style: crate::output::terminal::Style) -> String {
     let mut out = format!("{}\n", style.bold(&merge::verdict_line(found)));
     for f in found {
         let word = merge::status_word(f.report.status);
@@ -209,8 +215,8 @@ fn terminal(found: &[merge::Found], style: crate::report::terminal::Style) -> St
         };
         out.push_str(&format!(
             "  {:<12} {word:<8} {}\n",
-            crate::report::terminal::sanitize(&f.label),
-            crate::report::terminal::sanitize(&f.report.headline)
+            crate::output::terminal::sanitize(&f.label),
+            crate::output::terminal::sanitize(&f.report.headline)
         ));
     }
     out

@@ -5,9 +5,9 @@
 use super::model::{CommandState, FailedTest, TestRun};
 use super::render::{clip, first_line, seconds, status_word};
 use crate::ingest::junit::TestStatus;
-use crate::report::markdown::{self, Align, Table};
-use crate::report::plural;
-use crate::report::PhaseOutput;
+use crate::output::markdown::{self, Align, Table};
+use crate::output::plural;
+use crate::output::PhaseOutput;
 
 /// Failures shown with details; the rest are counted.
 const MARKDOWN_FAILURES: usize = 30;

@@ -73,5 +73,11 @@ pub fn run(ctx: &Ctx, args: &TestArgs) -> Result<Outcome> {
         }
     }
     let report = collector.finish(cfg.fail_if_no_tests);
-    crate::report::emit(ctx.console, &ctx.out_dir, &report)
+    crate::output::emit(
+        ctx.console,
+        ctx.env,
+        &ctx.out_dir,
+        &report,
+        crate::output::Show::Summary,
+    )
 }

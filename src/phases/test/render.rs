@@ -4,8 +4,8 @@
 
 use super::model::{CommandState, TestRun};
 use crate::ingest::junit::TestStatus;
-use crate::report::terminal::{sanitize, table, Style};
-use crate::report::{plural, Annotation, Level, PhaseOutput, Status};
+use crate::output::terminal::{sanitize, table, Style};
+use crate::output::{plural, Annotation, Level, PhaseOutput, Status};
 
 /// Characters of a message put into an annotation.
 const ANNOTATION_MESSAGE: usize = 4000;

@@ -1,7 +1,8 @@
-//! Bounded reading of input files: every report, config, baseline or result file the
-//! tool reads whole goes through here, so a FIFO, a device (a symlink to `/dev/zero`)
+//! Guarded file access. Reading is bounded: every report, config, baseline or result file
+//! the tool reads whole goes through here, so a FIFO, a device (a symlink to `/dev/zero`)
 //! or a file far larger than any real one is refused with a message saying which file,
 //! what is wrong and how to go on, instead of blocking or eating the runner's memory.
+//! Writing is atomic ([`write_atomic`]): a reader never sees half a file.
 
 use std::fs::File;
 use std::io::Read;
@@ -193,6 +194,30 @@ pub fn cap_field(mut text: String, max: usize) -> String {
     text.truncate(at);
     text.push_str(&format!("… [{cut} bytes cut]"));
     text
+}
+
+/// Writes `contents` to `path` through a temporary file in the same folder and a rename,
+/// so a reader never sees half a file and a failure leaves the old file intact. The
+/// temporary file is locked while written, and ones a killed run left for the same
+/// path are removed first ([`crate::scratch`]).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create folder {}", dir.display()))?;
+    crate::scratch::sweep_files_for(dir, path);
+    let mut tmp = crate::scratch::temp_file_for(dir, path)?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]

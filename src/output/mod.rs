@@ -1,18 +1,26 @@
-//! The report model every phase shares: a phase's own serialisable report implements
-//! [`PhaseOutput`]; [`emit`] turns it into the JSON file in the output folder, the
-//! terminal summary, the step summary, annotations and step outputs — one output layer.
+//! The output layer. Here, the pure report model every phase shares: a phase's own
+//! serialisable report implements [`PhaseOutput`], and [`Show`] is what the terminal
+//! shows of it. [`emit`] turns it into the JSON file in the output folder, the terminal
+//! text, the step summary, annotations and step outputs. Around it: the console (the one
+//! sink), terminal and Markdown building blocks, the template set-up, workflow commands
+//! and the step files. Nothing here talks to GitHub's API.
 
+pub mod console;
+pub mod emit;
 pub mod markdown;
+pub mod step_files;
+pub mod templates;
 pub mod terminal;
+pub mod workflow;
+
+pub use emit::emit;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::console::Console;
-use crate::exit::Outcome;
-use crate::github::env::RunEnv;
+use crate::run_env::RunEnv;
 use terminal::Style;
 
 /// Version tag of the envelope written to `<out-dir>/<phase>.json`.
@@ -105,6 +113,19 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// What the terminal shows for a phase: the caller's choice (`--format`), passed to
+/// [`emit`] rather than stored in the report. The JSON report on disk is written whatever
+/// is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Show {
+    /// The phase's own summary ([`PhaseOutput::terminal`]).
+    Summary,
+    /// The Markdown section, the same text the step summary gets.
+    Markdown,
+    /// A document the caller already rendered (JSON, JUnit XML, HTML...).
+    Document(String),
+}
+
 /// What a phase's report must offer to the output layer.
 pub trait PhaseOutput: Serialize {
     /// `lint`, `test`, `parity`, `benchmark`: the JSON file's stem and the section key.
@@ -192,7 +213,7 @@ impl PhaseReport {
 
     /// Reads an envelope written by [`emit`], with an error naming the file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = crate::fsio::read_text(path, "the phase report")?;
+        let text = crate::fs::read_text(path, "the phase report")?;
         let report: PhaseReport = serde_json::from_str(&text).with_context(|| {
             format!(
                 "{} is not a phase report written by htdemucs-devops (re-run the phase to regenerate it)",
@@ -207,79 +228,5 @@ impl PhaseReport {
             );
         }
         Ok(report)
-    }
-}
-
-/// Writes `contents` to `path` through a temporary file in the same folder and a rename,
-/// so a reader never sees half a file and a failure leaves the old file intact. The
-/// temporary file is locked while written, and ones a killed run left for the same
-/// path are removed first ([`crate::scratch`]).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    crate::scratch::sweep_files_for(dir, path);
-    let mut tmp = crate::scratch::temp_file_for(dir, path)?;
-    tmp.write_all(contents)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
-}
-
-/// The output layer: writes `<out_dir>/<phase>.json`, prints the terminal summary,
-/// sends annotations (capped), appends the step summary and sets step outputs.
-/// Returns the outcome the phase's status maps to.
-pub fn emit<R: PhaseOutput>(console: &Console, out_dir: &Path, report: &R) -> Result<Outcome> {
-    let env = console.env();
-    let envelope = PhaseReport::build(report, env)?;
-    let path: PathBuf = out_dir.join(format!("{}.json", envelope.phase));
-    let json = serde_json::to_vec_pretty(&envelope).context("cannot serialise the phase report")?;
-    write_atomic(&path, &json)?;
-
-    console.print(&report.terminal(console.style()));
-    console.annotate(&envelope.annotations, &path.display().to_string());
-    if let Some(summary) = &env.step_summary {
-        crate::github::files::append_summary(
-            summary,
-            &envelope.markdown,
-            &path.display().to_string(),
-        )?;
-    }
-    if let Some(outputs) = &env.output_file {
-        let mut pairs = vec![
-            // `status` for the action's pass-through output, `<phase>-status` so that
-            // several phases in one job keep theirs apart.
-            (
-                "status".to_string(),
-                status_word(envelope.status).to_string(),
-            ),
-            (
-                format!("{}-status", envelope.phase),
-                status_word(envelope.status).to_string(),
-            ),
-            ("report-path".to_string(), path.display().to_string()),
-        ];
-        pairs.extend(envelope.outputs.clone());
-        crate::github::files::append_outputs(outputs, &pairs)?;
-    }
-    console.info(&format!("report written to {}", path.display()));
-    Ok(match envelope.status {
-        Status::Failed => Outcome::Problem,
-        Status::Passed | Status::Warned => Outcome::Ok,
-    })
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Passed => "passed",
-        Status::Warned => "warned",
-        Status::Failed => "failed",
     }
 }

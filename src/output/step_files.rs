@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
 
-use super::commands::random_token;
+use super::workflow::random_token;
 
 /// GitHub refuses step summaries over 1 MiB; stay a little under it.
 pub const SUMMARY_LIMIT: usize = 1024 * 1024 - 1024;
@@ -19,7 +19,7 @@ pub fn fit_summary(markdown: &str, already: usize, rest_at: &str) -> String {
     }
     let note = format!(
         "\n\n> **Summary truncated** to stay under GitHub's 1 MiB limit; the full report is in {}.\n",
-        crate::report::markdown::code(rest_at)
+        crate::output::markdown::code(rest_at)
     );
     // Room for the note and for closing what the cut leaves open (a code fence, folds).
     let mut cut = room.saturating_sub(note.len() + 1024);
@@ -29,7 +29,7 @@ pub fn fit_summary(markdown: &str, already: usize, rest_at: &str) -> String {
     // Do not leave half a table row or line behind.
     let body = &markdown[..cut];
     let body = body.rfind('\n').map_or(body, |i| &body[..i]);
-    let closers = crate::report::markdown::closers(body);
+    let closers = crate::output::markdown::closers(body);
     format!("{body}{closers}{note}")
 }
 

@@ -6,11 +6,12 @@
 
 use std::cell::Cell;
 use std::io::Write;
+use std::path::PathBuf;
 
-use crate::github::commands::{command, inert_json, neutralize, WorkflowCommand};
-use crate::github::env::{Host, RunEnv};
-use crate::report::terminal::{sanitize, Style};
-use crate::report::{Annotation, Level};
+use crate::output::terminal::{sanitize, Style};
+use crate::output::workflow::{command, inert_json, neutralize, WorkflowCommand};
+use crate::output::{Annotation, Level};
+use crate::run_env::{Host, RunEnv};
 use crate::secrets::Secrets;
 
 /// GitHub shows at most this many annotations of each level per step.
@@ -72,8 +73,14 @@ impl Sink {
     }
 }
 
+/// The console keeps what printing needs, fixed at construction; the run environment
+/// itself travels on the context ([`crate::context::Ctx::env`]).
 pub struct Console {
-    env: RunEnv,
+    host: Host,
+    style: Style,
+    progress_bars: bool,
+    /// Where a fatal error is also written in Actions.
+    step_summary: Option<PathBuf>,
     sink: Sink,
     /// Annotations already sent this step, per level (error, warning, notice).
     sent: [Cell<usize>; 3],
@@ -88,30 +95,34 @@ fn slot(level: Level) -> usize {
 }
 
 impl Console {
-    pub fn new(env: RunEnv) -> Self {
+    /// A console for the run `env` describes: where it runs, colour, progress bars, the
+    /// secrets to mask and the step summary a fatal error also goes to.
+    pub fn new(env: &RunEnv) -> Self {
         let sink = Sink {
             neutralize: env.host.speaks_workflow_commands(),
             secrets: env.secrets.clone(),
         };
         Console {
-            env,
+            host: env.host,
+            style: Style { color: env.color },
+            progress_bars: env.progress_bars,
+            step_summary: env.step_summary.clone(),
             sink,
             sent: Default::default(),
         }
     }
 
-    pub fn env(&self) -> &RunEnv {
-        &self.env
+    pub fn style(&self) -> Style {
+        self.style
     }
 
-    pub fn style(&self) -> Style {
-        Style {
-            color: self.env.color,
-        }
+    /// The secret values this console masks, for text captured before it is printed.
+    pub fn secrets(&self) -> &Secrets {
+        &self.sink.secrets
     }
 
     fn actions(&self) -> bool {
-        self.env.host.speaks_workflow_commands()
+        self.host.speaks_workflow_commands()
     }
 
     fn write_out(&self, text: &str) {
@@ -175,7 +186,7 @@ impl Console {
     /// A plain progress/informational line.
     pub fn info(&self, msg: &str) {
         let line = sanitize(msg);
-        if self.env.host == Host::Local {
+        if self.host == Host::Local {
             self.write_log(&format!("{}\n", self.style().dim(&line)));
         } else {
             self.write_log(&format!("{line}\n"));
@@ -255,12 +266,12 @@ impl Console {
             return;
         }
         self.sink.command(&command("error", &[], msg));
-        if let Some(summary) = &self.env.step_summary {
+        if let Some(summary) = &self.step_summary {
             let md = format!(
                 "**htdemucs-devops could not do its job:** {}\n",
-                crate::report::markdown::escape(msg)
+                crate::output::markdown::escape(msg)
             );
-            let _ = crate::github::files::append_summary(summary, &md, "the log");
+            let _ = crate::output::step_files::append_summary(summary, &md, "the log");
         }
     }
 
@@ -329,7 +340,7 @@ impl Console {
 
     /// A progress indicator for `len` steps: a bar in a terminal, plain lines elsewhere.
     pub fn progress(&self, len: u64, label: &str) -> Progress {
-        if self.env.progress_bars {
+        if self.progress_bars {
             let bar = indicatif::ProgressBar::new(len);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
                 "{spinner} {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
