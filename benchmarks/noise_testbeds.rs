@@ -16,10 +16,10 @@
 
 use htdemucs_devops::bench::baseline::{Baseline, BaselineRun};
 use htdemucs_devops::bench::compare::compare;
-use htdemucs_devops::bench::config::BenchmarkConfig;
 use htdemucs_devops::bench::decide::{previous_entry_rule, Verdict};
 use htdemucs_devops::bench::metric::{info, Thresholds};
 use htdemucs_devops::bench::run::{Fingerprint, Results, Run, RunMeta, Value};
+use htdemucs_devops::phases::benchmark::config::BenchmarkConfig;
 use rand::{rngs::StdRng, Rng};
 use std::collections::BTreeMap;
 

@@ -1,7 +1,12 @@
-//! The command line (clap derive). Doc comments here are the `--help` text.
+//! The command line (clap derive) and which phase each subcommand runs. Doc comments
+//! here are the `--help` text.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+use crate::context::Ctx;
+use crate::exit::Outcome;
+use crate::phases;
 
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -75,5 +80,22 @@ pub enum Command {
     /// Core ML models on any OS: `inspect` prints an .mlpackage's inputs and outputs,
     /// `check` compares the pipeline spec's Core ML stages with their models
     #[command(after_help = EXIT_CODES_HELP)]
-    Coreml(crate::phases::coreml::CoremlArgs),
+    Coreml(crate::phases::parity::coreml::CoremlArgs),
+}
+
+impl Command {
+    /// Runs the phase this subcommand names.
+    pub fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        match self {
+            Command::Lint(args) => phases::lint::run(ctx, args),
+            Command::Test(args) => phases::test::run(ctx, args),
+            Command::Report(args) => phases::report::run(ctx, args),
+            Command::Init(args) => phases::init::run(ctx, args),
+            Command::Benchmark(args) => phases::benchmark::run(ctx, args),
+            Command::Publish(args) => phases::publish::run(ctx, args),
+            Command::Parity(args) => phases::parity::run(ctx, args),
+            Command::Torch(args) => phases::torch::run(ctx, args),
+            Command::Coreml(args) => phases::parity::coreml::run(ctx, args),
+        }
+    }
 }

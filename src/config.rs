@@ -1,6 +1,7 @@
-//! `.github/htdemucs-devops.yml`: one section per phase, strict (unknown keys and wrong
-//! types are errors naming the file, line and key), with defaults for a Swift + Python
-//! CoreML port when there is no file at all.
+//! `.github/htdemucs-devops.yml`: the root `Config` composing one section per phase (each
+//! defined in its phase's `config.rs`) and the engine sections, and its loading: strict
+//! (unknown keys and wrong types are errors naming the file, line and key), with defaults
+//! for a Swift + Python CoreML port when there is no file at all.
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -13,87 +14,18 @@ pub const DEFAULT_CONFIG_PATH: &str = ".github/htdemucs-devops.yml";
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    pub lint: LintConfig,
-    pub test: TestConfig,
-    pub report: crate::phases::report::ReportConfig,
+    pub lint: crate::phases::lint::config::LintConfig,
+    pub test: crate::phases::test::config::TestConfig,
+    pub report: crate::phases::report::config::ReportConfig,
     /// What `init` renders the scaffold from.
-    pub init: crate::phases::init::InitConfig,
-    pub benchmark: crate::bench::config::BenchmarkConfig,
-    pub publish: crate::phases::publish::PublishConfig,
-    pub parity: crate::parity::config::ParityConfig,
+    pub init: crate::phases::init::config::InitConfig,
+    pub benchmark: crate::phases::benchmark::config::BenchmarkConfig,
+    pub publish: crate::phases::publish::config::PublishConfig,
+    pub parity: crate::phases::parity::config::ParityConfig,
     /// Where the stage runner's libtorch comes from (src/runner/libtorch.rs).
     pub torch: crate::runner::libtorch::TorchConfig,
     /// Allocator and threads for every stage runner process (src/runner/settings.rs).
     pub runner: crate::runner::settings::RunnerSettings,
-}
-
-/// One linter. Built-in names (`swiftformat`, `swiftlint`, `ruff-check`, `ruff-format`)
-/// bring their own command, fix command and parser; any other name needs `command` and
-/// `format`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LintTool {
-    pub name: String,
-    /// Fail the phase (exit 2) when the tool is not installed, instead of a notice.
-    pub required: bool,
-    /// Overrides the built-in command line (argv, no shell).
-    pub command: Option<Vec<String>>,
-    /// Overrides the built-in fix command line (used by `lint --fix`).
-    pub fix_command: Option<Vec<String>>,
-    /// Parser for the tool's output: `ruff-json`, `ruff-format`, `swiftlint-json`,
-    /// `swiftformat`, `generic` (`file:line:col: severity: message`).
-    pub format: Option<crate::ingest::diagnostic::Format>,
-    /// Folder to run in, relative to the root.
-    pub working_directory: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LintConfig {
-    /// The linters to run; when absent, the four defaults.
-    pub tools: Option<Vec<LintTool>>,
-    /// Warnings fail the phase too.
-    pub fail_on_warnings: bool,
-}
-
-/// One test command and the result files it writes. In `command` and `junit`,
-/// `{out_dir}` stands for the output folder (absolute).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TestCommand {
-    /// Shown in the report; defaults to the program name.
-    pub name: String,
-    pub command: Vec<String>,
-    /// JUnit/xUnit files (or globs) the command writes, relative to its folder.
-    pub junit: Vec<String>,
-    /// Fail (exit 2) when the program is not installed or there is nothing to test,
-    /// instead of a notice.
-    pub required: bool,
-    pub working_directory: Option<PathBuf>,
-    /// Globs (relative to the command's folder, `**` allowed); when given, the command
-    /// runs only if one matches: "is there anything for it to test?"
-    pub if_present: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TestConfig {
-    /// The test commands to run; when absent, `swift test` and `pytest` defaults.
-    pub commands: Option<Vec<TestCommand>>,
-    /// Exit 1 when no test ran at all.
-    pub fail_if_no_tests: bool,
-    /// How many of the slowest tests to list.
-    pub slowest: usize,
-}
-
-impl Default for TestConfig {
-    fn default() -> Self {
-        TestConfig {
-            commands: None,
-            fail_if_no_tests: true,
-            slowest: 5,
-        }
-    }
 }
 
 /// A loaded config and where it came from (for error messages and the report).

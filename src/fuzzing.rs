@@ -40,7 +40,7 @@ pub fn junit(data: &[u8]) {
     if let Ok(file) = crate::ingest::junit::parse_bytes(data, Path::new("fuzz.xml")) {
         for case in &file.cases {
             let _ = case.status();
-            let _ = crate::phases::test::model::display_name(case);
+            let _ = case.display_name();
         }
     }
 }

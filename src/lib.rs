@@ -31,7 +31,7 @@ pub mod yaml_depth;
 use anyhow::{Context as _, Result};
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::context::Ctx;
 use crate::exit::{Outcome, TOOL_ERROR};
 use crate::output::console::Console;
@@ -99,15 +99,5 @@ fn run(cli: Cli, console: &Console, env: &RunEnv) -> Result<Outcome> {
         root,
         out_dir,
     };
-    match &cli.command {
-        Command::Lint(args) => phases::lint::run(&ctx, args),
-        Command::Test(args) => phases::test::run(&ctx, args),
-        Command::Report(args) => phases::report::run(&ctx, args),
-        Command::Init(args) => phases::init::run(&ctx, args),
-        Command::Benchmark(args) => phases::benchmark::run(&ctx, args),
-        Command::Publish(args) => phases::publish::run(&ctx, args),
-        Command::Parity(args) => phases::parity::run(&ctx, args),
-        Command::Torch(args) => phases::torch::run(&ctx, args),
-        Command::Coreml(args) => phases::coreml::run(&ctx, args),
-    }
+    cli.command.run(&ctx)
 }

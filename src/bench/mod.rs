@@ -1,13 +1,12 @@
 //! The benchmark engine: run model, input adapters, robust statistics, the regression
 //! decision, `baseline.json`, the comparison and its renderers. The `benchmark` phase
-//! (`crate::phases::benchmark`) orchestrates these; `publish` reads [`baseline`].
+//! orchestrates these; `publish` reads [`baseline`].
 
 pub mod baseline;
 pub mod changepoint;
 pub mod changes;
 pub mod compare;
 pub mod comparison;
-pub mod config;
 pub mod decide;
 pub mod design;
 pub mod fingerprint;

@@ -15,9 +15,8 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use super::blocks::{kind, Blocks};
-use super::config::{Overrides, ParityConfig};
 use super::metrics::{self, Accumulator};
-use super::model::{Check, Metrics, Mode, Tolerance};
+use super::model::{Check, Metrics, Mode, Tolerance, Tolerances};
 use super::source::{stage_of, ArrayStream, Source};
 use crate::npy::Kind;
 use crate::output::console::Console;
@@ -54,8 +53,7 @@ pub fn compare(
     reference: &mut Source,
     candidate: &mut Source,
     names: &[String],
-    config: &ParityConfig,
-    overrides: &Overrides,
+    tolerances: &Tolerances,
     labels: &Labels,
 ) -> Result<Vec<Check>> {
     let ref_names: BTreeSet<String> = reference.names().into_iter().collect();
@@ -69,7 +67,7 @@ pub fn compare(
             (true, true) => {
                 let r = reference.stream(name)?;
                 let c = candidate.stream(name)?;
-                compare_pair(r, c, config, overrides, labels, level)?
+                compare_pair(r, c, tolerances, labels, level)?
             }
             (has_ref, _) => {
                 let (side, path) = if has_ref {
@@ -79,8 +77,7 @@ pub fn compare(
                 };
                 let audio = reference.is_audio(name) || candidate.is_audio(name);
                 let stage = stage_of(name, audio);
-                let mut check =
-                    empty_check(name, &stage, config.tolerance(&stage, overrides), labels);
+                let mut check = empty_check(name, &stage, tolerances.of(&stage), labels);
                 check.problems.push(format!(
                     "missing in the {side} ({}): the {side} has no array named {name:?}",
                     path.display()
@@ -130,13 +127,12 @@ fn fmt_shape(s: &[usize]) -> String {
 pub fn compare_pair(
     mut r: ArrayStream<'_>,
     mut c: ArrayStream<'_>,
-    config: &ParityConfig,
-    overrides: &Overrides,
+    tolerances: &Tolerances,
     labels: &Labels,
     level: Level,
 ) -> Result<Check> {
     let stage = r.meta.stage.clone();
-    let tolerance = config.tolerance(&stage, overrides);
+    let tolerance = tolerances.of(&stage);
     let mut check = empty_check(&r.meta.name, &stage, tolerance, labels);
     check.reference_shape = Some(r.meta.shape.clone());
     check.candidate_shape = Some(c.meta.shape.clone());
@@ -184,7 +180,7 @@ pub fn compare_pair(
             c.meta.sample_rate.unwrap_or(0)
         ));
     }
-    let stage_cfg = config.stages.get(&stage);
+    let stage_cfg = tolerances.stages.get(&stage);
     let stem_axis = stage_cfg.and_then(|s| s.stem_axis);
     // A stem axis the array lacks (or an absurdly long one) would silently drop the SDR
     // gate, or size the per-stem sums from a header: either is a failed check.
@@ -214,7 +210,7 @@ pub fn compare_pair(
         stem_axis,
         tolerance.atol,
         tolerance.rtol,
-        config.rel_floor,
+        tolerances.rel_floor,
     )
     .with_level(level);
     let time_axis = r.meta.time_axis;

@@ -3,6 +3,7 @@
 //! `data` in `<out-dir>/parity.json`; `--format json` prints the same object.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// allclose-style tolerances and minimum signal-to-noise figures for one stage.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -11,6 +12,34 @@ pub struct Tolerance {
     pub rtol: f64,
     pub min_snr_db: f64,
     pub min_sdr_db: f64,
+}
+
+/// What a comparison judges by: a tolerance per stage, with config and flags already
+/// applied (the parity phase builds it from its config section).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tolerances {
+    /// For stages without rules of their own.
+    pub default: Tolerance,
+    /// The floor under |ref| in the relative error, so exact zeros don't explode it.
+    pub rel_floor: f64,
+    pub stages: BTreeMap<String, StageRules>,
+}
+
+/// One stage's tolerance and how its arrays hold stems.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageRules {
+    pub tolerance: Tolerance,
+    /// Axis of the stage's arrays that indexes stems: one SDR per stem.
+    pub stem_axis: Option<usize>,
+    /// Names for the stems along `stem_axis`.
+    pub stems: Vec<String>,
+}
+
+impl Tolerances {
+    /// The tolerance for `stage`.
+    pub fn of(&self, stage: &str) -> Tolerance {
+        self.stages.get(stage).map_or(self.default, |s| s.tolerance)
+    }
 }
 
 /// The SDR of one stem (demucs `new_sdr`).

@@ -2,11 +2,9 @@
 //! it to the shared output layer (`report::emit`).
 
 pub mod benchmark;
-pub mod coreml;
 pub mod init;
 pub mod lint;
 pub mod parity;
-mod parity_run;
 pub mod publish;
 pub mod report;
 pub mod test;

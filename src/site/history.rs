@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::bench::baseline::{self, Baseline};
-use crate::bench::compare::compare;
-use crate::bench::config::BenchmarkConfig;
+use crate::bench::compare::{compare, Options};
 use crate::bench::decide::Verdict;
 use crate::bench::metric::{self, Direction};
 use crate::bench::run::Run;
@@ -90,8 +89,7 @@ fn unix(ts: Option<&str>) -> Option<i64> {
 
 /// Builds the site's history from a baseline, judging every run with the same rule
 /// `benchmark compare` uses.
-pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
-    let opts = cfg.options();
+pub fn from_baseline(base: &Baseline, opts: &Options) -> History {
     let runs = base.runs();
     let mut out = Vec::with_capacity(runs.len());
     for (i, r) in runs.iter().enumerate() {
@@ -105,7 +103,7 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
         let regressions = if i == 0 {
             Vec::new()
         } else {
-            compare(&earlier, &as_run(r), &opts)
+            compare(&earlier, &as_run(r), opts)
                 .rows
                 .iter()
                 .filter(|row| row.verdict == Verdict::Regression)
@@ -137,7 +135,7 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
                 runs: before[before.len().saturating_sub(JUDGE_LOOKBACK)..].to_vec(),
                 ..base.clone()
             };
-            compare(&earlier, &as_run(last), &opts)
+            compare(&earlier, &as_run(last), opts)
                 .rows
                 .iter()
                 .filter_map(|row| {
@@ -161,8 +159,8 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
     let metrics = names
         .iter()
         .map(|n| {
-            let over = cfg.metrics.get(n);
-            let info = metric::info(n, &cfg.thresholds, over);
+            let over = opts.metrics.get(n);
+            let info = metric::info(n, &opts.thresholds, over);
             MetricInfo {
                 key: n.clone(),
                 label: metric::label(n, over),
@@ -173,7 +171,7 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
         })
         .collect();
     let mut backends: Vec<String> = out.iter().flat_map(|r| r.values.keys().cloned()).collect();
-    backends.sort_by_key(|b| backend_rank(b, cfg));
+    backends.sort_by_key(|b| backend_rank(b, opts));
     backends.dedup();
     History {
         metrics,
@@ -184,10 +182,10 @@ pub fn from_baseline(base: &Baseline, cfg: &BenchmarkConfig) -> History {
 }
 
 /// Candidate first, then reference, then the rest by name.
-fn backend_rank(b: &str, cfg: &BenchmarkConfig) -> (u8, String) {
-    let rank = if b == cfg.candidate {
+fn backend_rank(b: &str, opts: &Options) -> (u8, String) {
+    let rank = if b == opts.candidate {
         0
-    } else if b == cfg.reference {
+    } else if b == opts.reference {
         1
     } else {
         2
@@ -200,7 +198,7 @@ impl History {
     /// one lacks, in time order, with their metrics and backends: a publish from a job
     /// whose `baseline.json` is stale never takes a run off the site. A run is the same
     /// run when its time, commit and runner kind are. Returns how many were added.
-    pub fn absorb(&mut self, site: History, cfg: &BenchmarkConfig) -> usize {
+    pub fn absorb(&mut self, site: History, opts: &Options) -> usize {
         let key = |r: &HistoryRun| (r.timestamp, r.commit.clone(), r.runner.clone());
         let have: std::collections::BTreeSet<_> = self.runs.iter().map(key).collect();
         let added: Vec<HistoryRun> = site
@@ -226,15 +224,15 @@ impl History {
                 self.backends.push(b);
             }
         }
-        self.backends.sort_by_key(|b| backend_rank(b, cfg));
+        self.backends.sort_by_key(|b| backend_rank(b, opts));
         n
     }
 }
 
 /// Loads `baseline.json` (a missing file is an empty history; a broken one an error).
-pub fn load_history(path: &Path, cfg: &BenchmarkConfig) -> Result<History> {
+pub fn load_history(path: &Path, opts: &Options) -> Result<History> {
     let (base, _) = baseline::load_or_empty(path)?;
-    Ok(from_baseline(&base, cfg))
+    Ok(from_baseline(&base, opts))
 }
 
 #[cfg(test)]
@@ -266,7 +264,11 @@ mod tests {
 
     #[test]
     fn absorbing_the_site_keeps_every_run_once_in_time_order() {
-        let cfg = BenchmarkConfig::default();
+        let opts = Options {
+            candidate: "coreml".into(),
+            reference: "pytorch".into(),
+            ..Options::default()
+        };
         let mut ours = History {
             metrics: vec![info("stft_sec")],
             backends: vec!["coreml".into()],
@@ -279,13 +281,13 @@ mod tests {
             runs: vec![run(2, "extra_sec"), run(3, "stft_sec")],
             baselines: Vec::new(),
         };
-        assert_eq!(ours.absorb(site.clone(), &cfg), 1);
+        assert_eq!(ours.absorb(site.clone(), &opts), 1);
         let times: Vec<i64> = ours.runs.iter().map(|r| r.timestamp).collect();
         assert_eq!(times, vec![1, 2, 3]);
         assert!(ours.metrics.iter().any(|m| m.key == "extra_sec"));
         assert!(ours.backends.contains(&"onnx".to_string()));
         // Absorbing the same site again changes nothing.
-        assert_eq!(ours.absorb(site, &cfg), 0);
+        assert_eq!(ours.absorb(site, &opts), 0);
         assert_eq!(ours.runs.len(), 3);
     }
 }

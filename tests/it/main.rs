@@ -9,6 +9,7 @@
 mod act;
 mod action;
 mod action_outputs;
+mod architecture;
 mod benchmark;
 mod benchmark_inputs;
 mod benchmark_maintain;

@@ -87,6 +87,16 @@ pub struct TestCase {
 }
 
 impl TestCase {
+    /// The name shown for a test: `classname::name`.
+    pub fn display_name(&self) -> String {
+        match (self.classname.is_empty(), self.name.is_empty()) {
+            (false, true) => self.classname.clone(),
+            (true, true) => "(unnamed test)".to_string(),
+            (true, false) => self.name.clone(),
+            (false, false) => format!("{}::{}", self.classname, self.name),
+        }
+    }
+
     /// A failure beats an error beats a skip; a test whose only problems are flaky
     /// attempts passed.
     pub fn status(&self) -> TestStatus {

@@ -4,6 +4,7 @@
 
 mod args;
 pub mod branch;
+pub mod config;
 mod maintain;
 mod record;
 

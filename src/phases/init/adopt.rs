@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::blocks::{hook_rev, MAKE_MARKERS};
-use super::templates::{InitConfig, Repo};
+use super::config::InitConfig;
+use super::templates::Repo;
 
 /// What adoption found, proposes and leaves to the maintainer.
 #[derive(Debug, Default)]

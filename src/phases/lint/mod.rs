@@ -2,6 +2,7 @@
 //! ingests reports produced elsewhere, turns everything into one list of diagnostics
 //! with workspace-relative paths, and hands the report to the output layer.
 
+pub mod config;
 pub mod render;
 pub mod report;
 pub mod tools;

@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
-use crate::config::{LintConfig, LintTool};
+use super::config::{LintConfig, LintTool};
 use crate::ingest::diagnostic::Format;
 
 /// A linter ready to run: every default filled in and validated.

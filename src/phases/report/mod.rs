@@ -3,6 +3,7 @@
 //! without a usable token (act, forks, local runs), into files in the output folder.
 
 mod body;
+pub mod config;
 mod deliver;
 mod merge;
 
@@ -29,40 +30,6 @@ pub struct ReportArgs {
     /// pull-request.json the first workflow left in DIR]
     #[arg(long, value_name = "NUMBER")]
     pub pr: Option<u64>,
-}
-
-/// `report:` in the config file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReportConfig {
-    /// The published site, linked from the comment [default:
-    /// https://<owner>.github.io/<repo>/ on github.com].
-    pub site_url: Option<String>,
-    /// Keep a sticky comment on pull requests.
-    pub comment: bool,
-    /// Create one check run per phase.
-    pub check_runs: bool,
-    /// Separates sticky comments when several workflows comment on one PR.
-    pub comment_key: String,
-    /// The login whose comments are ours, for tokens `GET /user` refuses other than the
-    /// Actions token (a GitHub App's: `<app-slug>[bot]`) [default: asked from GitHub,
-    /// else `github-actions[bot]`].
-    pub comment_author: Option<String>,
-    /// Deadline for each GitHub API request, in seconds.
-    pub request_timeout_secs: f64,
-}
-
-impl Default for ReportConfig {
-    fn default() -> Self {
-        ReportConfig {
-            site_url: None,
-            comment: true,
-            check_runs: true,
-            comment_key: "report".into(),
-            comment_author: None,
-            request_timeout_secs: crate::github::api::REQUEST_TIMEOUT.as_secs_f64(),
-        }
-    }
 }
 
 /// The file a PR-triggered run leaves for a later `workflow_run` job (which the event

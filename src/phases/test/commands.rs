@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::config::TestCommand;
 use super::model::{Collector, CommandRun, CommandState};
-use crate::config::TestCommand;
 use crate::context::Ctx;
 use crate::process::{run_tool, shell_words, Launch};
 

@@ -2,6 +2,7 @@
 //! given with `--junit`) and reports totals, failures with locations and slow tests.
 
 mod commands;
+pub mod config;
 mod location;
 mod markdown;
 pub mod model;

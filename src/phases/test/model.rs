@@ -138,16 +138,6 @@ pub struct TestRun {
     pub fail_if_no_tests: bool,
 }
 
-/// The name shown for a test: `classname::name`.
-pub fn display_name(case: &TestCase) -> String {
-    match (case.classname.is_empty(), case.name.is_empty()) {
-        (false, true) => case.classname.clone(),
-        (true, true) => "(unnamed test)".to_string(),
-        (true, false) => case.name.clone(),
-        (false, false) => format!("{}::{}", case.classname, case.name),
-    }
-}
-
 /// One readable line for an issue: nextest's message only says where it panicked,
 /// so the first line of the panic text is used; XCTest's detailed message is the whole
 /// log, so the `error:` line is used.
@@ -278,7 +268,7 @@ impl Collector {
             TestStatus::Errored => t.errored += 1,
             TestStatus::Skipped => t.skipped += 1,
         }
-        let name = display_name(case);
+        let name = case.display_name();
         // Skipped tests did not run: their time says nothing about speed.
         if let Some(time) = case.time.filter(|_| status != TestStatus::Skipped) {
             self.timed.push(SlowTest {

@@ -93,7 +93,7 @@ pub fn verify_pipeline(ctx: &Ctx, spec: &PipelineSpec) -> Result<usize> {
     let mut failures = Vec::new();
     let mut checked = 0;
     for c in check::check_pipeline(spec) {
-        let shown = super::parity::display(ctx, &c.artifact);
+        let shown = super::display(ctx, &c.artifact);
         match &c.status {
             Status::Agrees(model) => {
                 checked += 1;

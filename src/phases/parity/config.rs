@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::model::Tolerance;
+use crate::parity::model::{StageRules, Tolerance, Tolerances};
 
 /// A float16 network carries absolute errors of a few 1e-4 on values below 1 after a few
 /// layers (its unit roundoff is 2⁻¹¹ ≈ 4.9e-4); 1e-3 lets a faithful conversion pass while
@@ -42,7 +42,7 @@ pub struct ParityConfig {
     pub run: RunConfig,
     /// A flat folder of `{stem}_{backend}.wav` files: what `parity` compares when given
     /// no paths (see `parity::pairs`).
-    pub pairs: Option<super::pairs::PairsConfig>,
+    pub pairs: Option<crate::parity::pairs::PairsConfig>,
     /// A `metrics.csv` (`stem,sdr,sir,sar`) the port's scripts computed: one SDR check
     /// per stem (see `ingest::metrics_csv`).
     pub metrics_csv: Option<PathBuf>,
@@ -185,7 +185,10 @@ pub struct Overrides {
 impl ParityConfig {
     /// The tolerance for `stage`: flags beat the stage's section, which beats defaults.
     pub fn tolerance(&self, stage: &str, o: &Overrides) -> Tolerance {
-        let s = self.stages.get(stage);
+        self.resolve(self.stages.get(stage), o)
+    }
+
+    fn resolve(&self, s: Option<&StageConfig>, o: &Overrides) -> Tolerance {
         Tolerance {
             atol: o.atol.or(s.and_then(|s| s.atol)).unwrap_or(self.atol),
             rtol: o.rtol.or(s.and_then(|s| s.rtol)).unwrap_or(self.rtol),
@@ -200,6 +203,27 @@ impl ParityConfig {
     /// The stage's default tolerance with flags applied (for the report header).
     pub fn defaults(&self, o: &Overrides) -> Tolerance {
         self.tolerance("", o)
+    }
+
+    /// Every stage's tolerance with flags applied, and the stem layouts: what the parity
+    /// engine judges by.
+    pub fn tolerances(&self, o: &Overrides) -> Tolerances {
+        Tolerances {
+            default: self.resolve(None, o),
+            rel_floor: self.rel_floor,
+            stages: self
+                .stages
+                .iter()
+                .map(|(name, s)| {
+                    let rules = StageRules {
+                        tolerance: self.resolve(Some(s), o),
+                        stem_axis: s.stem_axis,
+                        stems: s.stems.clone(),
+                    };
+                    (name.clone(), rules)
+                })
+                .collect(),
+        }
     }
 }
 
@@ -222,6 +246,12 @@ mod tests {
         };
         assert_eq!(c.tolerance("istft", &flags).atol, 1.0);
         assert_eq!(c.tolerance("istft", &flags).min_snr_db, 30.0);
+        // What the engine gets agrees stage by stage, and elsewhere with the defaults.
+        let t = c.tolerances(&flags);
+        for stage in ["istft", "stft", ""] {
+            assert_eq!(t.of(stage), c.tolerance(stage, &flags), "{stage}");
+        }
+        assert_eq!(t.rel_floor, DEFAULT_REL_FLOOR);
     }
 
     #[test]

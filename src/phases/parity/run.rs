@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
-use super::parity::{finish, overrides, shard_label, ParityOptions};
+use super::{finish, overrides, shard_label, ParityOptions};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::parity::compare::{self, Labels};
@@ -219,8 +219,7 @@ pub fn run_runner(ctx: &Ctx, args: &RunArgs) -> Result<Outcome> {
                 &mut r,
                 &mut c,
                 &names,
-                &ctx.config.parity,
-                &ov,
+                &ctx.config.parity.tolerances(&ov),
                 &labels,
             )?);
         }

@@ -2,20 +2,25 @@
 //! runs the stage runner for both backends (chained and isolated) and compares its
 //! captures, `parity merge` combines shard reports. All three end in one report.
 
+pub mod config;
+pub mod coreml;
+pub mod port;
+mod run;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
-pub use super::parity_run::RunArgs;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::output::{PhaseReport, Show};
 use crate::parity::compare::{self, Labels};
-use crate::parity::config::{Overrides, Rule};
 use crate::parity::model::Check;
 use crate::parity::report::{Format, ParityReport};
 use crate::parity::shard::{parse_shard, shard_of};
 use crate::parity::source::Source;
+use config::{Overrides, Rule};
+pub use run::RunArgs;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -100,10 +105,10 @@ fn parse_min_db(s: &str) -> std::result::Result<f64, String> {
 pub fn run(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     // The Core ML models must still fit the pipeline spec: checked on any OS, first.
     if !matches!(args.command, Some(ParityCommand::Merge(_))) {
-        super::coreml::verify_configured(ctx)?;
+        coreml::verify_configured(ctx)?;
     }
     match &args.command {
-        Some(ParityCommand::Run(r)) => super::parity_run::run_runner(ctx, r),
+        Some(ParityCommand::Run(r)) => run::run_runner(ctx, r),
         Some(ParityCommand::Merge(m)) => merge(ctx, m),
         None => {
             if let (Some(reference), Some(candidate)) = (&args.reference, &args.candidate) {
@@ -154,8 +159,7 @@ fn compare_files(
         &mut r,
         &mut c,
         &names,
-        &ctx.config.parity,
-        &ov,
+        &ctx.config.parity.tolerances(&ov),
         &Labels::default(),
     )?;
     let report = ParityReport::new(
@@ -169,15 +173,15 @@ fn compare_files(
 }
 
 /// `parity --pairs DIR` / `--metrics FILE` (or their config keys): a port's own stems
-/// and metrics, in one report (`crate::parity::port`).
+/// and metrics, in one report (`port`).
 fn compare_port(ctx: &Ctx, args: &ParityArgs) -> Result<Outcome> {
     let ov = overrides(&args.opts);
-    let inputs = crate::parity::port::PortInputs {
+    let inputs = port::PortInputs {
         pairs: args.pairs.as_deref(),
         pattern: args.pattern.as_deref(),
         metrics: args.metrics.as_deref(),
     };
-    let report = crate::parity::port::port_report(ctx, &inputs, &ov, args.opts.shard)?;
+    let report = port::port_report(ctx, &inputs, &ov, args.opts.shard)?;
     finish(ctx, report, &args.opts)
 }
 
@@ -277,7 +281,7 @@ fn merge(ctx: &Ctx, args: &MergeArgs) -> Result<Outcome> {
 /// metrics (when present) break no rule of its tolerance.
 fn rejudge(mut check: Check) -> Check {
     if let Some(r) = &check.reported {
-        crate::parity::port::judge_reported(&mut check.problems, r, &check.tolerance);
+        port::judge_reported(&mut check.problems, r, &check.tolerance);
     }
     if let Some(m) = &check.metrics {
         let mut found = Vec::new();

@@ -1,5 +1,5 @@
 //! Parity checks from what a port's own scripts leave behind: the stem pairs of a flat
-//! folder ([`super::pairs`]), compared like any two sources, with a stem found on one
+//! folder ([`crate::parity::pairs`]), compared like any two sources, with a stem found on one
 //! side only a failed check naming the missing file; and the per-stem SDR of its
 //! `metrics.csv` (`crate::ingest::metrics_csv`), gated by `min_sdr_db` of the `stems`
 //! stage.
@@ -7,17 +7,17 @@
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-use super::compare::{self, empty_check, Labels};
 use super::config::{Overrides, ParityConfig};
-use super::model::{Check, Reported, Tolerance};
-use super::pairs::{self, PairsConfig};
-use super::report::db;
-use super::shard::shard_of;
+use super::display;
 use crate::context::Ctx;
 use crate::fs::clip;
 use crate::output::console::Console;
 use crate::output::Level;
-use crate::phases::parity::display;
+use crate::parity::compare::{self, empty_check, Labels};
+use crate::parity::model::{Check, Reported, Tolerance};
+use crate::parity::pairs::{self, PairsConfig};
+use crate::parity::report::db;
+use crate::parity::shard::shard_of;
 
 /// The stage whose tolerance applies to stems (as for WAV folders).
 pub const STEMS_STAGE: &str = "stems";
@@ -37,7 +37,7 @@ pub fn port_report(
     flags: &PortInputs,
     ov: &Overrides,
     shard: Option<(usize, usize)>,
-) -> Result<super::ParityReport> {
+) -> Result<crate::parity::ParityReport> {
     let cfg = &ctx.config.parity;
     // --pairs alone compares the pairs only, --metrics alone the metrics only; with
     // neither flag, whatever the config names.
@@ -94,7 +94,7 @@ pub fn port_report(
         reference.push(format!("SDR reported in {shown}"));
         candidate.push(format!("SDR reported in {shown}"));
     }
-    Ok(super::ParityReport::new(
+    Ok(crate::parity::ParityReport::new(
         reference.join(" + "),
         candidate.join(" + "),
         shard.map(|(i, n)| format!("{i}/{n}")),
@@ -148,8 +148,7 @@ pub fn pair_checks(
         &mut split.reference,
         &mut split.candidate,
         &both,
-        config,
-        ov,
+        &config.tolerances(ov),
         &Labels::default(),
     )?;
     for stem in one_side {
@@ -167,7 +166,7 @@ pub fn pair_checks(
             .or_else(|| split.candidate_files.get(&stem))
             .map(|p| name_of(p))
             .unwrap_or_default();
-        let stage = super::source::stage_of(&stem, true);
+        let stage = crate::parity::source::stage_of(&stem, true);
         let mut check = empty_check(
             &stem,
             &stage,

@@ -4,9 +4,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::fingerprint::Testbeds;
-use super::ingest::InputFormat;
-use super::metric::{MetricOverride, Thresholds};
+use crate::bench::fingerprint::Testbeds;
+use crate::bench::ingest::InputFormat;
+use crate::bench::metric::{MetricOverride, Thresholds};
 
 /// `benchmark:` — every key optional.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -58,7 +58,7 @@ impl Default for BenchmarkConfig {
             reference: "pytorch".into(),
             window: 20,
             noise_sigmas: 2.75,
-            min_runs: super::decide::MIN_RUNS_FOR_NOISE,
+            min_runs: crate::bench::decide::MIN_RUNS_FOR_NOISE,
             ratio_testbed_shift: 5.0,
             testbed: None,
             testbeds: Testbeds::new(),
@@ -117,9 +117,9 @@ impl Default for RecordConfig {
 
 impl BenchmarkConfig {
     /// The comparison options this config describes (flags may override fields).
-    pub fn options(&self) -> super::compare::Options {
-        super::compare::Options {
-            rule: super::decide::Rule {
+    pub fn options(&self) -> crate::bench::compare::Options {
+        crate::bench::compare::Options {
+            rule: crate::bench::decide::Rule {
                 window: self.window.max(1),
                 noise_sigmas: self.noise_sigmas,
             },

@@ -6,6 +6,7 @@
 
 mod adopt;
 mod blocks;
+pub mod config;
 mod files;
 mod stems;
 mod templates;
@@ -21,7 +22,7 @@ use crate::output::{Annotation, Level};
 
 use blocks::{diff, last_top_level_key_is, missing_hooks, missing_updates, upsert, CI_MARKERS};
 use templates::{detect_cli_product, validate, Kind};
-pub use templates::{render_all, InitConfig, Rendered, Repo};
+pub use templates::{render_all, Rendered, Repo};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

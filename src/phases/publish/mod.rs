@@ -4,11 +4,13 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::bench::config::BenchmarkConfig;
+pub mod config;
+
+use crate::bench::compare::Options;
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::git;
@@ -40,36 +42,6 @@ pub struct PublishArgs {
     /// Push even from a workflow on another branch than the repository's default
     #[arg(long)]
     pub from_any_branch: bool,
-}
-
-/// The `publish` section of the config.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct PublishConfig {
-    /// Site title [default: the repository name].
-    pub project: Option<String>,
-    pub remote: String,
-    pub branch: String,
-    pub author_name: String,
-    pub author_email: String,
-    /// Commit message; `{sha}` is replaced by the short commit.
-    pub message: String,
-    /// How many times to try a push that was rejected because someone else pushed.
-    pub push_attempts: u32,
-}
-
-impl Default for PublishConfig {
-    fn default() -> Self {
-        PublishConfig {
-            project: None,
-            remote: "origin".into(),
-            branch: "gh-pages".into(),
-            author_name: "github-actions[bot]".into(),
-            author_email: "41898282+github-actions[bot]@users.noreply.github.com".into(),
-            message: "docs(site): publish {sha}".into(),
-            push_attempts: 6,
-        }
-    }
 }
 
 /// What a publish did (the phase report, `publish.json`).
@@ -171,12 +143,12 @@ fn site_history(site: &Path) -> Result<Option<History>> {
 fn render_union(
     input: &mut SiteInput,
     baseline: &History,
-    cfg: &BenchmarkConfig,
+    options: &Options,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
     input.history = baseline.clone();
     if let Some(site) = site_history(dir)? {
-        input.history.absorb(site, cfg);
+        input.history.absorb(site, options);
     }
     write_site(input, dir)
 }
@@ -197,7 +169,8 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
             .as_deref()
             .unwrap_or(ctx.config.benchmark.baseline.as_path()),
     );
-    let history = crate::site::history::load_history(&baseline, &ctx.config.benchmark)?;
+    let options = ctx.config.benchmark.options();
+    let history = crate::site::history::load_history(&baseline, &options)?;
     let reports = args
         .reports
         .as_ref()
@@ -241,7 +214,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
     if let Some(dir) = &args.site_dir {
         let dir = ctx.resolve(dir);
         let pages = ctx.console.group("render the site", || {
-            render_union(&mut input, &history, &ctx.config.benchmark, &dir)
+            render_union(&mut input, &history, &options, &dir)
         })?;
         report.runs = input.history.runs.len();
         report.pages = pages
@@ -295,7 +268,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
                 // Called again on the fresh tip after every lost race: the union is
                 // taken with what the site holds now.
                 git::commit_and_push(&spec, |dir, _attempt| {
-                    pages = render_union(&mut input, &history, &ctx.config.benchmark, dir)?;
+                    pages = render_union(&mut input, &history, &options, dir)?;
                     Ok(git::Applied::Changed)
                 })
             })
