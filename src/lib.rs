@@ -26,6 +26,7 @@ pub mod scratch;
 pub mod secrets;
 pub mod simd;
 pub mod site;
+pub mod token;
 pub mod yaml_depth;
 
 use anyhow::{Context as _, Result};

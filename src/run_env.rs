@@ -46,7 +46,7 @@ pub struct RunEnv {
     /// `GITHUB_ACTOR`: `dependabot[bot]` runs get a read-only token.
     pub actor: Option<String>,
     /// `GITHUB_TOKEN`, read here and nowhere else; its `Debug` prints `***`.
-    pub token: Option<crate::github::token::Token>,
+    pub token: Option<crate::token::Token>,
     /// `HTDEMUCS_DEVOPS_RETRY_BASE_MS`: backoff base for GitHub API retries (tests make
     /// it tiny); `None` for the default.
     pub retry_base_ms: Option<u64>,
@@ -105,7 +105,7 @@ impl RunEnv {
             run_id: get("GITHUB_RUN_ID"),
             run_attempt: get("GITHUB_RUN_ATTEMPT"),
             actor: get("GITHUB_ACTOR"),
-            token: get("GITHUB_TOKEN").and_then(|t| crate::github::token::Token::new(&t)),
+            token: get("GITHUB_TOKEN").and_then(|t| crate::token::Token::new(&t)),
             retry_base_ms: get("HTDEMUCS_DEVOPS_RETRY_BASE_MS").and_then(|v| v.parse().ok()),
             runner_os: get("RUNNER_OS"),
             runner_arch: get("RUNNER_ARCH"),

@@ -12,9 +12,9 @@ use serde_json::Value;
 use super::error::github_message;
 pub use super::error::{ApiError, Need};
 use super::retry::{decide, next_link, Decision, Hints, RetryPolicy};
-use super::token::Token;
 use crate::output::console::Console;
 use crate::run_env::RunEnv;
+use crate::token::Token;
 
 /// The default whole-request deadline; the connector also has connect/read timeouts.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

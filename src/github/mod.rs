@@ -8,4 +8,3 @@ pub mod comment;
 pub mod error;
 pub mod event;
 pub mod retry;
-pub mod token;

@@ -13,11 +13,11 @@ use crate::github::api::{Api, ApiError, Method, Need};
 use crate::github::checks::{self, CheckRun};
 use crate::github::comment::Sticky;
 use crate::github::event::Target;
-use crate::github::token::Token;
 use crate::output::console::Console;
 use crate::output::workflow::command;
 use crate::output::Level;
 use crate::run_env::{Host, RunEnv};
+use crate::token::Token;
 
 pub struct Plan<'a> {
     pub found: &'a [Found],

@@ -16,17 +16,6 @@ use std::path::Path;
 
 use graph::{cycles, describe, import_graph, Graph};
 
-/// Cycles known on this branch and removed by a concurrent re-cut; each entry is the
-/// exact set of modules of one cycle.
-const KNOWN_CYCLES: &[&[&str]] = &[
-    // left after the output re-cut: run_env.rs -> github::token, github/{api,event}.rs ->
-    // run_env, github/{api,checks}.rs -> output, output -> run_env
-    &["github", "output", "run_env"],
-    // parity/runner.rs -> runner and runner/{array,npz}.rs -> parity::npy: for the launch
-    // re-cut (one stage-runner launcher, one .npy reader home)
-    &["parity", "runner"],
-];
-
 /// The modules that may name `phases::`.
 const MAY_IMPORT_PHASES: &[&str] = &["phases", "cli", "config"];
 
@@ -92,13 +81,8 @@ fn src_graph() -> Graph {
 #[test]
 fn src_has_no_import_cycles() {
     let graph = src_graph();
-    let known: Vec<BTreeSet<String>> = KNOWN_CYCLES
-        .iter()
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
     let found: Vec<String> = cycles(&graph)
         .into_iter()
-        .filter(|c| !known.contains(c))
         .map(|c| describe(&graph, &c))
         .collect();
     assert!(
