@@ -307,8 +307,8 @@ mod tests {
         let wraps = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
         let err = parse_dict(wraps)
             .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+            .expect("a shape whose element count wraps is refused")
+            .to_string();
         assert!(err.contains("64 bits"), "{err}");
         let bytes_wrap =
             "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }";
@@ -327,8 +327,8 @@ mod tests {
         let err = h
             .check_available(16)
             .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+            .expect("16 bytes are not 4 TiB")
+            .to_string();
         assert!(
             err.contains("4398046511104 bytes") && err.contains("only 16"),
             "{err}"
