@@ -14,6 +14,9 @@ bin="$root/target/release/htdemucs-devops"
 runs="${RUNS:-5}"
 ref="${REFERENCE:-$dir/reference.npz}"
 cand="${CANDIDATE:-$dir/candidate.npz}"
+# Absolute, so that a --root in PARITY_ARGS does not change what they name.
+ref=$(realpath -m "$ref")
+cand=$(realpath -m "$cand")
 # shellcheck disable=SC2206
 extra=(${PARITY_ARGS:-})
 
