@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::exit::Outcome;
 use crate::output::console::Console;
+use crate::output::{PhaseOutput, Show};
 use crate::run_env::RunEnv;
 
 pub struct Ctx<'a> {
@@ -28,6 +30,12 @@ impl Ctx<'_> {
         } else {
             self.root.join(p)
         }
+    }
+
+    /// Writes the phase's report into the output folder, the step summary and outputs, and
+    /// shows `show` ([`crate::output::emit`] with this run's console and environment).
+    pub fn emit<R: PhaseOutput>(&self, report: &R, show: Show) -> anyhow::Result<Outcome> {
+        crate::output::emit(self.console, self.env, &self.out_dir, report, show)
     }
 
     /// Makes a path that a tool printed relative to the root (see [`crate::paths`]).

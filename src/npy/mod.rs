@@ -306,8 +306,7 @@ mod tests {
         assert!(parse_dict("{'descr': '<V8', 'fortran_order': False, 'shape': (2,), }").is_err());
         let wraps = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
         let err = parse_dict(wraps)
-            .err()
-            .expect("a shape whose element count wraps is refused")
+            .expect_err("a shape whose element count wraps is refused")
             .to_string();
         assert!(err.contains("64 bits"), "{err}");
         let bytes_wrap =
@@ -326,8 +325,7 @@ mod tests {
         assert_eq!(h.data_bytes(), 4 << 40);
         let err = h
             .check_available(16)
-            .err()
-            .expect("16 bytes are not 4 TiB")
+            .expect_err("16 bytes are not 4 TiB")
             .to_string();
         assert!(
             err.contains("4398046511104 bytes") && err.contains("only 16"),

@@ -78,6 +78,18 @@ pub fn runner_env() -> Vec<(String, String)> {
     htdemucs_devops::runner::libtorch::runner_env(Path::new(RUNNER), &cfg, Path::new(".")).unwrap()
 }
 
+/// Runs `cmd` (a helper script, a venv tool) and asserts success, printing its stderr otherwise.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs the stage runner with `args`.
 pub fn runner(args: &[&str]) -> Output {
     Command::new(RUNNER)

@@ -9,22 +9,17 @@ use std::process::Command;
 use htdemucs_devops::runner::npz::read_npz;
 use htdemucs_devops::runner::DType;
 
-use crate::common::{python, runner_ok};
+use crate::common::{python, run_ok, runner_ok};
 
 #[test]
 fn float16_outputs_are_read_as_float16_and_match_the_float32_model() {
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coreml");
-    let out = Command::new(python())
-        .arg(fixture.join("convert.py"))
-        .arg(&models)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(python())
+            .arg(fixture.join("convert.py"))
+            .arg(&models),
     );
     // The spectrogram comes from a small external command (the same values for both
     // backends); the raw audio is the runner's test signal, 64 samples at 6400 Hz.

@@ -70,18 +70,13 @@ fn runner_has_no_rpath() {
 #[cfg(feature = "torch")]
 mod torch {
     use super::*;
-    use crate::common::{example, python};
+    use crate::common::{example, python, run_ok};
     use htdemucs_devops::runner::libtorch;
     use std::path::{Path, PathBuf};
     use std::process::Output;
 
     fn py(python: &Path, code: &str) -> String {
-        let out = Command::new(python).args(["-c", code]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(Command::new(python).args(["-c", code]));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -102,15 +97,10 @@ mod torch {
     fn new_venv(dir: &Path) -> PathBuf {
         let base = py(&python(), "import sys; print(sys._base_executable)");
         let _ = std::fs::remove_dir_all(dir);
-        let out = Command::new(base)
-            .args(["-m", "venv", "--without-pip"])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new(base)
+                .args(["-m", "venv", "--without-pip"])
+                .arg(dir),
         );
         dir.to_path_buf()
     }

@@ -102,16 +102,7 @@ fn project(gain_port: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(&build).unwrap();
     let script = dir.path().join("export.py");
     std::fs::write(&script, EXPORT).unwrap();
-    let out = Command::new(python())
-        .arg(&script)
-        .arg(&build)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(python()).arg(&script).arg(&build));
     std::fs::write(dir.path().join("cli.py"), CLI).unwrap();
     std::fs::write(
         dir.path().join("pipeline.yml"),

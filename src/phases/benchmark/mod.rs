@@ -78,7 +78,7 @@ fn compare_and_emit(ctx: &Ctx, run: Run, o: &CompareOpts) -> Result<Outcome> {
         current_run: run.to_design_json(),
     };
     let show = crate::bench::report::show(o.format, &report, &run);
-    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report, show)
+    ctx.emit(&report, show)
 }
 
 /// Commit, ref and time of this run, from Actions or the local repository. With `ours`,

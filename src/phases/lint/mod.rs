@@ -60,13 +60,7 @@ pub fn run(ctx: &Ctx, args: &LintArgs) -> Result<Outcome> {
         ctx.config.lint.fail_on_warnings,
         args.fix,
     );
-    crate::output::emit(
-        ctx.console,
-        ctx.env,
-        &ctx.out_dir,
-        &report,
-        crate::output::Show::Summary,
-    )
+    ctx.emit(&report, crate::output::Show::Summary)
 }
 
 /// Makes every diagnostic's path relative to the workspace root.

@@ -315,5 +315,5 @@ pub(crate) fn finish(ctx: &Ctx, report: ParityReport, opts: &ParityOptions) -> R
         Format::Junit => Show::Document(junit),
         Format::Html => Show::Document(html),
     };
-    crate::output::emit(ctx.console, ctx.env, &ctx.out_dir, &report, show)
+    ctx.emit(&report, show)
 }

@@ -290,11 +290,5 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Result<Outcome> {
         report.branch = Some(spec.branch);
         report.push_attempts = pushed.attempts;
     }
-    crate::output::emit(
-        ctx.console,
-        ctx.env,
-        &ctx.out_dir,
-        &report,
-        crate::output::Show::Summary,
-    )
+    ctx.emit(&report, crate::output::Show::Summary)
 }

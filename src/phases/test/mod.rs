@@ -73,11 +73,5 @@ pub fn run(ctx: &Ctx, args: &TestArgs) -> Result<Outcome> {
         }
     }
     let report = collector.finish(cfg.fail_if_no_tests);
-    crate::output::emit(
-        ctx.console,
-        ctx.env,
-        &ctx.out_dir,
-        &report,
-        crate::output::Show::Summary,
-    )
+    ctx.emit(&report, crate::output::Show::Summary)
 }
