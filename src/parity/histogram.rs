@@ -65,7 +65,7 @@ impl Distribution {
     }
 
     /// Adds finite, non-negative absolute errors.
-    #[inline]
+    #[inline(always)]
     pub fn add_abs(&mut self, ad: &[f64]) {
         // Zeros: a branch-free count the compiler vectorises.
         self.zeros += ad.iter().map(|&x| u64::from(x == 0.0)).sum::<u64>();

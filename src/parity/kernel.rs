@@ -126,7 +126,7 @@ fn finite_run_body(r: &[f64], c: &[f64], p: &Params, ad_out: &mut [f64]) -> Lane
 }
 
 /// Σx² and max(x) of non-negative values (an error-over-time bucket's share).
-#[inline]
+#[inline(always)]
 pub fn sq_max(x: &[f64]) -> (f64, f64) {
     let (mut sq, mut mx) = ([0.0f64; LANES], [0.0f64; LANES]);
     let mut groups = x.chunks_exact(LANES);

@@ -314,7 +314,7 @@ impl Accumulator {
                 at += len;
             }
         }
-        if self.fast_block(r, c) {
+        if fast_block(self.level, self, r, c) {
             return;
         }
         let mut at = 0;
@@ -336,6 +336,7 @@ impl Accumulator {
     /// time axes (spectrogram frames) give runs of a few dozen elements; running the
     /// kernel per run would cost more than the arithmetic. Returns false, changing
     /// nothing, when the block needs the per-element path.
+    #[inline(always)]
     fn fast_block(&mut self, r: &[f64], c: &[f64]) -> bool {
         let params = Params {
             atol: self.atol,
@@ -559,6 +560,18 @@ pub fn unravel(mut flat: u64, shape: &[usize]) -> Vec<usize> {
         flat /= d;
     }
     idx
+}
+
+crate::simd::multiversion! {
+    /// [`Accumulator::fast_block`] compiled for `level`: besides the kernel (which has
+    /// its own variants), the histogram, the p99 screening and the error-over-time sums
+    /// over the block's |errors| then run with the wider instructions too.
+    fn fast_block(acc: &mut Accumulator, r: &[f64], c: &[f64]) -> bool = fast_block_body;
+}
+
+#[inline(always)]
+fn fast_block_body(acc: &mut Accumulator, r: &[f64], c: &[f64]) -> bool {
+    acc.fast_block(r, c)
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ impl Quantile {
     /// Adds non-negative, finite values. Only a few percent pass the cut-off, so each
     /// group's maximum (vectorised) is compared first and only groups holding a
     /// candidate are copied, without a branch per value.
-    #[inline]
+    #[inline(always)]
     pub fn extend(&mut self, values: &[f64]) {
         let e = match self {
             Quantile::Exact(e) => e,

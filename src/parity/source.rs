@@ -83,10 +83,11 @@ impl Decoder {
     }
 
     /// [`decode`](Self::decode), with little-endian float32 (what the stage runner and
-    /// PyTorch write) converted by the variant compiled for `level` (see `simd`).
+    /// PyTorch write) and float16 converted by the variant compiled for `level` (see `simd`).
     pub fn decode_with(self, level: Level, bytes: &[u8], out: &mut Vec<f64>) {
         match self {
             Decoder::Npy(DType::Float32, false) => npy::decode_f32_le(level, bytes, out),
+            Decoder::Npy(DType::Float16, false) => npy::decode_f16_le(level, bytes, out),
             _ => self.decode(bytes, out),
         }
     }
