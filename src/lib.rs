@@ -13,6 +13,7 @@ pub mod fs;
 pub mod fuzzing;
 pub mod git;
 pub mod github;
+pub mod html;
 pub mod ingest;
 pub mod npy;
 pub mod output;

@@ -3,17 +3,19 @@
 //! Markdown templates' formatter (`crate::output::templates`) applies it to every value not marked
 //! safe; tracebacks go through [`pre`].
 
+use crate::html;
+
 /// Escapes untrusted text for inline use in GitHub-flavoured Markdown, including table
 /// cells: HTML metacharacters become entities, other Markdown punctuation is
 /// backslash-escaped, line breaks become spaces and `@` cannot mention anyone.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
+        if let Some(e) = html::entity(c) {
+            out.push_str(e);
+            continue;
+        }
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             '\r' | '\n' => out.push(' '),
             // A zero-width space after @ stops GitHub from turning it into a mention.
             '@' => out.push_str("@\u{200B}"),
@@ -49,12 +51,9 @@ pub fn fenced(text: &str, lang: &str) -> String {
 pub fn pre(text: &str) -> String {
     let mut out = String::from("<pre>");
     for c in text.trim_end().chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
+        match html::entity(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
         }
     }
     out.push_str("</pre>\n");
